@@ -1,0 +1,8 @@
+//! TimeForged: a local-first tracker of developer time. The daemon (`timeforged`) and the CLI
+//! (`tf`) are thin binaries over this library; `daemon::run` starts a real daemon in-process.
+
+pub mod calendar;
+pub mod model;
+pub mod store;
+pub mod timeline;
+pub mod paths;

@@ -1,0 +1,527 @@
+//! The heartbeat — WakaTime's record of "this entity was active at this time" plus what a local
+//! tracker knows (`source`, `meta`) — with its validation, size limits and dedup hash.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest accepted entity (file path, command, URL …), in bytes.
+pub const MAX_ENTITY_BYTES: usize = 4096;
+/// Longest accepted value of any other string field, in bytes.
+pub const MAX_STRING_BYTES: usize = 512;
+/// Heartbeats may be at most this far in the future (clock skew between machines).
+pub const MAX_FUTURE_SECONDS: f64 = 3600.0;
+/// Largest JSON line on the socket or request body, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the entity names. WakaTime's four plus `command` for shell activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntityType {
+    File,
+    App,
+    Domain,
+    Url,
+    Command,
+}
+
+impl EntityType {
+    pub const ALL: [EntityType; 5] = [Self::File, Self::App, Self::Domain, Self::Url, Self::Command];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::App => "app",
+            Self::Domain => "domain",
+            Self::Url => "url",
+            Self::Command => "command",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Stable small number used in the database; never reorder.
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        Self::ALL.get(usize::try_from(code).ok()?).copied()
+    }
+}
+
+/// WakaTime's activity categories, in the order stored in the database (append only).
+pub const CATEGORIES: [&str; 20] = [
+    "coding",
+    "building",
+    "indexing",
+    "debugging",
+    "browsing",
+    "running tests",
+    "writing tests",
+    "manual testing",
+    "writing docs",
+    "code reviewing",
+    "communicating",
+    "researching",
+    "learning",
+    "designing",
+    "meeting",
+    "planning",
+    "supporting",
+    "translating",
+    "ai coding",
+    "advising",
+];
+
+/// An activity category; always one of [`CATEGORIES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Category(u8);
+
+impl Category {
+    pub const CODING: Category = Category(0);
+    pub const BROWSING: Category = Category(4);
+
+    /// Accepts WakaTime's spellings case-insensitively, with `-` or `_` for spaces.
+    pub fn parse(s: &str) -> Option<Self> {
+        let wanted = s.trim().replace(['-', '_'], " ");
+        CATEGORIES
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(&wanted))
+            .map(|i| Category(i as u8))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        CATEGORIES[usize::from(self.0)]
+    }
+
+    pub fn code(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        let i = u8::try_from(code).ok()?;
+        (usize::from(i) < CATEGORIES.len()).then_some(Category(i))
+    }
+}
+
+impl Default for Category {
+    fn default() -> Self {
+        Self::CODING
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Category {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Category {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Category::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown category {s:?} (expected one of: {})",
+                CATEGORIES.join(", ")
+            ))
+        })
+    }
+}
+
+/// Where a heartbeat came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A WakaTime editor plugin (HTTP ingest).
+    Editor,
+    Shell,
+    Fs,
+    Git,
+    /// `tf heartbeat` and other direct socket clients.
+    #[default]
+    Manual,
+    Import,
+    Sync,
+}
+
+impl Source {
+    pub const ALL: [Source; 7] = [
+        Self::Editor,
+        Self::Shell,
+        Self::Fs,
+        Self::Git,
+        Self::Manual,
+        Self::Import,
+        Self::Sync,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Editor => "editor",
+            Self::Shell => "shell",
+            Self::Fs => "fs",
+            Self::Git => "git",
+            Self::Manual => "manual",
+            Self::Import => "import",
+            Self::Sync => "sync",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        Self::ALL.get(usize::try_from(code).ok()?).copied()
+    }
+}
+
+/// One heartbeat, with WakaTime's field names on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// Unix seconds; stored at millisecond precision.
+    pub time: f64,
+    pub entity: String,
+    #[serde(rename = "type", default = "default_type")]
+    pub entity_type: EntityType,
+    #[serde(default)]
+    pub category: Category,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub is_write: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineno: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursorpos: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub source: Source,
+    /// Free-form data for custom event kinds (task, ticket, agent session …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn default_type() -> EntityType {
+    EntityType::File
+}
+
+impl Heartbeat {
+    /// A heartbeat with only the required fields set.
+    pub fn new(time: f64, entity: impl Into<String>) -> Self {
+        Heartbeat {
+            time,
+            entity: entity.into(),
+            entity_type: EntityType::File,
+            category: Category::CODING,
+            project: None,
+            branch: None,
+            language: None,
+            is_write: false,
+            lines: None,
+            lineno: None,
+            cursorpos: None,
+            dependencies: Vec::new(),
+            machine: None,
+            editor: None,
+            os: None,
+            user_agent: None,
+            source: Source::Manual,
+            meta: None,
+        }
+    }
+
+    /// The time in whole milliseconds, as stored.
+    pub fn time_ms(&self) -> i64 {
+        seconds_to_ms(self.time)
+    }
+
+    /// Checks the limits of DESIGN.md; `now` is unix seconds. Empty optional strings become None
+    /// so that "no project" is spelled one way.
+    pub fn validate(&mut self, now: f64) -> Result<(), ValidationError> {
+        if !self.time.is_finite() {
+            return Err(ValidationError::new("time", "must be a finite number of unix seconds"));
+        }
+        if self.time < 0.0 {
+            return Err(ValidationError::new(
+                "time",
+                format!("{} is before 1970-01-01 (expected unix seconds)", self.time),
+            ));
+        }
+        if self.time > now + MAX_FUTURE_SECONDS {
+            return Err(ValidationError::new(
+                "time",
+                format!(
+                    "{} is {:.0} s in the future (at most {MAX_FUTURE_SECONDS:.0} s allowed)",
+                    self.time,
+                    self.time - now
+                ),
+            ));
+        }
+        if self.entity.trim().is_empty() {
+            return Err(ValidationError::new("entity", "must not be empty"));
+        }
+        check_len("entity", &self.entity, MAX_ENTITY_BYTES)?;
+        for (field, value) in [
+            ("project", &mut self.project),
+            ("branch", &mut self.branch),
+            ("language", &mut self.language),
+            ("machine", &mut self.machine),
+            ("editor", &mut self.editor),
+            ("os", &mut self.os),
+            ("user_agent", &mut self.user_agent),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *value = None;
+            }
+            if let Some(v) = value {
+                check_len(field, v, MAX_STRING_BYTES)?;
+            }
+        }
+        for dep in &self.dependencies {
+            check_len("dependencies", dep, MAX_STRING_BYTES)?;
+        }
+        if self.dependencies.len() > 1000 {
+            return Err(ValidationError::new("dependencies", "at most 1000 entries"));
+        }
+        for (field, value) in [
+            ("lines", self.lines),
+            ("lineno", self.lineno),
+            ("cursorpos", self.cursorpos),
+        ] {
+            if value.is_some_and(|v| v < 0) {
+                return Err(ValidationError::new(field, "must not be negative"));
+            }
+        }
+        if let Some(meta) = &self.meta {
+            let size = serde_json::to_string(meta).map(|s| s.len()).unwrap_or(usize::MAX);
+            if size > MAX_ENTITY_BYTES {
+                return Err(ValidationError::new(
+                    "meta",
+                    format!("{size} bytes of JSON (at most {MAX_ENTITY_BYTES})"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The dedup key of DESIGN.md: re-sending the same heartbeat never double counts.
+    pub fn dedup_hash(&self, user_id: i64) -> i64 {
+        use xxhash_rust::xxh3::Xxh3;
+        let mut h = Xxh3::new();
+        h.update(&user_id.to_le_bytes());
+        h.update(&self.time_ms().to_le_bytes());
+        // Each string is length-prefixed so that ("ab","c") and ("a","bc") differ.
+        let mut field = |s: Option<&str>| match s {
+            Some(s) => {
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            None => h.update(&u64::MAX.to_le_bytes()),
+        };
+        field(Some(&self.entity));
+        field(Some(self.entity_type.as_str()));
+        field(Some(self.category.as_str()));
+        field(self.project.as_deref());
+        field(self.branch.as_deref());
+        field(self.language.as_deref());
+        field(self.machine.as_deref());
+        h.update(&[u8::from(self.is_write)]);
+        h.digest() as i64
+    }
+}
+
+pub fn seconds_to_ms(seconds: f64) -> i64 {
+    (seconds * 1000.0).round() as i64
+}
+
+pub fn ms_to_seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+    if value.len() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("is {} bytes long (at most {max})", value.len()),
+        ));
+    }
+    if value.contains('\0') {
+        return Err(ValidationError::new(field, "must not contain NUL bytes"));
+    }
+    Ok(())
+}
+
+/// A heartbeat (or other input) that was refused, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{field}: {problem}")]
+pub struct ValidationError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &str, problem: impl Into<String>) -> Self {
+        ValidationError {
+            field: field.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A span of time entered by hand with `tf add`; it wins over heartbeat time in its span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Unix seconds, inclusive.
+    pub start: f64,
+    /// Unix seconds, exclusive.
+    pub end: f64,
+    pub project: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub category: Category,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Interval {
+    pub fn validate(&self, now: f64) -> Result<(), ValidationError> {
+        for (field, t) in [("from", self.start), ("to", self.end)] {
+            if !t.is_finite() || t < 0.0 {
+                return Err(ValidationError::new(field, "must be a time after 1970-01-01"));
+            }
+            if t > now + MAX_FUTURE_SECONDS {
+                return Err(ValidationError::new(field, "is more than 1 h in the future"));
+            }
+        }
+        if self.end <= self.start {
+            return Err(ValidationError::new("to", "must be after from"));
+        }
+        if self.project.trim().is_empty() {
+            return Err(ValidationError::new("project", "must not be empty"));
+        }
+        check_len("project", &self.project, MAX_STRING_BYTES)?;
+        if let Some(b) = &self.branch {
+            check_len("branch", b, MAX_STRING_BYTES)?;
+        }
+        if let Some(n) = &self.note {
+            check_len("note", n, MAX_ENTITY_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: f64 = 1_700_000_000.0;
+
+    fn hb() -> Heartbeat {
+        Heartbeat::new(NOW - 10.0, "/src/main.rs")
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Heartbeat)>)> = vec![
+            ("time", Box::new(|h| h.time = f64::NAN)),
+            ("time", Box::new(|h| h.time = f64::INFINITY)),
+            ("time", Box::new(|h| h.time = -1.0)),
+            ("time", Box::new(|h| h.time = NOW + 3601.0)),
+            ("entity", Box::new(|h| h.entity = String::new())),
+            ("entity", Box::new(|h| h.entity = "x".repeat(4097))),
+            ("project", Box::new(|h| h.project = Some("p".repeat(513)))),
+            ("branch", Box::new(|h| h.branch = Some("a\0b".into()))),
+            ("lineno", Box::new(|h| h.lineno = Some(-3))),
+            ("dependencies", Box::new(|h| h.dependencies = vec!["d".repeat(600)])),
+        ];
+        for (field, mutate) in cases {
+            let mut h = hb();
+            mutate(&mut h);
+            let err = h.validate(NOW).expect_err(field);
+            assert_eq!(err.field, field, "{err}");
+        }
+    }
+
+    #[test]
+    fn limits_are_inclusive() {
+        let mut h = hb();
+        h.entity = "x".repeat(MAX_ENTITY_BYTES);
+        h.project = Some("p".repeat(MAX_STRING_BYTES));
+        h.time = NOW + MAX_FUTURE_SECONDS;
+        h.validate(NOW).unwrap();
+    }
+
+    #[test]
+    fn empty_optional_strings_become_none() {
+        let mut h = hb();
+        h.project = Some("  ".into());
+        h.validate(NOW).unwrap();
+        assert_eq!(h.project, None);
+    }
+
+    #[test]
+    fn dedup_hash_ignores_sub_millisecond_noise_and_non_key_fields() {
+        let a = hb();
+        let mut b = hb();
+        b.time += 0.0001;
+        b.lineno = Some(4);
+        b.editor = Some("vim".into());
+        assert_eq!(a.dedup_hash(1), b.dedup_hash(1));
+        let mut c = hb();
+        c.project = Some("x".into());
+        assert_ne!(a.dedup_hash(1), c.dedup_hash(1));
+        assert_ne!(a.dedup_hash(1), a.dedup_hash(2));
+    }
+
+    #[test]
+    fn categories_parse_in_wakatime_spellings() {
+        assert_eq!(Category::parse("running tests").unwrap().as_str(), "running tests");
+        assert_eq!(Category::parse("Running-Tests").unwrap().as_str(), "running tests");
+        assert_eq!(Category::parse("ai_coding").unwrap().as_str(), "ai coding");
+        assert!(Category::parse("sleeping").is_none());
+        for (i, c) in CATEGORIES.iter().enumerate() {
+            assert_eq!(Category::from_code(i as i64).unwrap().as_str(), *c);
+        }
+    }
+
+    #[test]
+    fn heartbeat_json_uses_wakatime_names() {
+        let h: Heartbeat = serde_json::from_str(
+            r#"{"time": 1.5, "entity": "a.rs", "type": "file", "category": "debugging", "is_write": true}"#,
+        )
+        .unwrap();
+        assert_eq!(h.category.as_str(), "debugging");
+        let v = serde_json::to_value(&h).unwrap();
+        assert_eq!(v["type"], "file");
+        assert_eq!(v["source"], "manual");
+    }
+}

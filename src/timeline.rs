@@ -1,0 +1,327 @@
+//! Heartbeats → credited time spans → sessions: the duration rules of DESIGN.md as pure
+//! functions with no I/O, generic over what a heartbeat is attributed to (`K`).
+
+/// How gaps between heartbeats become time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// A gap counts only if it is strictly shorter than this.
+    pub timeout_ms: i64,
+    pub midnight: MidnightRule,
+}
+
+/// What happens to a counted gap that crosses local midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MidnightRule {
+    /// Split it, so per-day totals add up to the range total (TimeForged).
+    Split,
+    /// Drop it entirely (Wakapi's rule).
+    Drop,
+}
+
+impl Rules {
+    pub fn timeforged(timeout_ms: i64) -> Rules {
+        Rules { timeout_ms, midnight: MidnightRule::Split }
+    }
+
+    /// Wakapi's exact rules: 10-minute timeout, cross-midnight gaps dropped.
+    pub fn wakapi() -> Rules {
+        Rules { timeout_ms: 10 * 60 * 1000, midnight: MidnightRule::Drop }
+    }
+}
+
+/// A heartbeat reduced to what durations need: when, and what it is credited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Beat<K> {
+    pub time_ms: i64,
+    pub key: K,
+}
+
+/// A half-open span `[start_ms, end_ms)` of credited time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span<K> {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub key: K,
+}
+
+impl<K> Span<K> {
+    pub fn ms(&self) -> i64 {
+        self.end_ms - self.start_ms
+    }
+}
+
+/// Credits each gap shorter than the timeout to the earlier heartbeat, splitting (or dropping)
+/// gaps at the given local midnights. `beats` must be sorted by time; `midnights` sorted.
+/// The result is sorted, non-overlapping, and touching spans mean "one run".
+pub fn spans<K: Copy>(beats: &[Beat<K>], rules: Rules, midnights: &[i64]) -> Vec<Span<K>> {
+    let mut out = Vec::with_capacity(beats.len());
+    for pair in beats.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let gap = b.time_ms - a.time_ms;
+        if gap <= 0 || gap >= rules.timeout_ms {
+            continue;
+        }
+        push_split(&mut out, a.time_ms, b.time_ms, a.key, rules.midnight, midnights);
+    }
+    out
+}
+
+/// Pushes `[start, end)` split at every midnight inside it, or nothing under the Drop rule if
+/// one falls inside.
+fn push_split<K: Copy>(
+    out: &mut Vec<Span<K>>,
+    start: i64,
+    end: i64,
+    key: K,
+    rule: MidnightRule,
+    midnights: &[i64],
+) {
+    let first = midnights.partition_point(|&m| m <= start);
+    let inside = midnights[first..].iter().take_while(|&&m| m < end);
+    match rule {
+        MidnightRule::Drop => {
+            if inside.count() == 0 {
+                out.push(Span { start_ms: start, end_ms: end, key });
+            }
+        }
+        MidnightRule::Split => {
+            let mut from = start;
+            for &m in inside {
+                out.push(Span { start_ms: from, end_ms: m, key });
+                from = m;
+            }
+            out.push(Span { start_ms: from, end_ms: end, key });
+        }
+    }
+}
+
+/// Manual intervals win over heartbeat time: heartbeat spans are cut where an interval covers
+/// them, and the intervals are added (split at midnight). Overlapping intervals count once;
+/// the part covered by several goes to the one that starts first.
+/// Both inputs must be sorted by start; the result is sorted.
+pub fn with_intervals<K: Copy>(
+    heartbeat_spans: Vec<Span<K>>,
+    intervals: &[Span<K>],
+    midnights: &[i64],
+) -> Vec<Span<K>> {
+    if intervals.is_empty() {
+        return heartbeat_spans;
+    }
+    // Make the intervals disjoint first.
+    let mut manual: Vec<Span<K>> = Vec::with_capacity(intervals.len());
+    let mut covered_until = i64::MIN;
+    for iv in intervals {
+        let start = iv.start_ms.max(covered_until);
+        if start < iv.end_ms {
+            push_split(&mut manual, start, iv.end_ms, iv.key, MidnightRule::Split, midnights);
+            covered_until = iv.end_ms;
+        }
+    }
+    let mut out = Vec::with_capacity(heartbeat_spans.len() + manual.len());
+    let mut j = 0; // first manual span that may still overlap
+    for s in heartbeat_spans {
+        while j < manual.len() && manual[j].end_ms <= s.start_ms {
+            j += 1;
+        }
+        let mut from = s.start_ms;
+        for m in &manual[j..] {
+            if m.start_ms >= s.end_ms {
+                break;
+            }
+            if m.start_ms > from {
+                out.push(Span { start_ms: from, end_ms: m.start_ms, key: s.key });
+            }
+            from = from.max(m.end_ms);
+        }
+        if from < s.end_ms {
+            out.push(Span { start_ms: from, end_ms: s.end_ms, key: s.key });
+        }
+    }
+    out.extend(manual);
+    out.sort_by_key(|s| (s.start_ms, s.end_ms));
+    out
+}
+
+/// The parts of `spans` inside `[start, end)`.
+pub fn clip<K: Copy>(spans: &[Span<K>], start: i64, end: i64) -> impl Iterator<Item = Span<K>> + '_ {
+    spans.iter().filter_map(move |s| {
+        let (a, b) = (s.start_ms.max(start), s.end_ms.min(end));
+        (a < b).then_some(Span { start_ms: a, end_ms: b, key: s.key })
+    })
+}
+
+/// A run of activity: spans that touch, with no gap between them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run<K> {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Credited time; equals `end - start` unless part of the run was dropped.
+    pub ms: i64,
+    /// Each key with its time in the run, most time first.
+    pub keys: Vec<(K, i64)>,
+}
+
+/// Groups sorted spans into runs of activity (sessions).
+pub fn runs<K: Copy + PartialEq>(spans: &[Span<K>]) -> Vec<Run<K>> {
+    let mut out: Vec<Run<K>> = Vec::new();
+    for s in spans {
+        match out.last_mut() {
+            Some(run) if s.start_ms <= run.end_ms => {
+                run.end_ms = run.end_ms.max(s.end_ms);
+                run.ms += s.ms();
+                match run.keys.iter_mut().find(|(k, _)| *k == s.key) {
+                    Some((_, ms)) => *ms += s.ms(),
+                    None => run.keys.push((s.key, s.ms())),
+                }
+            }
+            _ => out.push(Run {
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                ms: s.ms(),
+                keys: vec![(s.key, s.ms())],
+            }),
+        }
+    }
+    for run in &mut out {
+        // Stable: on a tie the key seen first wins.
+        run.keys.sort_by(|a, b| b.1.cmp(&a.1));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1000;
+    const MIN: i64 = 60 * S;
+    const DAY: i64 = 24 * 60 * MIN;
+
+    fn beats(times: &[i64]) -> Vec<Beat<&'static str>> {
+        times.iter().map(|&t| Beat { time_ms: t, key: "p" }).collect()
+    }
+
+    fn total<K>(spans: &[Span<K>]) -> i64 {
+        spans.iter().map(Span::ms).sum()
+    }
+
+    #[test]
+    fn design_reference_case() {
+        // Heartbeats at 0, 10 s, 3 min 10 s, 3 min 20 s.
+        let b = beats(&[0, 10 * S, 3 * MIN + 10 * S, 3 * MIN + 20 * S]);
+        let ten = spans(&b, Rules::timeforged(10 * MIN), &[]);
+        assert_eq!(total(&ten), 3 * MIN + 20 * S);
+        let two = spans(&b, Rules::timeforged(2 * MIN), &[]);
+        assert_eq!(total(&two), 20 * S);
+    }
+
+    #[test]
+    fn gap_rules_table() {
+        let t = 15 * MIN;
+        let cases: &[(&str, &[i64], i64)] = &[
+            ("no heartbeats", &[], 0),
+            ("single heartbeat adds 0", &[0], 0),
+            ("gap just under the timeout counts", &[0, t - 1], t - 1),
+            ("gap equal to the timeout counts 0", &[0, t], 0),
+            ("gap over the timeout counts 0", &[0, t + 1], 0),
+            ("duplicate times add 0", &[0, 0, 0], 0),
+            ("last heartbeat of a run adds 0", &[0, MIN, 2 * MIN, 2 * MIN + t, 2 * MIN + t + MIN], 3 * MIN),
+        ];
+        for (name, times, want) in cases {
+            let got = total(&spans(&beats(times), Rules::timeforged(t), &[]));
+            assert_eq!(got, *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn gap_is_credited_to_the_earlier_heartbeat() {
+        let b = [Beat { time_ms: 0, key: "a" }, Beat { time_ms: MIN, key: "b" }, Beat { time_ms: 3 * MIN, key: "c" }];
+        let s = spans(&b, Rules::timeforged(15 * MIN), &[]);
+        assert_eq!(
+            s,
+            vec![
+                Span { start_ms: 0, end_ms: MIN, key: "a" },
+                Span { start_ms: MIN, end_ms: 3 * MIN, key: "b" }
+            ]
+        );
+    }
+
+    #[test]
+    fn midnight_split_keeps_the_total_and_wakapi_drops_it() {
+        let midnight = DAY;
+        let b = beats(&[DAY - 5 * MIN, DAY + 5 * MIN, DAY + 6 * MIN]);
+        let split = spans(&b, Rules::timeforged(15 * MIN), &[0, midnight, 2 * DAY]);
+        assert_eq!(total(&split), 11 * MIN);
+        let before: i64 = clip(&split, 0, midnight).map(|s| s.ms()).sum();
+        let after: i64 = clip(&split, midnight, 2 * DAY).map(|s| s.ms()).sum();
+        assert_eq!((before, after), (5 * MIN, 6 * MIN));
+        let wakapi = spans(&b, Rules::wakapi(), &[0, midnight, 2 * DAY]);
+        assert_eq!(total(&wakapi), MIN);
+    }
+
+    #[test]
+    fn clipping_counts_the_part_inside_the_range() {
+        // A heartbeat just before the range start counts for the part inside it.
+        let b = beats(&[100 * MIN - 2 * MIN, 100 * MIN + 3 * MIN]);
+        let s = spans(&b, Rules::timeforged(15 * MIN), &[]);
+        let inside: i64 = clip(&s, 100 * MIN, 200 * MIN).map(|s| s.ms()).sum();
+        assert_eq!(inside, 3 * MIN);
+    }
+
+    #[test]
+    fn manual_intervals_win_and_never_double_count() {
+        // Heartbeats every minute 0..=20 min, interval 5..10 min on another project.
+        let b: Vec<_> = (0..=20).map(|m| Beat { time_ms: m * MIN, key: "code" }).collect();
+        let hs = spans(&b, Rules::timeforged(15 * MIN), &[]);
+        let iv = [Span { start_ms: 5 * MIN, end_ms: 10 * MIN, key: "meeting" }];
+        let out = with_intervals(hs, &iv, &[]);
+        assert_eq!(total(&out), 20 * MIN);
+        let meeting: i64 = out.iter().filter(|s| s.key == "meeting").map(Span::ms).sum();
+        assert_eq!(meeting, 5 * MIN);
+        // Intervals outside heartbeat time add to it; overlapping intervals count once.
+        let iv = [
+            Span { start_ms: 30 * MIN, end_ms: 40 * MIN, key: "x" },
+            Span { start_ms: 35 * MIN, end_ms: 45 * MIN, key: "y" },
+        ];
+        let out = with_intervals(spans(&b, Rules::timeforged(15 * MIN), &[]), &iv, &[]);
+        assert_eq!(total(&out), 20 * MIN + 15 * MIN);
+        let y: i64 = out.iter().filter(|s| s.key == "y").map(Span::ms).sum();
+        assert_eq!(y, 5 * MIN);
+        // An interval covering a whole span, and one spanning several spans.
+        let iv = [Span { start_ms: -MIN, end_ms: 30 * MIN, key: "all" }];
+        let out = with_intervals(spans(&b, Rules::timeforged(15 * MIN), &[]), &iv, &[]);
+        assert_eq!(out, vec![Span { start_ms: -MIN, end_ms: 30 * MIN, key: "all" }]);
+    }
+
+    #[test]
+    fn runs_are_sessions() {
+        let b = [
+            Beat { time_ms: 0, key: "a" },
+            Beat { time_ms: 10 * MIN, key: "b" },
+            Beat { time_ms: 12 * MIN, key: "a" },
+            Beat { time_ms: 14 * MIN, key: "a" },
+            Beat { time_ms: 60 * MIN, key: "c" },
+            Beat { time_ms: 61 * MIN, key: "c" },
+        ];
+        let r = runs(&spans(&b, Rules::timeforged(15 * MIN), &[]));
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[0].start_ms, r[0].end_ms, r[0].ms), (0, 14 * MIN, 14 * MIN));
+        assert_eq!(r[0].keys, vec![("a", 12 * MIN), ("b", 2 * MIN)]);
+        assert_eq!((r[1].start_ms, r[1].end_ms), (60 * MIN, 61 * MIN));
+    }
+
+    #[test]
+    fn per_day_totals_add_up_to_the_range_total() {
+        // Heartbeats every 7 minutes over three days, with days of uneven length (DST-like).
+        let midnights = [0, DAY - 60 * MIN, 2 * DAY, 3 * DAY + 60 * MIN];
+        let b = beats(&(0..(3 * DAY / (7 * MIN))).map(|i| i * 7 * MIN).collect::<Vec<_>>());
+        let s = spans(&b, Rules::timeforged(15 * MIN), &midnights);
+        let whole: i64 = clip(&s, 0, 3 * DAY + 60 * MIN).map(|s| s.ms()).sum();
+        let days: i64 = midnights
+            .windows(2)
+            .map(|w| clip(&s, w[0], w[1]).map(|s| s.ms()).sum::<i64>())
+            .sum();
+        assert_eq!(whole, days);
+        assert_eq!(whole, b.last().unwrap().time_ms);
+    }
+}
