@@ -1,0 +1,936 @@
+//! Settings, layered: built-in defaults, then `config.toml`, then `TIMEFORGED_<SECTION>__<KEY>`
+//! environment variables. Errors name the file, line, column and key (or the variable) at fault.
+
+use std::io;
+use std::ops::{Range, RangeInclusive};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::de::{DeTable, DeValue};
+
+/// Environment variables with this prefix (any case) and a `__` set config keys.
+const ENV_PREFIX: &str = "TIMEFORGED_";
+/// WakaTime's default, and what users compare against.
+pub const DEFAULT_TIMEOUT_MINUTES: u32 = 15;
+pub const TIMEOUT_MINUTES_RANGE: RangeInclusive<u32> = 1..=240;
+/// Wakapi's fixed heartbeat timeout, which its preset reproduces.
+pub const WAKAPI_TIMEOUT_MINUTES: u32 = 10;
+
+/// The effective settings. Every field has a default, so an empty or missing file is valid.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub daemon: DaemonConfig,
+    pub storage: StorageConfig,
+    pub durations: DurationsConfig,
+    pub report: ReportConfig,
+}
+
+/// `[daemon]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// `tf` starts the daemon when it is not running.
+    pub autostart: bool,
+    /// A `tracing` filter: `info`, `debug`, `timeforged=trace`, ….
+    pub log_level: String,
+    /// Overrides the socket path (a leading `~/` is the home directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socket: Option<PathBuf>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            autostart: true,
+            log_level: "info".to_owned(),
+            socket: None,
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Overrides the database path (a leading `~/` is the home directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<PathBuf>,
+}
+
+/// `[durations]`: how heartbeats become time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DurationsConfig {
+    /// A gap between heartbeats shorter than this counts as work.
+    pub timeout_minutes: u32,
+    pub preset: Preset,
+}
+
+impl Default for DurationsConfig {
+    fn default() -> Self {
+        DurationsConfig {
+            timeout_minutes: DEFAULT_TIMEOUT_MINUTES,
+            preset: Preset::default(),
+        }
+    }
+}
+
+impl DurationsConfig {
+    /// The heartbeat timeout in seconds. With [`Preset::Wakapi`] it is always 10 minutes, whatever
+    /// `timeout_minutes` says, because that is what Wakapi does and the preset exists to match
+    /// Wakapi's totals exactly.
+    pub fn timeout_seconds(&self) -> f64 {
+        let minutes = match self.preset {
+            Preset::Timeforged => self.timeout_minutes,
+            Preset::Wakapi => WAKAPI_TIMEOUT_MINUTES,
+        };
+        f64::from(minutes) * 60.0
+    }
+}
+
+/// Which rules turn heartbeats into durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// WakaTime's rules with the configured timeout; gaps across midnight are split.
+    #[default]
+    Timeforged,
+    /// Wakapi's exact rules: 10-minute timeout, gaps across midnight dropped.
+    Wakapi,
+}
+
+/// `[report]`
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    pub week_start: WeekStart,
+}
+
+/// The first day of a reported week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeekStart {
+    #[default]
+    Monday,
+    Sunday,
+}
+
+/// A 1-based line and column (in characters) in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Why the settings could not be loaded. Each message says where the bad value is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A problem in the file: `path:line:column: key: message`. `message` already names `key`.
+    #[error("{}: {message}", file_location(.path, .position))]
+    File {
+        path: PathBuf,
+        position: Option<Position>,
+        key: Option<String>,
+        message: String,
+    },
+    /// A problem with an environment variable: `VAR=value: message`.
+    #[error("{var}={value}: {message}")]
+    Env {
+        var: String,
+        value: String,
+        message: String,
+    },
+    /// A value out of its accepted range, e.g. `durations.timeout_minutes = 0 is out of range
+    /// (expected 1 to 240 minutes)`.
+    #[error("{message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn file_location(path: &Path, position: &Option<Position>) -> String {
+    match position {
+        Some(Position { line, column }) => format!("{}:{line}:{column}", path.display()),
+        None => path.display().to_string(),
+    }
+}
+
+/// One `TIMEFORGED_SECTION__KEY=value` variable.
+struct EnvOverride {
+    var: String,
+    raw: String,
+    section: String,
+    key: String,
+    value: toml::Value,
+}
+
+impl EnvOverride {
+    fn error(&self, message: String) -> ConfigError {
+        ConfigError::Env {
+            var: self.var.clone(),
+            value: self.raw.clone(),
+            message,
+        }
+    }
+
+    fn as_table(&self) -> toml::Table {
+        let mut inner = toml::Table::new();
+        inner.insert(self.key.clone(), self.value.clone());
+        let mut outer = toml::Table::new();
+        outer.insert(self.section.clone(), toml::Value::Table(inner));
+        outer
+    }
+}
+
+impl Config {
+    /// Loads `path` (a missing file means defaults), then applies the `TIMEFORGED_*` variables in
+    /// `env` (pass [`env_vars`] in production, an explicit list in tests), then validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Self::from_toml_str(&text, path, env)
+    }
+
+    /// [`Config::load`] with the file's text given; `origin` is the path used in messages.
+    pub fn from_toml_str(
+        text: &str,
+        origin: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|err| file_error(text, origin, &err))?;
+        let overrides = env_overrides(env)?;
+        for o in &overrides {
+            let section = table
+                .entry(o.section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            // If the file made the section something other than a table, deserializing reports it.
+            if let toml::Value::Table(section) = section {
+                section.insert(o.key.clone(), o.value.clone());
+            }
+        }
+        let config: Config = table
+            .try_into()
+            .map_err(|err| diagnose(text, origin, &overrides, &err))?;
+        config
+            .validate()
+            .map_err(|err| locate_invalid(err, text, origin, &overrides))?;
+        Ok(config)
+    }
+
+    /// Checks the values the types cannot: ranges, empty strings, relative paths.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let minutes = self.durations.timeout_minutes;
+        if !TIMEOUT_MINUTES_RANGE.contains(&minutes) {
+            return Err(ConfigError::Invalid {
+                key: "durations.timeout_minutes",
+                message: format!(
+                    "durations.timeout_minutes = {minutes} is out of range (expected {} to {} minutes)",
+                    TIMEOUT_MINUTES_RANGE.start(),
+                    TIMEOUT_MINUTES_RANGE.end()
+                ),
+            });
+        }
+        if self.daemon.log_level.trim().is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "daemon.log_level",
+                message: format!(
+                    "daemon.log_level = {:?} is empty (expected a tracing filter such as \
+                     \"info\", \"debug\" or \"timeforged=trace\")",
+                    self.daemon.log_level
+                ),
+            });
+        }
+        let overrides = [
+            ("daemon.socket", &self.daemon.socket),
+            ("storage.database", &self.storage.database),
+        ];
+        for (key, path) in overrides {
+            // The daemon and `tf` run in different directories, so a relative path would not
+            // name the same file for both.
+            if let Some(path) = path
+                && !(path.is_absolute() || path.starts_with("~"))
+            {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!(
+                        "{key} = {:?} is not an absolute path (expected /… or ~/…)",
+                        path.display().to_string()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective settings as TOML, as `tf config show` prints them. Unset path overrides are
+    /// left out.
+    pub fn to_toml(&self) -> String {
+        // Section by section, for a blank line between sections.
+        [
+            toml_section("daemon", &self.daemon),
+            toml_section("storage", &self.storage),
+            toml_section("durations", &self.durations),
+            toml_section("report", &self.report),
+        ]
+        .join("\n")
+    }
+}
+
+fn toml_section(name: &str, section: &impl Serialize) -> String {
+    // Cannot fail: every field is a string, bool, integer or UTF-8 path (paths come from TOML or
+    // from UTF-8 environment values), but a panic is not worth it.
+    match toml::to_string(section) {
+        Ok(body) => format!("[{name}]\n{body}"),
+        Err(err) => format!("# [{name}] cannot be shown: {err}\n"),
+    }
+}
+
+/// The process's `TIMEFORGED_*` variables, for [`Config::load`]. Unlike `std::env::vars()` this
+/// does not panic when some unrelated variable is not UTF-8; such variables are skipped.
+pub fn env_vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+        .filter(|(name, _)| has_env_prefix(name))
+        .collect()
+}
+
+fn has_env_prefix(name: &str) -> bool {
+    name.get(..ENV_PREFIX.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(ENV_PREFIX))
+}
+
+fn env_overrides(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<EnvOverride>, ConfigError> {
+    let mut overrides = Vec::new();
+    for (var, raw) in env {
+        if !has_env_prefix(&var) {
+            continue;
+        }
+        // Variables without `__` (TIMEFORGED_DIR, TIMEFORGED_REQUIRE_ALL) are not config keys.
+        let Some((section, key)) = var[ENV_PREFIX.len()..].split_once("__") else {
+            continue;
+        };
+        if section.is_empty() || key.is_empty() {
+            return Err(ConfigError::Env {
+                var,
+                value: raw,
+                message: "expected TIMEFORGED_<SECTION>__<KEY>, e.g. \
+                          TIMEFORGED_DURATIONS__TIMEOUT_MINUTES"
+                    .to_owned(),
+            });
+        }
+        // `10` and `false` are meant as an integer and a bool; `debug` or `/run/x.sock` are not
+        // valid TOML values and are taken as they are, so users need not quote strings.
+        let value = raw
+            .parse::<toml::Value>()
+            .unwrap_or_else(|_| toml::Value::String(raw.clone()));
+        overrides.push(EnvOverride {
+            section: section.to_ascii_lowercase(),
+            key: key.to_ascii_lowercase(),
+            var,
+            raw,
+            value,
+        });
+    }
+    // The environment's order is arbitrary; sorting makes a key set twice (in two casings)
+    // resolve the same way every time.
+    overrides.sort_by(|a, b| a.var.cmp(&b.var));
+    Ok(overrides)
+}
+
+/// Finds which layer made deserializing the merged table fail: a table carries no positions, so
+/// the file is deserialized on its own for line and column, then each variable on its own.
+fn diagnose(
+    text: &str,
+    origin: &Path,
+    overrides: &[EnvOverride],
+    merged: &toml::de::Error,
+) -> ConfigError {
+    if let Err(err) = toml::from_str::<Config>(text) {
+        return file_error(text, origin, &err);
+    }
+    for o in overrides {
+        if let Err(err) = o.as_table().try_into::<Config>() {
+            return o.error(format!("{}.{}: {}", o.section, o.key, err.message()));
+        }
+    }
+    ConfigError::File {
+        path: origin.to_path_buf(),
+        position: None,
+        key: None,
+        message: format!(
+            "{} (with the TIMEFORGED_* environment variables applied)",
+            merged.message()
+        ),
+    }
+}
+
+fn file_error(text: &str, origin: &Path, err: &toml::de::Error) -> ConfigError {
+    let span = err.span();
+    let key = span.as_ref().and_then(|span| key_at(text, span.start));
+    let found = span.as_ref().and_then(|span| text.get(span.clone()));
+    let message = match (&key, found) {
+        // toml reads a bare word starting with `t` or `f` (say `trace`) as a misspelt boolean;
+        // the likelier mistake is a string without quotes.
+        (Some(key), Some(found))
+            if is_unquoted_word(found) && !err.message().contains("quoted") =>
+        {
+            format!(
+                "{key}: {} (if this is text, quote it: \"{found}\")",
+                err.message()
+            )
+        }
+        (Some(key), _) => format!("{key}: {}", err.message()),
+        // Recovery drops some entries (the second of a duplicate key): show the text instead.
+        (None, Some(found)) if !found.is_empty() && !found.contains('\n') => {
+            format!("{} at `{found}`", err.message())
+        }
+        (None, _) => err.message().to_owned(),
+    };
+    ConfigError::File {
+        path: origin.to_path_buf(),
+        position: span.map(|span| position_of(text, span.start)),
+        key,
+        message,
+    }
+}
+
+fn is_unquoted_word(found: &str) -> bool {
+    found.starts_with(|c: char| c.is_ascii_alphabetic()) && found.parse::<toml::Value>().is_err()
+}
+
+/// Points a validation error at the layer that set the value: the last variable setting the key,
+/// else the key in the file.
+fn locate_invalid(
+    err: ConfigError,
+    text: &str,
+    origin: &Path,
+    overrides: &[EnvOverride],
+) -> ConfigError {
+    let ConfigError::Invalid { key, message } = err else {
+        return err;
+    };
+    let Some((section, name)) = key.split_once('.') else {
+        return ConfigError::Invalid { key, message };
+    };
+    if let Some(o) = overrides
+        .iter()
+        .rev()
+        .find(|o| o.section == section && o.key == name)
+    {
+        return o.error(message);
+    }
+    match span_of_key(text, &[section, name]) {
+        Some(span) => ConfigError::File {
+            path: origin.to_path_buf(),
+            position: Some(position_of(text, span.start)),
+            key: Some(key.to_owned()),
+            message,
+        },
+        None => ConfigError::Invalid { key, message },
+    }
+}
+
+fn position_of(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    Position {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// The dotted key whose key or value covers `offset`, e.g. `durations.timeout_minutes`. Parses
+/// with recovery so that a syntax error inside a value still names its key.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let (root, _) = DeTable::parse_recoverable(text);
+    let mut path = Vec::new();
+    find_key(root.get_ref(), offset, &mut path).then(|| path.join("."))
+}
+
+fn find_key(table: &DeTable<'_>, offset: usize, path: &mut Vec<String>) -> bool {
+    for (key, value) in table.iter() {
+        path.push(key.get_ref().to_string());
+        if let DeValue::Table(child) = value.get_ref()
+            && find_key(child, offset, path)
+        {
+            return true;
+        }
+        if covers(&key.span(), offset) || covers(&value.span(), offset) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+fn covers(span: &Range<usize>, offset: usize) -> bool {
+    // Errors at the end of input come with an empty span.
+    span.start <= offset && (offset < span.end || span.is_empty() && offset == span.start)
+}
+
+fn span_of_key(text: &str, path: &[&str]) -> Option<Range<usize>> {
+    let root = DeTable::parse(text).ok()?;
+    let mut table = root.get_ref();
+    let (last, sections) = path.split_last()?;
+    for section in sections {
+        let (_, value) = table.iter().find(|(key, _)| key.get_ref() == section)?;
+        table = value.get_ref().as_table()?;
+    }
+    table
+        .iter()
+        .find(|(key, _)| key.get_ref() == last)
+        .map(|(_, value)| value.span())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: &str = "/x/config.toml";
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    fn parse(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_toml_str(text, Path::new(ORIGIN), env(vars))
+    }
+
+    #[test]
+    fn defaults() {
+        let config = parse("", &[]).unwrap();
+        assert_eq!(config, Config::default());
+        assert!(config.daemon.autostart);
+        assert_eq!(config.daemon.log_level, "info");
+        assert_eq!(config.daemon.socket, None);
+        assert_eq!(config.storage.database, None);
+        assert_eq!(config.durations.timeout_minutes, 15);
+        assert_eq!(config.durations.preset, Preset::Timeforged);
+        assert_eq!(config.report.week_start, WeekStart::Monday);
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn layers() {
+        struct Case {
+            name: &'static str,
+            file: &'static str,
+            env: &'static [(&'static str, &'static str)],
+            want: fn(&mut Config),
+        }
+        let cases = [
+            Case {
+                name: "file values",
+                file: r#"
+                    [daemon]
+                    autostart = false
+                    log_level = "timeforged=debug"
+                    socket = "~/tf.sock"
+                    [storage]
+                    database = "/data/tf.db"
+                    [durations]
+                    timeout_minutes = 10
+                    preset = "wakapi"
+                    [report]
+                    week_start = "sunday"
+                "#,
+                env: &[],
+                want: |c| {
+                    c.daemon.autostart = false;
+                    c.daemon.log_level = "timeforged=debug".into();
+                    c.daemon.socket = Some("~/tf.sock".into());
+                    c.storage.database = Some("/data/tf.db".into());
+                    c.durations.timeout_minutes = 10;
+                    c.durations.preset = Preset::Wakapi;
+                    c.report.week_start = WeekStart::Sunday;
+                },
+            },
+            Case {
+                name: "dotted keys and inline tables",
+                file: "durations.timeout_minutes = 20\nreport = { week_start = \"sunday\" }\n",
+                env: &[],
+                want: |c| {
+                    c.durations.timeout_minutes = 20;
+                    c.report.week_start = WeekStart::Sunday;
+                },
+            },
+            Case {
+                name: "env overrides file",
+                file: "[durations]\ntimeout_minutes = 10\npreset = \"wakapi\"\n",
+                env: &[
+                    ("TIMEFORGED_DURATIONS__TIMEOUT_MINUTES", "30"),
+                    ("TIMEFORGED_DAEMON__AUTOSTART", "false"),
+                ],
+                want: |c| {
+                    c.durations.timeout_minutes = 30;
+                    c.durations.preset = Preset::Wakapi;
+                    c.daemon.autostart = false;
+                },
+            },
+            Case {
+                name: "env var casing",
+                file: "",
+                env: &[
+                    ("timeforged_durations__timeout_minutes", "5"),
+                    ("TimeForged_Daemon__AutoStart", "false"),
+                    ("TIMEFORGED_report__WEEK_START", "sunday"),
+                ],
+                want: |c| {
+                    c.durations.timeout_minutes = 5;
+                    c.daemon.autostart = false;
+                    c.report.week_start = WeekStart::Sunday;
+                },
+            },
+            Case {
+                name: "env strings need no quotes",
+                file: "",
+                env: &[
+                    ("TIMEFORGED_DAEMON__LOG_LEVEL", "timeforged=trace,info"),
+                    ("TIMEFORGED_DAEMON__SOCKET", "/run/tf.sock"),
+                    ("TIMEFORGED_STORAGE__DATABASE", "\"~/quoted.db\""),
+                    ("TIMEFORGED_DURATIONS__PRESET", "wakapi"),
+                ],
+                want: |c| {
+                    c.daemon.log_level = "timeforged=trace,info".into();
+                    c.daemon.socket = Some("/run/tf.sock".into());
+                    c.storage.database = Some("~/quoted.db".into());
+                    c.durations.preset = Preset::Wakapi;
+                },
+            },
+            Case {
+                name: "other variables are ignored",
+                file: "",
+                env: &[
+                    ("TIMEFORGED_DIR", "/tmp/x"),
+                    ("TIMEFORGED_REQUIRE_ALL", "1"),
+                    ("OTHER_DURATIONS__TIMEOUT_MINUTES", "3"),
+                    ("HOME", "/home/ann"),
+                    ("TIMEFORGE", "x"),
+                    ("TIMEFORGED_ÄÖ", "x"),
+                ],
+                want: |_| {},
+            },
+        ];
+        for case in cases {
+            let mut want = Config::default();
+            (case.want)(&mut want);
+            match parse(case.file, case.env) {
+                Ok(got) => assert_eq!(got, want, "{}", case.name),
+                Err(err) => panic!("{}: {err}", case.name),
+            }
+        }
+    }
+
+    #[test]
+    fn errors() {
+        /// name, file, env, substrings of the message
+        type Case = (&'static str, &'static str, Vars, &'static [&'static str]);
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[Case] = &[
+            (
+                "bad type in file",
+                "[durations]\ntimeout_minutes = \"ten\"\n",
+                &[],
+                &[
+                    "/x/config.toml:2:19: durations.timeout_minutes: invalid type: string \"ten\", expected u32",
+                ],
+            ),
+            (
+                "bad type in an inline table",
+                "# settings\ndaemon = { autostart = 1 }\n",
+                &[],
+                &[
+                    "/x/config.toml:2:24: daemon.autostart: invalid type: integer `1`, expected a boolean",
+                ],
+            ),
+            (
+                "negative timeout",
+                "durations.timeout_minutes = -1",
+                &[],
+                &["/x/config.toml:1:29: durations.timeout_minutes: invalid value: integer `-1`"],
+            ),
+            (
+                "unknown key",
+                "[durations]\ntimout_minutes = 3\n",
+                &[],
+                &[
+                    "/x/config.toml:2:1: durations.timout_minutes: unknown field `timout_minutes`, expected",
+                ],
+            ),
+            (
+                "unknown section",
+                "\n[durashuns]\n",
+                &[],
+                &["/x/config.toml:2:2: durashuns: unknown field `durashuns`, expected one of"],
+            ),
+            (
+                "unknown preset",
+                "[durations]\npreset = \"waka\"\n",
+                &[],
+                &[
+                    "/x/config.toml:2:10: durations.preset: unknown variant `waka`, expected `timeforged` or `wakapi`",
+                ],
+            ),
+            (
+                "section is not a table",
+                "report = 5\n",
+                &[("TIMEFORGED_REPORT__WEEK_START", "sunday")],
+                &["/x/config.toml:1:10: report: invalid type: integer `5`"],
+            ),
+            (
+                "invalid TOML syntax",
+                "[durations]\ntimeout_minutes = 10\n[report\n",
+                &[],
+                &["/x/config.toml:3:8: ", "expected `]`"],
+            ),
+            (
+                "unquoted string in file",
+                "[daemon]\nlog_level = debug\n",
+                &[],
+                &["/x/config.toml:2:13: daemon.log_level: "],
+            ),
+            (
+                "unquoted word read as a boolean",
+                "[daemon]\nlog_level = trace\n",
+                &[],
+                &[
+                    "/x/config.toml:2:13: daemon.log_level: invalid boolean, expected `true` (if this is text, quote it: \"trace\")",
+                ],
+            ),
+            (
+                "duplicate key",
+                "[durations]\ntimeout_minutes = 1\ntimeout_minutes = 2\n",
+                &[],
+                &["/x/config.toml:3:1: duplicate key at `timeout_minutes`"],
+            ),
+            (
+                "timeout 0 in file",
+                "[durations]\ntimeout_minutes = 0\n",
+                &[],
+                &[
+                    "/x/config.toml:2:19: durations.timeout_minutes = 0 is out of range (expected 1 to 240 minutes)",
+                ],
+            ),
+            (
+                "timeout too large from env",
+                "[durations]\ntimeout_minutes = 0\n",
+                &[("TIMEFORGED_DURATIONS__TIMEOUT_MINUTES", "241")],
+                &[
+                    "TIMEFORGED_DURATIONS__TIMEOUT_MINUTES=241: durations.timeout_minutes = 241 is out of range (expected 1 to 240 minutes)",
+                ],
+            ),
+            (
+                "bad type from env",
+                "",
+                &[("TIMEFORGED_DURATIONS__TIMEOUT_MINUTES", "abc")],
+                &[
+                    "TIMEFORGED_DURATIONS__TIMEOUT_MINUTES=abc: durations.timeout_minutes: invalid type: string \"abc\", expected u32",
+                ],
+            ),
+            (
+                "unknown key from env",
+                "",
+                &[("TIMEFORGED_DURATIONS__TIMOUT", "5")],
+                &["TIMEFORGED_DURATIONS__TIMOUT=5: durations.timout: unknown field `timout`"],
+            ),
+            (
+                "unknown section from env",
+                "",
+                &[("TIMEFORGED_DAEMONS__AUTOSTART", "true")],
+                &["TIMEFORGED_DAEMONS__AUTOSTART=true: daemons.autostart: unknown field `daemons`"],
+            ),
+            (
+                "empty section from env",
+                "",
+                &[("TIMEFORGED___AUTOSTART", "true")],
+                &["TIMEFORGED___AUTOSTART=true: expected TIMEFORGED_<SECTION>__<KEY>"],
+            ),
+            (
+                "empty log level",
+                "[daemon]\nlog_level = \" \"\n",
+                &[],
+                &["/x/config.toml:2:13: daemon.log_level = \" \" is empty"],
+            ),
+            (
+                "relative socket",
+                "",
+                &[("TIMEFORGED_DAEMON__SOCKET", "run/tf.sock")],
+                &[
+                    "TIMEFORGED_DAEMON__SOCKET=run/tf.sock: daemon.socket = \"run/tf.sock\" is not an absolute path",
+                ],
+            ),
+            (
+                "relative database",
+                "[storage]\ndatabase = \"tf.db\"\n",
+                &[],
+                &["/x/config.toml:2:12: storage.database = \"tf.db\" is not an absolute path"],
+            ),
+        ];
+        for (name, file, vars, want) in cases {
+            let err = match parse(file, vars) {
+                Ok(config) => panic!("{name}: expected an error, got {config:?}"),
+                Err(err) => err.to_string(),
+            };
+            for want in *want {
+                assert!(err.contains(want), "{name}:\n  got:  {err}\n  want: {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn error_fields_name_the_key() {
+        let err = parse("[durations]\ntimeout_minutes = \"ten\"\n", &[]).unwrap_err();
+        let ConfigError::File {
+            path,
+            position,
+            key,
+            ..
+        } = err
+        else {
+            panic!("expected a file error, got {err:?}");
+        };
+        assert_eq!(path, Path::new(ORIGIN));
+        assert_eq!(
+            position,
+            Some(Position {
+                line: 2,
+                column: 19
+            })
+        );
+        assert_eq!(key.as_deref(), Some("durations.timeout_minutes"));
+    }
+
+    #[test]
+    fn validate_alone() {
+        let mut config = Config::default();
+        config.durations.timeout_minutes = 0;
+        let err = config.validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "durations.timeout_minutes = 0 is out of range (expected 1 to 240 minutes)"
+        );
+        for minutes in [1, 15, 240] {
+            config.durations.timeout_minutes = minutes;
+            config.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn load() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("missing.toml");
+        assert_eq!(Config::load(&missing, env(&[])).unwrap(), Config::default());
+
+        let file = tmp.path().join("config.toml");
+        std::fs::write(&file, "[durations]\ntimeout_minutes = 7\n").unwrap();
+        let config =
+            Config::load(&file, env(&[("TIMEFORGED_DAEMON__AUTOSTART", "false")])).unwrap();
+        assert_eq!(config.durations.timeout_minutes, 7);
+        assert!(!config.daemon.autostart);
+
+        std::fs::write(&file, "[durations]\ntimeout_minutes = true\n").unwrap();
+        let err = Config::load(&file, env(&[])).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:2:19: ", file.display())),
+            "{err}"
+        );
+
+        // A directory where the file should be is an error, not silently the defaults.
+        let err = Config::load(tmp.path(), env(&[])).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&tmp.path().display().to_string()),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn to_toml_round_trips() {
+        let mut custom = Config::default();
+        custom.daemon.autostart = false;
+        custom.daemon.log_level = "timeforged=trace".into();
+        custom.daemon.socket = Some("~/tf.sock".into());
+        custom.storage.database = Some("/data/tf.db".into());
+        custom.durations.timeout_minutes = 42;
+        custom.durations.preset = Preset::Wakapi;
+        custom.report.week_start = WeekStart::Sunday;
+        for config in [Config::default(), custom] {
+            let text = config.to_toml();
+            let back = parse(&text, &[]).unwrap_or_else(|err| panic!("{err}\n{text}"));
+            assert_eq!(back, config, "{text}");
+        }
+        let text = Config::default().to_toml();
+        let want = "[daemon]\nautostart = true\nlog_level = \"info\"\n\n[storage]\n\n\
+                    [durations]\ntimeout_minutes = 15\npreset = \"timeforged\"\n\n\
+                    [report]\nweek_start = \"monday\"\n";
+        assert_eq!(text, want);
+    }
+
+    #[test]
+    fn timeout_seconds() {
+        let cases = [
+            (15, Preset::Timeforged, 900.0),
+            (1, Preset::Timeforged, 60.0),
+            (240, Preset::Timeforged, 14_400.0),
+            (15, Preset::Wakapi, 600.0),
+            (240, Preset::Wakapi, 600.0),
+        ];
+        for (timeout_minutes, preset, want) in cases {
+            let durations = DurationsConfig {
+                timeout_minutes,
+                preset,
+            };
+            assert_eq!(
+                durations.timeout_seconds(),
+                want,
+                "{timeout_minutes} {preset:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn positions() {
+        let text = "ab\nçd\n\nx";
+        let cases = [
+            (0, 1, 1),
+            (1, 1, 2),
+            (3, 2, 1),
+            (5, 2, 2), // after the two-byte `ç`
+            (8, 4, 1),
+            (9, 4, 2), // end of input
+            (99, 4, 2),
+        ];
+        for (offset, line, column) in cases {
+            assert_eq!(
+                position_of(text, offset),
+                Position { line, column },
+                "{offset}"
+            );
+        }
+    }
+}

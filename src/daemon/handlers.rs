@@ -1,0 +1,342 @@
+//! One connection: peer check, then request lines in, response lines out. Each request type
+//! has its handler here; they share [`State`].
+
+use super::State;
+use super::socket::{Line, read_line};
+use crate::calendar::Calendar;
+use crate::model::{Heartbeat, ms_to_seconds};
+use crate::protocol::{
+    Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION, Request, Response,
+    StatusInfo, parse_request, to_line,
+};
+use crate::report::{self, Dim, Filters, Query, RangeSpec};
+use crate::store::{LOCAL_USER, Stored};
+use crate::timeline::Rules;
+use serde_json::value::RawValue;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+use tokio::net::unix::OwnedWriteHalf;
+
+pub async fn connection(state: State, stream: UnixStream) {
+    let (read, mut write) = {
+        // Refuse other users even if they get past the 0700 directory (root, or a chmod).
+        let me = unsafe_free_uid();
+        match stream.peer_cred() {
+            Ok(cred) if cred.uid() == me => {}
+            Ok(cred) => {
+                tracing::warn!(uid = cred.uid(), "refused a connection from another user");
+                let mut s = stream;
+                let msg = Response::error(ErrorCode::BadRequest, "permission denied: this daemon serves only its own user");
+                let _ = s.write_all(to_line(&msg).as_bytes()).await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("cannot check the peer's credentials: {e}");
+                return;
+            }
+        }
+        stream.into_split()
+    };
+    let mut reader = BufReader::with_capacity(64 * 1024, read);
+    loop {
+        let line = match read_line(&mut reader, MAX_LINE_BYTES).await {
+            Ok(Line::Text(l)) => l,
+            Ok(Line::Eof) | Err(_) => return,
+            Ok(Line::TooLong) => {
+                let msg = format!("request line longer than {MAX_LINE_BYTES} bytes; closing the connection");
+                let _ = send(&mut write, &Response::error(ErrorCode::TooLarge, msg)).await;
+                return;
+            }
+            Ok(Line::NotUtf8) => {
+                if send(&mut write, &Response::error(ErrorCode::BadRequest, "request line is not UTF-8")).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let request = match parse_request(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                if send(&mut write, &Response::error(e.code(), e.to_string())).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let ok = match request {
+            Request::Subscribe => {
+                subscribe(&state, &mut reader, &mut write).await;
+                return;
+            }
+            Request::Log { range, intervals } => log(&state, range, intervals, &mut write).await,
+            other => {
+                let response = handle(&state, other).await;
+                send(&mut write, &response).await
+            }
+        };
+        if ok.is_err() {
+            return;
+        }
+    }
+}
+
+fn unsafe_free_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+async fn send(write: &mut OwnedWriteHalf, response: &Response) -> std::io::Result<()> {
+    write.write_all(to_line(response).as_bytes()).await
+}
+
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Answers one request (everything but the streaming ones).
+pub(crate) async fn handle(state: &State, request: Request) -> Response {
+    match request {
+        Request::Hello { .. } => Response::Hello {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            protocol: PROTOCOL_VERSION,
+            pid: std::process::id(),
+        },
+        Request::Status => status(state).await.unwrap_or_else(storage_error),
+        Request::Heartbeats { heartbeats } => ingest(state, heartbeats).await,
+        Request::AddInterval { interval } => {
+            let now = now_ms();
+            if let Err(e) = interval.validate(ms_to_seconds(now)) {
+                return Response::error(ErrorCode::Invalid, e.to_string());
+            }
+            match state.writer.interval(interval, now).await {
+                Ok(id) => {
+                    let _ = state.events.send(Event::IntervalAdded { id });
+                    Response::IntervalAdded { id }
+                }
+                Err(e) => storage_error(e),
+            }
+        }
+        Request::Report { range, by, filters, timeout_minutes } => {
+            run_report(state, range, by, filters, timeout_minutes).await
+        }
+        Request::Sessions { range } => {
+            let (start, end) = match resolve(state, &range) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            let cal = state.options.calendar.clone();
+            let rules = state.rules;
+            match state.read(move |r| report::sessions(r, &cal, rules, LOCAL_USER, start, end)).await {
+                Ok(sessions) => Response::Sessions { sessions },
+                Err(e) => storage_error(e),
+            }
+        }
+        Request::Shutdown => {
+            let _ = state.shutdown.send(true);
+            Response::Ok
+        }
+        Request::Subscribe | Request::Log { .. } => {
+            Response::error(ErrorCode::BadRequest, "streaming request handled by the connection")
+        }
+    }
+}
+
+fn storage_error(e: String) -> Response {
+    Response::error(ErrorCode::Storage, e)
+}
+
+fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
+    report::range::resolve(range, &state.options.calendar, now_ms(), state.options.config.report.week_start)
+        .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
+}
+
+/// Validates each item on its own, stores the good ones in one transaction, and answers after
+/// the commit.
+async fn ingest(state: &State, items: Vec<Box<RawValue>>) -> Response {
+    let now = ms_to_seconds(now_ms());
+    let mut good = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (index, raw) in items.iter().enumerate() {
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        match serde_path_to_error::deserialize::<_, Heartbeat>(&mut de) {
+            Ok(mut h) => match h.validate(now) {
+                Ok(()) => good.push(h),
+                Err(e) => errors.push(ItemError { index, error: e.to_string() }),
+            },
+            Err(e) => {
+                let path = e.path().to_string();
+                let error = if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) };
+                errors.push(ItemError { index, error });
+            }
+        }
+    }
+    let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
+    let stored = if good.is_empty() {
+        Vec::new()
+    } else {
+        match state.writer.heartbeats(good).await {
+            Ok(s) => s,
+            Err(e) => return storage_error(e),
+        }
+    };
+    let accepted = stored.iter().filter(|s| **s == Stored::New).count();
+    if accepted > 0 {
+        let _ = state.events.send(Event::Heartbeats { count: accepted, latest_time });
+    }
+    Response::Stored { accepted, duplicates: stored.len() - accepted, rejected: errors.len(), errors }
+}
+
+async fn run_report(
+    state: &State,
+    range: RangeSpec,
+    by: Vec<Dim>,
+    filters: Filters,
+    timeout_minutes: Option<u32>,
+) -> Response {
+    let (start, end) = match resolve(state, &range) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let rules = match timeout_minutes {
+        None => state.rules,
+        Some(m @ 1..=240) => Rules { timeout_ms: i64::from(m) * 60_000, ..state.rules },
+        Some(m) => {
+            return Response::error(ErrorCode::Invalid, format!("timeout {m} min is out of range (expected 1 to 240)"));
+        }
+    };
+    match compute_report(state, start, end, by, filters, rules).await {
+        Ok(r) => Response::Report(Box::new(r)),
+        Err(e) => storage_error(e),
+    }
+}
+
+async fn compute_report(
+    state: &State,
+    start: i64,
+    end: i64,
+    by: Vec<Dim>,
+    filters: Filters,
+    rules: Rules,
+) -> Result<report::Report, String> {
+    let cal: Calendar = state.options.calendar.clone();
+    let rollups_usable = rules == state.rules;
+    if rollups_usable {
+        state.writer.refresh(cal.day_of(start), cal.day_of(end - 1)).await?;
+    }
+    state
+        .read(move |r| {
+            let q = Query { start_ms: start, end_ms: end, by: &by, filters: &filters, rules, rollups_usable, user_id: LOCAL_USER };
+            report::report(r, &cal, &q)
+        })
+        .await
+}
+
+async fn status(state: &State) -> Result<Response, String> {
+    let cal = &state.options.calendar;
+    let now = now_ms();
+    let today = cal.date_of(now);
+    let (start, end) = cal.bounds(today);
+    let total = compute_report(state, start, end, Vec::new(), Filters::default(), state.rules).await?;
+    let timeout_ms = state.rules.timeout_ms;
+    let (count, latest) = state.read(move |r| Ok((r.count(LOCAL_USER)?, r.latest(LOCAL_USER, i64::MAX)?))).await?;
+    let current = latest.map(|h| Current {
+        active: now - h.time_ms() < timeout_ms,
+        project: h.project,
+        branch: h.branch,
+        language: h.language,
+        entity: h.entity,
+        time: h.time,
+    });
+    let paths = &state.options.paths;
+    Ok(Response::Status(Box::new(StatusInfo {
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        protocol: PROTOCOL_VERSION,
+        uptime_seconds: state.started.elapsed().as_secs_f64(),
+        socket: paths.socket.display().to_string(),
+        database: paths.database.display().to_string(),
+        timezone: cal.tz_name(),
+        timeout_minutes: timeout_ms as f64 / 60_000.0,
+        heartbeats: count,
+        today_seconds: total.total_seconds,
+        current,
+    })))
+}
+
+/// Streams heartbeats (and intervals) of a range in chunks, then `end`.
+async fn log(state: &State, range: RangeSpec, with_intervals: bool, write: &mut OwnedWriteHalf) -> std::io::Result<()> {
+    let (start, end) = match resolve(state, &range) {
+        Ok(r) => r,
+        Err(e) => return send(write, &e).await,
+    };
+    const CHUNK: usize = 2000;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Response>(4);
+    let work = state.read(move |r| {
+        if with_intervals {
+            let intervals = r
+                .intervals(LOCAL_USER, start, end)?
+                .into_iter()
+                .map(|(id, interval)| LoggedInterval { id, interval })
+                .collect::<Vec<_>>();
+            if !intervals.is_empty() {
+                let _ = tx.blocking_send(Response::LogChunk { heartbeats: Vec::new(), intervals });
+            }
+        }
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut open = true;
+        r.for_each_heartbeat(LOCAL_USER, start, end, |h| {
+            chunk.push(h);
+            if chunk.len() == CHUNK {
+                let heartbeats = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                open = tx.blocking_send(Response::LogChunk { heartbeats, intervals: Vec::new() }).is_ok();
+            }
+            open
+        })?;
+        if !chunk.is_empty() {
+            let _ = tx.blocking_send(Response::LogChunk { heartbeats: chunk, intervals: Vec::new() });
+        }
+        Ok(())
+    });
+    let forward = async {
+        while let Some(resp) = rx.recv().await {
+            send(write, &resp).await?;
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    let (result, forwarded) = tokio::join!(work, forward);
+    forwarded?;
+    match result {
+        Ok(()) => send(write, &Response::End).await,
+        Err(e) => send(write, &storage_error(e)).await,
+    }
+}
+
+/// Pushes events until the client goes away or the daemon stops.
+async fn subscribe(
+    state: &State,
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    write: &mut OwnedWriteHalf,
+) {
+    let mut events = state.events.subscribe();
+    let mut stopping = state.shutdown.subscribe();
+    if send(write, &Response::Ok).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(e) => if send(write, &Response::Event(e)).await.is_err() { return },
+                // A slow subscriber missed some events; it will re-read totals on the next one.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            },
+            line = read_line(reader, MAX_LINE_BYTES) => {
+                if !matches!(line, Ok(Line::Text(_))) { return }
+            }
+            _ = stopping.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The running daemon: lock file, socket hygiene, the accept loop, the writer thread, and a
+//! graceful stop on SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
+
+mod handlers;
+mod socket;
+mod writer;
+
+use crate::calendar::Calendar;
+use crate::config::{Config, Preset};
+use crate::paths::Paths;
+use crate::protocol::Event;
+use crate::store::{Reader, StoreError, Writer};
+use crate::timeline::{MidnightRule, Rules};
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{broadcast, watch};
+
+/// Everything the daemon needs to start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub paths: Paths,
+    pub config: Config,
+    pub calendar: Calendar,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("a daemon is already running on {socket}; stop it with `tf daemon stop`")]
+    AlreadyRunning { socket: PathBuf },
+    #[error("another daemon holds the lock {lock} (pid {pid}): one daemon per database")]
+    Locked { lock: PathBuf, pid: String },
+    #[error("{what} {path}: {source}")]
+    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Paths(#[from] crate::paths::PathsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The rules the configuration asks for.
+pub fn rules_for(config: &Config) -> Rules {
+    let timeout_ms = (config.durations.timeout_seconds() * 1000.0) as i64;
+    match config.durations.preset {
+        Preset::Timeforged => Rules { timeout_ms, midnight: MidnightRule::Split },
+        Preset::Wakapi => Rules { timeout_ms, midnight: MidnightRule::Drop },
+    }
+}
+
+/// Shared by every connection; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub started: Instant,
+    pub options: Arc<Options>,
+    pub rules: Rules,
+    pub writer: writer::WriterHandle,
+    pub readers: Arc<Mutex<Vec<Reader>>>,
+    pub events: broadcast::Sender<Event>,
+    pub shutdown: watch::Sender<bool>,
+}
+
+impl State {
+    /// Runs `f` with a reader on a blocking thread (queries can take milliseconds).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, String> {
+        let pool = self.readers.clone();
+        let path = self.options.paths.database.clone();
+        tokio::task::spawn_blocking(move || {
+            let reader = pool.lock().ok().and_then(|mut p| p.pop());
+            let reader = match reader {
+                Some(r) => r,
+                None => Reader::open(&path).map_err(|e| e.to_string())?,
+            };
+            let out = f(&reader).map_err(|e| e.to_string());
+            if let Ok(mut p) = pool.lock() {
+                p.push(reader);
+            }
+            out
+        })
+        .await
+        .map_err(|e| format!("query failed: {e}"))?
+    }
+}
+
+/// Runs the daemon until it is told to stop. Blocks; builds its own single-threaded runtime
+/// (a per-user daemon needs no more, and it keeps memory small).
+pub fn run(options: Options) -> Result<(), DaemonError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| DaemonError::Io { what: "starting the runtime", path: PathBuf::new(), source })?;
+    runtime.block_on(serve(options))
+}
+
+async fn serve(options: Options) -> Result<(), DaemonError> {
+    let paths = &options.paths;
+    paths.create_dirs()?;
+    let _lock = take_lock(paths)?;
+    // Open the database before taking the socket, so a bad database leaves no socket behind.
+    let rules = rules_for(&options.config);
+    let store = Writer::open(&paths.database, options.calendar.clone(), rules)?;
+    let listener = socket::bind(&paths.socket).await?;
+    let (writer, writer_thread) = writer::spawn(store);
+    let (shutdown, mut stopping) = watch::channel(false);
+    let state = State {
+        started: Instant::now(),
+        options: Arc::new(options.clone()),
+        rules,
+        writer: writer.clone(),
+        readers: Arc::new(Mutex::new(Vec::new())),
+        events: broadcast::channel(256).0,
+        shutdown,
+    };
+    tracing::info!(
+        pid = std::process::id(),
+        socket = %paths.socket.display(),
+        database = %paths.database.display(),
+        "timeforged {} listening",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let state = state.clone();
+                    tokio::spawn(async move { handlers::connection(state, stream).await });
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: log, breathe, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            },
+            _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping"); break; }
+            _ = sigint.recv() => { tracing::info!("SIGINT: stopping"); break; }
+            _ = stopping.changed() => { tracing::info!("shutdown requested: stopping"); break; }
+        }
+    }
+    // Stop accepting first, so no new work arrives; then let the writer commit what is queued.
+    drop(listener);
+    let _ = std::fs::remove_file(&paths.socket);
+    let _ = state.shutdown.send(true);
+    writer.stop();
+    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, DaemonError> {
+    tokio::signal::unix::signal(kind)
+        .map_err(|source| DaemonError::Io { what: "installing a signal handler", path: PathBuf::new(), source })
+}
+
+/// Takes the lock next to the database and writes our pid into it. Held until the file closes.
+fn take_lock(paths: &Paths) -> Result<File, DaemonError> {
+    use std::io::{Read, Seek, Write};
+    let io = |what, source| DaemonError::Io { what, path: paths.lock.clone(), source };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&paths.lock)
+        .map_err(|e| io("cannot open lock file", e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            return Err(DaemonError::Locked { lock: paths.lock.clone(), pid: pid.trim().to_string() });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io("cannot lock", e)),
+    }
+    file.set_len(0).map_err(|e| io("cannot write lock file", e))?;
+    file.rewind().map_err(|e| io("cannot write lock file", e))?;
+    writeln!(file, "{}", std::process::id()).map_err(|e| io("cannot write lock file", e))?;
+    Ok(file)
+}

@@ -1,0 +1,164 @@
+//! The one writer: a thread that owns the write connection, takes every write request from a
+//! queue, and commits whatever is waiting in one transaction before acknowledging each request.
+//! When idle with stale rollups it refreshes them a few days at a time.
+
+use crate::calendar::DayNum;
+use crate::model::{Heartbeat, Interval};
+use crate::store::{LOCAL_USER, Stored, Writer};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub enum WriteCmd {
+    Heartbeats { items: Vec<Heartbeat>, reply: oneshot::Sender<Result<Vec<Stored>, String>> },
+    Interval { interval: Interval, now_ms: i64, reply: oneshot::Sender<Result<i64, String>> },
+    /// Bring the rollups of `[from, to]` up to date before a report reads them.
+    Refresh { from: DayNum, to: DayNum, reply: oneshot::Sender<Result<(), String>> },
+    /// Finish everything queued before this, then exit.
+    Stop,
+}
+
+/// Cheap to clone; sends to the writer thread.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<WriteCmd>,
+}
+
+const CLOSED: &str = "the daemon is shutting down";
+
+impl WriterHandle {
+    pub async fn heartbeats(&self, items: Vec<Heartbeat>) -> Result<Vec<Stored>, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(WriteCmd::Heartbeats { items, reply }).map_err(|_| CLOSED.to_string())?;
+        rx.await.map_err(|_| CLOSED.to_string())?
+    }
+
+    pub async fn interval(&self, interval: Interval, now_ms: i64) -> Result<i64, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(WriteCmd::Interval { interval, now_ms, reply }).map_err(|_| CLOSED.to_string())?;
+        rx.await.map_err(|_| CLOSED.to_string())?
+    }
+
+    pub async fn refresh(&self, from: DayNum, to: DayNum) -> Result<(), String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(WriteCmd::Refresh { from, to, reply }).map_err(|_| CLOSED.to_string())?;
+        rx.await.map_err(|_| CLOSED.to_string())?
+    }
+
+    pub fn stop(&self) {
+        let _ = self.tx.send(WriteCmd::Stop);
+    }
+}
+
+/// Most items committed in one transaction; bigger queues are split.
+const MAX_BATCH: usize = 50_000;
+/// How long the writer waits for more work before refreshing stale rollups in the background.
+const IDLE_BEFORE_REFRESH: Duration = Duration::from_secs(2);
+/// Days refreshed per idle step, so a request never waits long behind background work.
+const REFRESH_STEP: usize = 8;
+
+/// Starts the writer thread; it exits after [`WriteCmd::Stop`] or when every handle is gone.
+pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel::<WriteCmd>();
+    let thread = std::thread::Builder::new()
+        .name("timeforged-writer".into())
+        .spawn(move || {
+            let mut stale = true; // unknown at start: rules may have changed
+            loop {
+                let first = if stale {
+                    match rx.recv_timeout(IDLE_BEFORE_REFRESH) {
+                        Ok(cmd) => cmd,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            match writer.refresh_dirty(LOCAL_USER, None, REFRESH_STEP) {
+                                Ok(n) => stale = n == REFRESH_STEP,
+                                Err(e) => {
+                                    tracing::error!("refreshing rollups: {e}");
+                                    stale = false;
+                                }
+                            }
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                } else {
+                    match rx.recv() {
+                        Ok(cmd) => cmd,
+                        Err(_) => return,
+                    }
+                };
+                // Take everything already waiting, so one transaction serves many requests.
+                let mut cmds = vec![first];
+                let mut items = 0;
+                while items < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(cmd) => {
+                            if let WriteCmd::Heartbeats { items: hb, .. } = &cmd {
+                                items += hb.len();
+                            }
+                            cmds.push(cmd);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if process(&mut writer, cmds) {
+                    return;
+                }
+                stale = true;
+            }
+        })
+        .expect("spawning the writer thread");
+    (WriterHandle { tx }, thread)
+}
+
+/// Handles a group of commands in order; returns true on Stop.
+fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
+    let mut pending: Vec<(Vec<Heartbeat>, oneshot::Sender<Result<Vec<Stored>, String>>)> = Vec::new();
+    let mut stop = false;
+    for cmd in cmds {
+        match cmd {
+            WriteCmd::Heartbeats { items, reply } => pending.push((items, reply)),
+            other => {
+                // Keep the order: flush queued heartbeats before anything else.
+                flush(writer, &mut pending);
+                match other {
+                    WriteCmd::Interval { interval, now_ms, reply } => {
+                        let _ = reply.send(writer.add_interval(LOCAL_USER, &interval, now_ms).map_err(|e| e.to_string()));
+                    }
+                    WriteCmd::Refresh { from, to, reply } => {
+                        let res = writer.refresh_dirty(LOCAL_USER, Some((from, to)), usize::MAX);
+                        let _ = reply.send(res.map(|_| ()).map_err(|e| e.to_string()));
+                    }
+                    WriteCmd::Stop => stop = true,
+                    WriteCmd::Heartbeats { .. } => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+    flush(writer, &mut pending);
+    stop
+}
+
+fn flush(writer: &mut Writer, pending: &mut Vec<(Vec<Heartbeat>, oneshot::Sender<Result<Vec<Stored>, String>>)>) {
+    if pending.is_empty() {
+        return;
+    }
+    let lengths: Vec<usize> = pending.iter().map(|(items, _)| items.len()).collect();
+    let all: Vec<Heartbeat> = pending.iter_mut().flat_map(|(items, _)| std::mem::take(items)).collect();
+    match writer.insert(LOCAL_USER, &all) {
+        Ok(results) => {
+            let mut rest = results.as_slice();
+            for ((_, reply), n) in pending.drain(..).zip(lengths) {
+                let (mine, tail) = rest.split_at(n);
+                rest = tail;
+                let _ = reply.send(Ok(mine.to_vec()));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            tracing::error!("storing heartbeats: {msg}");
+            for (_, reply) in pending.drain(..) {
+                let _ = reply.send(Err(msg.clone()));
+            }
+        }
+    }
+}

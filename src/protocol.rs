@@ -1,0 +1,307 @@
+//! The local socket protocol: one JSON object per line, each carrying the protocol version `v`
+//! and a `type`. Every request and response type is defined here.
+
+use crate::model::{Heartbeat, Interval, MAX_MESSAGE_BYTES};
+use crate::report::{Dim, Filters, RangeSpec, Report, Session};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Bumped on any incompatible change; a daemon refuses other versions with a clear error.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest accepted line, newline excluded.
+pub const MAX_LINE_BYTES: usize = MAX_MESSAGE_BYTES;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Handshake: the daemon answers with its version and protocol.
+    Hello {
+        #[serde(default)]
+        client: Option<String>,
+    },
+    Status,
+    /// Heartbeats to store. Items stay raw JSON so that each is accepted or rejected on its own.
+    /// (Parsed by [`parse_request`], which does not go through this derive.)
+    Heartbeats { heartbeats: Vec<Box<RawValue>> },
+    AddInterval { interval: Interval },
+    Report {
+        #[serde(default)]
+        range: RangeSpec,
+        #[serde(default)]
+        by: Vec<Dim>,
+        #[serde(default)]
+        filters: Filters,
+        #[serde(default)]
+        timeout_minutes: Option<u32>,
+    },
+    Sessions {
+        #[serde(default)]
+        range: RangeSpec,
+    },
+    /// Streams `log_chunk` responses, then `end`.
+    Log {
+        #[serde(default)]
+        range: RangeSpec,
+        /// Include manual intervals (the export format carries heartbeats only).
+        #[serde(default = "yes")]
+        intervals: bool,
+    },
+    /// Keeps the connection open and pushes `event` responses.
+    Subscribe,
+    Shutdown,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A request with its version, as written on the wire.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a, T> {
+    pub v: u32,
+    #[serde(flatten)]
+    pub body: &'a T,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The line is not JSON, or not a known request.
+    BadRequest,
+    /// The client speaks another protocol version.
+    Version,
+    /// The line is longer than [`MAX_LINE_BYTES`]; the connection is closed after this.
+    TooLarge,
+    /// The request was understood but its content is invalid (range, interval …).
+    Invalid,
+    /// Storage failed; nothing was stored.
+    Storage,
+    /// The daemon is shutting down.
+    ShuttingDown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Hello {
+        version: String,
+        protocol: u32,
+        pid: u32,
+    },
+    Status(Box<StatusInfo>),
+    /// The outcome of a `heartbeats` request, sent after the batch is committed.
+    Stored {
+        accepted: usize,
+        duplicates: usize,
+        rejected: usize,
+        /// One entry per rejected item, by index in the request.
+        errors: Vec<ItemError>,
+    },
+    IntervalAdded {
+        id: i64,
+    },
+    Report(Box<Report>),
+    Sessions {
+        sessions: Vec<Session>,
+    },
+    LogChunk {
+        #[serde(default)]
+        heartbeats: Vec<Heartbeat>,
+        #[serde(default)]
+        intervals: Vec<LoggedInterval>,
+    },
+    End,
+    Event(Event),
+    Ok,
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+impl Response {
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
+        Response::Error { code, message: message.into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemError {
+    pub index: usize,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedInterval {
+    pub id: i64,
+    #[serde(flatten)]
+    pub interval: Interval,
+}
+
+/// Pushed to subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// New heartbeats were committed.
+    Heartbeats { count: usize, latest_time: f64 },
+    IntervalAdded { id: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusInfo {
+    pub pid: u32,
+    pub version: String,
+    pub protocol: u32,
+    pub uptime_seconds: f64,
+    pub socket: String,
+    pub database: String,
+    pub timezone: String,
+    pub timeout_minutes: f64,
+    pub heartbeats: i64,
+    pub today_seconds: f64,
+    /// The latest heartbeat, if there is one.
+    pub current: Option<Current>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Current {
+    pub project: Option<String>,
+    pub branch: Option<String>,
+    pub language: Option<String>,
+    pub entity: String,
+    pub time: f64,
+    /// True when the latest heartbeat is younger than the timeout.
+    pub active: bool,
+}
+
+/// Why a line could not be turned into a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("not a JSON object with \"v\" and \"type\": {0}")]
+    Malformed(String),
+    #[error(
+        "protocol version {got} is not supported: this daemon speaks version {PROTOCOL_VERSION}; restart it after upgrading (tf daemon stop)"
+    )]
+    Version { got: u32 },
+    #[error("unknown request type {0:?}")]
+    UnknownType(String),
+    #[error("invalid {kind} request: {message}")]
+    Invalid { kind: String, message: String },
+}
+
+impl ProtocolError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProtocolError::Version { .. } => ErrorCode::Version,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+}
+
+const REQUEST_TYPES: [&str; 9] =
+    ["hello", "status", "heartbeats", "add_interval", "report", "sessions", "log", "subscribe", "shutdown"];
+
+/// Parses one request line: the version is checked first, heartbeat items are kept raw.
+pub fn parse_request(line: &str) -> Result<Request, ProtocolError> {
+    #[derive(Deserialize)]
+    struct Head {
+        v: Option<u32>,
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct HeartbeatsBody {
+        heartbeats: Vec<Box<RawValue>>,
+    }
+    let head: Head = serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let v = head.v.ok_or_else(|| ProtocolError::Malformed("missing field \"v\" (the protocol version)".into()))?;
+    if v != PROTOCOL_VERSION {
+        return Err(ProtocolError::Version { got: v });
+    }
+    let kind = head.kind.ok_or_else(|| ProtocolError::Malformed("missing field \"type\"".into()))?;
+    if !REQUEST_TYPES.contains(&kind.as_str()) {
+        return Err(ProtocolError::UnknownType(kind));
+    }
+    let invalid = |e: serde_json::Error| ProtocolError::Invalid { kind: kind.clone(), message: e.to_string() };
+    if kind == "heartbeats" {
+        let body: HeartbeatsBody = serde_json::from_str(line).map_err(invalid)?;
+        return Ok(Request::Heartbeats { heartbeats: body.heartbeats });
+    }
+    serde_json::from_str(line).map_err(invalid)
+}
+
+/// Serializes a message as one line (with the trailing newline).
+pub fn to_line<T: Serialize>(body: &T) -> String {
+    let mut s = serde_json::to_string(&Envelope { v: PROTOCOL_VERSION, body })
+        .unwrap_or_else(|e| format!(r#"{{"v":{PROTOCOL_VERSION},"type":"error","code":"invalid","message":"{e}"}}"#));
+    s.push('\n');
+    s
+}
+
+/// Parses a response line from the daemon.
+pub fn parse_response(line: &str) -> Result<Response, ProtocolError> {
+    #[derive(Deserialize)]
+    struct Head {
+        v: Option<u32>,
+    }
+    let head: Head = serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    if head.v != Some(PROTOCOL_VERSION) {
+        return Err(ProtocolError::Version { got: head.v.unwrap_or(0) });
+    }
+    serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip() {
+        let reqs = [
+            Request::Hello { client: Some("tf".into()) },
+            Request::Status,
+            Request::Report { range: RangeSpec::named("week"), by: vec![Dim::Project], filters: Filters::default(), timeout_minutes: Some(5) },
+            Request::Shutdown,
+        ];
+        for r in reqs {
+            let line = to_line(&r);
+            assert!(line.starts_with(r#"{"v":1,"type":"#), "{line}");
+            let back = parse_request(line.trim_end()).unwrap();
+            assert_eq!(format!("{back:?}"), format!("{r:?}"));
+        }
+    }
+
+    #[test]
+    fn heartbeat_items_stay_raw() {
+        let line = r#"{"v":1,"type":"heartbeats","heartbeats":[{"time":1,"entity":"a"},{"bogus":true},7]}"#;
+        let Request::Heartbeats { heartbeats } = parse_request(line).unwrap() else { panic!() };
+        assert_eq!(heartbeats.len(), 3);
+        assert_eq!(heartbeats[1].get(), r#"{"bogus":true}"#);
+    }
+
+    #[test]
+    fn bad_lines_get_specific_errors() {
+        let cases = [
+            ("{not json", "not a JSON object"),
+            (r#"{"type":"status"}"#, "missing field \"v\""),
+            (r#"{"v":2,"type":"status"}"#, "protocol version 2 is not supported"),
+            (r#"{"v":1,"type":"explode"}"#, "unknown request type \"explode\""),
+            (r#"{"v":1}"#, "missing field \"type\""),
+            (r#"{"v":1,"type":"add_interval"}"#, "invalid add_interval request"),
+            (r#"{"v":1,"type":"heartbeats","heartbeats":5}"#, "invalid heartbeats request"),
+        ];
+        for (line, want) in cases {
+            let err = parse_request(line).unwrap_err().to_string();
+            assert!(err.contains(want), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn responses_round_trip() {
+        let r = Response::Stored { accepted: 1, duplicates: 0, rejected: 1, errors: vec![ItemError { index: 1, error: "time: bad".into() }] };
+        assert_eq!(parse_response(to_line(&r).trim_end()).unwrap(), r);
+        let e = Response::error(ErrorCode::Version, "x");
+        assert_eq!(parse_response(to_line(&e).trim_end()).unwrap(), e);
+    }
+}
