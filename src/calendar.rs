@@ -33,7 +33,11 @@ impl Calendar {
             // A zone without a name (e.g. a POSIX TZ string): identify it by two offsets.
             let jan = Timestamp::from_second(1_700_000_000).unwrap_or(Timestamp::UNIX_EPOCH);
             let jul = Timestamp::from_second(1_688_000_000).unwrap_or(Timestamp::UNIX_EPOCH);
-            format!("fixed:{}/{}", self.tz.to_offset(jan), self.tz.to_offset(jul))
+            format!(
+                "fixed:{}/{}",
+                self.tz.to_offset(jan),
+                self.tz.to_offset(jul)
+            )
         })
     }
 

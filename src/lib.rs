@@ -2,13 +2,14 @@
 //! (`tf`) are thin binaries over this library; `daemon::run` starts a real daemon in-process.
 
 pub mod calendar;
+pub mod cli;
+pub mod client;
+pub mod config;
 pub mod daemon;
 pub mod model;
+pub mod paths;
+pub mod project;
 pub mod protocol;
 pub mod report;
 pub mod store;
 pub mod timeline;
-pub mod config;
-pub mod paths;
-
-pub mod project;

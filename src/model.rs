@@ -25,7 +25,13 @@ pub enum EntityType {
 }
 
 impl EntityType {
-    pub const ALL: [EntityType; 5] = [Self::File, Self::App, Self::Domain, Self::Url, Self::Command];
+    pub const ALL: [EntityType; 5] = [
+        Self::File,
+        Self::App,
+        Self::Domain,
+        Self::Url,
+        Self::Command,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,7 +44,9 @@ impl EntityType {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Stable small number used in the database; never reorder.
@@ -137,7 +145,9 @@ impl<'de> Deserialize<'de> for Category {
 }
 
 /// Where a heartbeat came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// A WakaTime editor plugin (HTTP ingest).
@@ -176,7 +186,9 @@ impl Source {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn code(self) -> i64 {
@@ -194,9 +206,13 @@ pub struct Heartbeat {
     /// Unix seconds; stored at millisecond precision.
     pub time: f64,
     pub entity: String,
-    #[serde(rename = "type", default = "default_type")]
+    #[serde(
+        rename = "type",
+        default = "default_type",
+        deserialize_with = "lenient::or_default_type"
+    )]
     pub entity_type: EntityType,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::or_default")]
     pub category: Category,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
@@ -204,15 +220,31 @@ pub struct Heartbeat {
     pub branch: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::or_default")]
     pub is_write: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lines: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lineno: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cursorpos: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub dependencies: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine: Option<String>,
@@ -222,8 +254,9 @@ pub struct Heartbeat {
     pub os: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
-    #[serde(default)]
-    pub source: Source,
+    /// `None` when the sender did not say; the daemon fills in the request's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
     /// Free-form data for custom event kinds (task, ticket, agent session …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
@@ -231,6 +264,65 @@ pub struct Heartbeat {
 
 fn default_type() -> EntityType {
     EntityType::File
+}
+
+/// WakaTime clients send `null` for absent fields and some send numbers as strings; accept both.
+mod lenient {
+    use super::EntityType;
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum IntOrString {
+            Int(i64),
+            Float(f64),
+            Text(String),
+        }
+        match Option::<IntOrString>::deserialize(d)? {
+            None => Ok(None),
+            Some(IntOrString::Int(i)) => Ok(Some(i)),
+            Some(IntOrString::Float(f)) if f.is_finite() => Ok(Some(f as i64)),
+            Some(IntOrString::Float(f)) => {
+                Err(D::Error::custom(format!("expected an integer, got {f}")))
+            }
+            Some(IntOrString::Text(s)) if s.trim().is_empty() => Ok(None),
+            Some(IntOrString::Text(s)) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("expected an integer, got {s:?}"))),
+        }
+    }
+
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum ListOrString {
+            List(Vec<String>),
+            Text(String),
+        }
+        Ok(match Option::<ListOrString>::deserialize(d)? {
+            None => Vec::new(),
+            Some(ListOrString::List(l)) => l,
+            Some(ListOrString::Text(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        })
+    }
+
+    pub fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(
+        d: D,
+    ) -> Result<T, D::Error> {
+        Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+    }
+
+    pub fn or_default_type<'de, D: Deserializer<'de>>(d: D) -> Result<EntityType, D::Error> {
+        Ok(Option::<EntityType>::deserialize(d)?.unwrap_or(EntityType::File))
+    }
 }
 
 impl Heartbeat {
@@ -253,7 +345,7 @@ impl Heartbeat {
             editor: None,
             os: None,
             user_agent: None,
-            source: Source::Manual,
+            source: None,
             meta: None,
         }
     }
@@ -267,7 +359,10 @@ impl Heartbeat {
     /// so that "no project" is spelled one way.
     pub fn validate(&mut self, now: f64) -> Result<(), ValidationError> {
         if !self.time.is_finite() {
-            return Err(ValidationError::new("time", "must be a finite number of unix seconds"));
+            return Err(ValidationError::new(
+                "time",
+                "must be a finite number of unix seconds",
+            ));
         }
         if self.time < 0.0 {
             return Err(ValidationError::new(
@@ -321,7 +416,9 @@ impl Heartbeat {
             }
         }
         if let Some(meta) = &self.meta {
-            let size = serde_json::to_string(meta).map(|s| s.len()).unwrap_or(usize::MAX);
+            let size = serde_json::to_string(meta)
+                .map(|s| s.len())
+                .unwrap_or(usize::MAX);
             if size > MAX_ENTITY_BYTES {
                 return Err(ValidationError::new(
                     "meta",
@@ -416,10 +513,16 @@ impl Interval {
     pub fn validate(&self, now: f64) -> Result<(), ValidationError> {
         for (field, t) in [("from", self.start), ("to", self.end)] {
             if !t.is_finite() || t < 0.0 {
-                return Err(ValidationError::new(field, "must be a time after 1970-01-01"));
+                return Err(ValidationError::new(
+                    field,
+                    "must be a time after 1970-01-01",
+                ));
             }
             if t > now + MAX_FUTURE_SECONDS {
-                return Err(ValidationError::new(field, "is more than 1 h in the future"));
+                return Err(ValidationError::new(
+                    field,
+                    "is more than 1 h in the future",
+                ));
             }
         }
         if self.end <= self.start {
@@ -451,7 +554,8 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Heartbeat)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut Heartbeat)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("time", Box::new(|h| h.time = f64::NAN)),
             ("time", Box::new(|h| h.time = f64::INFINITY)),
             ("time", Box::new(|h| h.time = -1.0)),
@@ -461,7 +565,10 @@ mod tests {
             ("project", Box::new(|h| h.project = Some("p".repeat(513)))),
             ("branch", Box::new(|h| h.branch = Some("a\0b".into()))),
             ("lineno", Box::new(|h| h.lineno = Some(-3))),
-            ("dependencies", Box::new(|h| h.dependencies = vec!["d".repeat(600)])),
+            (
+                "dependencies",
+                Box::new(|h| h.dependencies = vec!["d".repeat(600)]),
+            ),
         ];
         for (field, mutate) in cases {
             let mut h = hb();
@@ -503,9 +610,32 @@ mod tests {
     }
 
     #[test]
+    fn wakatime_quirks_are_accepted() {
+        let h: Heartbeat = serde_json::from_str(
+            r#"{"time": 1.5, "entity": "a.rs", "type": null, "category": null, "is_write": null,
+                "lines": "120", "lineno": 7.0, "cursorpos": "", "dependencies": null, "project": null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (h.entity_type, h.category, h.is_write),
+            (EntityType::File, Category::CODING, false)
+        );
+        assert_eq!((h.lines, h.lineno, h.cursorpos), (Some(120), Some(7), None));
+        let bad =
+            serde_json::from_str::<Heartbeat>(r#"{"time": 1, "entity": "a", "lineno": "seven"}"#);
+        assert!(bad.unwrap_err().to_string().contains("\"seven\""));
+    }
+
+    #[test]
     fn categories_parse_in_wakatime_spellings() {
-        assert_eq!(Category::parse("running tests").unwrap().as_str(), "running tests");
-        assert_eq!(Category::parse("Running-Tests").unwrap().as_str(), "running tests");
+        assert_eq!(
+            Category::parse("running tests").unwrap().as_str(),
+            "running tests"
+        );
+        assert_eq!(
+            Category::parse("Running-Tests").unwrap().as_str(),
+            "running tests"
+        );
         assert_eq!(Category::parse("ai_coding").unwrap().as_str(), "ai coding");
         assert!(Category::parse("sleeping").is_none());
         for (i, c) in CATEGORIES.iter().enumerate() {
@@ -522,6 +652,6 @@ mod tests {
         assert_eq!(h.category.as_str(), "debugging");
         let v = serde_json::to_value(&h).unwrap();
         assert_eq!(v["type"], "file");
-        assert_eq!(v["source"], "manual");
+        assert!(v.get("source").is_none());
     }
 }

@@ -23,8 +23,15 @@ pub enum Request {
     Status,
     /// Heartbeats to store. Items stay raw JSON so that each is accepted or rejected on its own.
     /// (Parsed by [`parse_request`], which does not go through this derive.)
-    Heartbeats { heartbeats: Vec<Box<RawValue>> },
-    AddInterval { interval: Interval },
+    Heartbeats {
+        heartbeats: Vec<Box<RawValue>>,
+        /// The source of items that do not name one (`manual` when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<crate::model::Source>,
+    },
+    AddInterval {
+        interval: Interval,
+    },
     Report {
         #[serde(default)]
         range: RangeSpec,
@@ -122,7 +129,10 @@ pub enum Response {
 
 impl Response {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Response {
-        Response::Error { code, message: message.into() }
+        Response::Error {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -144,8 +154,13 @@ pub struct LoggedInterval {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// New heartbeats were committed.
-    Heartbeats { count: usize, latest_time: f64 },
-    IntervalAdded { id: i64 },
+    Heartbeats {
+        count: usize,
+        latest_time: f64,
+    },
+    IntervalAdded {
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -199,8 +214,17 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 9] =
-    ["hello", "status", "heartbeats", "add_interval", "report", "sessions", "log", "subscribe", "shutdown"];
+const REQUEST_TYPES: [&str; 9] = [
+    "hello",
+    "status",
+    "heartbeats",
+    "add_interval",
+    "report",
+    "sessions",
+    "log",
+    "subscribe",
+    "shutdown",
+];
 
 /// Parses one request line: the version is checked first, heartbeat items are kept raw.
 pub fn parse_request(line: &str) -> Result<Request, ProtocolError> {
@@ -213,28 +237,46 @@ pub fn parse_request(line: &str) -> Result<Request, ProtocolError> {
     #[derive(Deserialize)]
     struct HeartbeatsBody {
         heartbeats: Vec<Box<RawValue>>,
+        #[serde(default)]
+        source: Option<crate::model::Source>,
     }
-    let head: Head = serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
-    let v = head.v.ok_or_else(|| ProtocolError::Malformed("missing field \"v\" (the protocol version)".into()))?;
+    let head: Head =
+        serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let v = head.v.ok_or_else(|| {
+        ProtocolError::Malformed("missing field \"v\" (the protocol version)".into())
+    })?;
     if v != PROTOCOL_VERSION {
         return Err(ProtocolError::Version { got: v });
     }
-    let kind = head.kind.ok_or_else(|| ProtocolError::Malformed("missing field \"type\"".into()))?;
+    let kind = head
+        .kind
+        .ok_or_else(|| ProtocolError::Malformed("missing field \"type\"".into()))?;
     if !REQUEST_TYPES.contains(&kind.as_str()) {
         return Err(ProtocolError::UnknownType(kind));
     }
-    let invalid = |e: serde_json::Error| ProtocolError::Invalid { kind: kind.clone(), message: e.to_string() };
+    let invalid = |e: serde_json::Error| ProtocolError::Invalid {
+        kind: kind.clone(),
+        message: e.to_string(),
+    };
     if kind == "heartbeats" {
         let body: HeartbeatsBody = serde_json::from_str(line).map_err(invalid)?;
-        return Ok(Request::Heartbeats { heartbeats: body.heartbeats });
+        return Ok(Request::Heartbeats {
+            heartbeats: body.heartbeats,
+            source: body.source,
+        });
     }
     serde_json::from_str(line).map_err(invalid)
 }
 
 /// Serializes a message as one line (with the trailing newline).
 pub fn to_line<T: Serialize>(body: &T) -> String {
-    let mut s = serde_json::to_string(&Envelope { v: PROTOCOL_VERSION, body })
-        .unwrap_or_else(|e| format!(r#"{{"v":{PROTOCOL_VERSION},"type":"error","code":"invalid","message":"{e}"}}"#));
+    let mut s = serde_json::to_string(&Envelope {
+        v: PROTOCOL_VERSION,
+        body,
+    })
+    .unwrap_or_else(|e| {
+        format!(r#"{{"v":{PROTOCOL_VERSION},"type":"error","code":"invalid","message":"{e}"}}"#)
+    });
     s.push('\n');
     s
 }
@@ -245,9 +287,12 @@ pub fn parse_response(line: &str) -> Result<Response, ProtocolError> {
     struct Head {
         v: Option<u32>,
     }
-    let head: Head = serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+    let head: Head =
+        serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
     if head.v != Some(PROTOCOL_VERSION) {
-        return Err(ProtocolError::Version { got: head.v.unwrap_or(0) });
+        return Err(ProtocolError::Version {
+            got: head.v.unwrap_or(0),
+        });
     }
     serde_json::from_str(line).map_err(|e| ProtocolError::Malformed(e.to_string()))
 }
@@ -259,9 +304,16 @@ mod tests {
     #[test]
     fn requests_round_trip() {
         let reqs = [
-            Request::Hello { client: Some("tf".into()) },
+            Request::Hello {
+                client: Some("tf".into()),
+            },
             Request::Status,
-            Request::Report { range: RangeSpec::named("week"), by: vec![Dim::Project], filters: Filters::default(), timeout_minutes: Some(5) },
+            Request::Report {
+                range: RangeSpec::named("week"),
+                by: vec![Dim::Project],
+                filters: Filters::default(),
+                timeout_minutes: Some(5),
+            },
             Request::Shutdown,
         ];
         for r in reqs {
@@ -275,7 +327,9 @@ mod tests {
     #[test]
     fn heartbeat_items_stay_raw() {
         let line = r#"{"v":1,"type":"heartbeats","heartbeats":[{"time":1,"entity":"a"},{"bogus":true},7]}"#;
-        let Request::Heartbeats { heartbeats } = parse_request(line).unwrap() else { panic!() };
+        let Request::Heartbeats { heartbeats, .. } = parse_request(line).unwrap() else {
+            panic!()
+        };
         assert_eq!(heartbeats.len(), 3);
         assert_eq!(heartbeats[1].get(), r#"{"bogus":true}"#);
     }
@@ -285,11 +339,23 @@ mod tests {
         let cases = [
             ("{not json", "not a JSON object"),
             (r#"{"type":"status"}"#, "missing field \"v\""),
-            (r#"{"v":2,"type":"status"}"#, "protocol version 2 is not supported"),
-            (r#"{"v":1,"type":"explode"}"#, "unknown request type \"explode\""),
+            (
+                r#"{"v":2,"type":"status"}"#,
+                "protocol version 2 is not supported",
+            ),
+            (
+                r#"{"v":1,"type":"explode"}"#,
+                "unknown request type \"explode\"",
+            ),
             (r#"{"v":1}"#, "missing field \"type\""),
-            (r#"{"v":1,"type":"add_interval"}"#, "invalid add_interval request"),
-            (r#"{"v":1,"type":"heartbeats","heartbeats":5}"#, "invalid heartbeats request"),
+            (
+                r#"{"v":1,"type":"add_interval"}"#,
+                "invalid add_interval request",
+            ),
+            (
+                r#"{"v":1,"type":"heartbeats","heartbeats":5}"#,
+                "invalid heartbeats request",
+            ),
         ];
         for (line, want) in cases {
             let err = parse_request(line).unwrap_err().to_string();
@@ -299,7 +365,15 @@ mod tests {
 
     #[test]
     fn responses_round_trip() {
-        let r = Response::Stored { accepted: 1, duplicates: 0, rejected: 1, errors: vec![ItemError { index: 1, error: "time: bad".into() }] };
+        let r = Response::Stored {
+            accepted: 1,
+            duplicates: 0,
+            rejected: 1,
+            errors: vec![ItemError {
+                index: 1,
+                error: "time: bad".into(),
+            }],
+        };
         assert_eq!(parse_response(to_line(&r).trim_end()).unwrap(), r);
         let e = Response::error(ErrorCode::Version, "x");
         assert_eq!(parse_response(to_line(&e).trim_end()).unwrap(), e);

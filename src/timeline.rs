@@ -20,12 +20,18 @@ pub enum MidnightRule {
 
 impl Rules {
     pub fn timeforged(timeout_ms: i64) -> Rules {
-        Rules { timeout_ms, midnight: MidnightRule::Split }
+        Rules {
+            timeout_ms,
+            midnight: MidnightRule::Split,
+        }
     }
 
     /// Wakapi's exact rules: 10-minute timeout, cross-midnight gaps dropped.
     pub fn wakapi() -> Rules {
-        Rules { timeout_ms: 10 * 60 * 1000, midnight: MidnightRule::Drop }
+        Rules {
+            timeout_ms: 10 * 60 * 1000,
+            midnight: MidnightRule::Drop,
+        }
     }
 }
 
@@ -61,7 +67,14 @@ pub fn spans<K: Copy>(beats: &[Beat<K>], rules: Rules, midnights: &[i64]) -> Vec
         if gap <= 0 || gap >= rules.timeout_ms {
             continue;
         }
-        push_split(&mut out, a.time_ms, b.time_ms, a.key, rules.midnight, midnights);
+        push_split(
+            &mut out,
+            a.time_ms,
+            b.time_ms,
+            a.key,
+            rules.midnight,
+            midnights,
+        );
     }
     out
 }
@@ -81,16 +94,28 @@ fn push_split<K: Copy>(
     match rule {
         MidnightRule::Drop => {
             if inside.count() == 0 {
-                out.push(Span { start_ms: start, end_ms: end, key });
+                out.push(Span {
+                    start_ms: start,
+                    end_ms: end,
+                    key,
+                });
             }
         }
         MidnightRule::Split => {
             let mut from = start;
             for &m in inside {
-                out.push(Span { start_ms: from, end_ms: m, key });
+                out.push(Span {
+                    start_ms: from,
+                    end_ms: m,
+                    key,
+                });
                 from = m;
             }
-            out.push(Span { start_ms: from, end_ms: end, key });
+            out.push(Span {
+                start_ms: from,
+                end_ms: end,
+                key,
+            });
         }
     }
 }
@@ -113,7 +138,14 @@ pub fn with_intervals<K: Copy>(
     for iv in intervals {
         let start = iv.start_ms.max(covered_until);
         if start < iv.end_ms {
-            push_split(&mut manual, start, iv.end_ms, iv.key, MidnightRule::Split, midnights);
+            push_split(
+                &mut manual,
+                start,
+                iv.end_ms,
+                iv.key,
+                MidnightRule::Split,
+                midnights,
+            );
             covered_until = iv.end_ms;
         }
     }
@@ -129,12 +161,20 @@ pub fn with_intervals<K: Copy>(
                 break;
             }
             if m.start_ms > from {
-                out.push(Span { start_ms: from, end_ms: m.start_ms, key: s.key });
+                out.push(Span {
+                    start_ms: from,
+                    end_ms: m.start_ms,
+                    key: s.key,
+                });
             }
             from = from.max(m.end_ms);
         }
         if from < s.end_ms {
-            out.push(Span { start_ms: from, end_ms: s.end_ms, key: s.key });
+            out.push(Span {
+                start_ms: from,
+                end_ms: s.end_ms,
+                key: s.key,
+            });
         }
     }
     out.extend(manual);
@@ -143,10 +183,18 @@ pub fn with_intervals<K: Copy>(
 }
 
 /// The parts of `spans` inside `[start, end)`.
-pub fn clip<K: Copy>(spans: &[Span<K>], start: i64, end: i64) -> impl Iterator<Item = Span<K>> + '_ {
+pub fn clip<K: Copy>(
+    spans: &[Span<K>],
+    start: i64,
+    end: i64,
+) -> impl Iterator<Item = Span<K>> + '_ {
     spans.iter().filter_map(move |s| {
         let (a, b) = (s.start_ms.max(start), s.end_ms.min(end));
-        (a < b).then_some(Span { start_ms: a, end_ms: b, key: s.key })
+        (a < b).then_some(Span {
+            start_ms: a,
+            end_ms: b,
+            key: s.key,
+        })
     })
 }
 
@@ -184,7 +232,7 @@ pub fn runs<K: Copy + PartialEq>(spans: &[Span<K>]) -> Vec<Run<K>> {
     }
     for run in &mut out {
         // Stable: on a tie the key seen first wins.
-        run.keys.sort_by(|a, b| b.1.cmp(&a.1));
+        run.keys.sort_by_key(|k| std::cmp::Reverse(k.1));
     }
     out
 }
@@ -198,7 +246,13 @@ mod tests {
     const DAY: i64 = 24 * 60 * MIN;
 
     fn beats(times: &[i64]) -> Vec<Beat<&'static str>> {
-        times.iter().map(|&t| Beat { time_ms: t, key: "p" }).collect()
+        times
+            .iter()
+            .map(|&t| Beat {
+                time_ms: t,
+                key: "p",
+            })
+            .collect()
     }
 
     fn total<K>(spans: &[Span<K>]) -> i64 {
@@ -225,7 +279,11 @@ mod tests {
             ("gap equal to the timeout counts 0", &[0, t], 0),
             ("gap over the timeout counts 0", &[0, t + 1], 0),
             ("duplicate times add 0", &[0, 0, 0], 0),
-            ("last heartbeat of a run adds 0", &[0, MIN, 2 * MIN, 2 * MIN + t, 2 * MIN + t + MIN], 3 * MIN),
+            (
+                "last heartbeat of a run adds 0",
+                &[0, MIN, 2 * MIN, 2 * MIN + t, 2 * MIN + t + MIN],
+                3 * MIN,
+            ),
         ];
         for (name, times, want) in cases {
             let got = total(&spans(&beats(times), Rules::timeforged(t), &[]));
@@ -235,13 +293,34 @@ mod tests {
 
     #[test]
     fn gap_is_credited_to_the_earlier_heartbeat() {
-        let b = [Beat { time_ms: 0, key: "a" }, Beat { time_ms: MIN, key: "b" }, Beat { time_ms: 3 * MIN, key: "c" }];
+        let b = [
+            Beat {
+                time_ms: 0,
+                key: "a",
+            },
+            Beat {
+                time_ms: MIN,
+                key: "b",
+            },
+            Beat {
+                time_ms: 3 * MIN,
+                key: "c",
+            },
+        ];
         let s = spans(&b, Rules::timeforged(15 * MIN), &[]);
         assert_eq!(
             s,
             vec![
-                Span { start_ms: 0, end_ms: MIN, key: "a" },
-                Span { start_ms: MIN, end_ms: 3 * MIN, key: "b" }
+                Span {
+                    start_ms: 0,
+                    end_ms: MIN,
+                    key: "a"
+                },
+                Span {
+                    start_ms: MIN,
+                    end_ms: 3 * MIN,
+                    key: "b"
+                }
             ]
         );
     }
@@ -271,41 +350,94 @@ mod tests {
     #[test]
     fn manual_intervals_win_and_never_double_count() {
         // Heartbeats every minute 0..=20 min, interval 5..10 min on another project.
-        let b: Vec<_> = (0..=20).map(|m| Beat { time_ms: m * MIN, key: "code" }).collect();
+        let b: Vec<_> = (0..=20)
+            .map(|m| Beat {
+                time_ms: m * MIN,
+                key: "code",
+            })
+            .collect();
         let hs = spans(&b, Rules::timeforged(15 * MIN), &[]);
-        let iv = [Span { start_ms: 5 * MIN, end_ms: 10 * MIN, key: "meeting" }];
+        let iv = [Span {
+            start_ms: 5 * MIN,
+            end_ms: 10 * MIN,
+            key: "meeting",
+        }];
         let out = with_intervals(hs, &iv, &[]);
         assert_eq!(total(&out), 20 * MIN);
-        let meeting: i64 = out.iter().filter(|s| s.key == "meeting").map(Span::ms).sum();
+        let meeting: i64 = out
+            .iter()
+            .filter(|s| s.key == "meeting")
+            .map(Span::ms)
+            .sum();
         assert_eq!(meeting, 5 * MIN);
         // Intervals outside heartbeat time add to it; overlapping intervals count once.
         let iv = [
-            Span { start_ms: 30 * MIN, end_ms: 40 * MIN, key: "x" },
-            Span { start_ms: 35 * MIN, end_ms: 45 * MIN, key: "y" },
+            Span {
+                start_ms: 30 * MIN,
+                end_ms: 40 * MIN,
+                key: "x",
+            },
+            Span {
+                start_ms: 35 * MIN,
+                end_ms: 45 * MIN,
+                key: "y",
+            },
         ];
         let out = with_intervals(spans(&b, Rules::timeforged(15 * MIN), &[]), &iv, &[]);
         assert_eq!(total(&out), 20 * MIN + 15 * MIN);
         let y: i64 = out.iter().filter(|s| s.key == "y").map(Span::ms).sum();
         assert_eq!(y, 5 * MIN);
         // An interval covering a whole span, and one spanning several spans.
-        let iv = [Span { start_ms: -MIN, end_ms: 30 * MIN, key: "all" }];
+        let iv = [Span {
+            start_ms: -MIN,
+            end_ms: 30 * MIN,
+            key: "all",
+        }];
         let out = with_intervals(spans(&b, Rules::timeforged(15 * MIN), &[]), &iv, &[]);
-        assert_eq!(out, vec![Span { start_ms: -MIN, end_ms: 30 * MIN, key: "all" }]);
+        assert_eq!(
+            out,
+            vec![Span {
+                start_ms: -MIN,
+                end_ms: 30 * MIN,
+                key: "all"
+            }]
+        );
     }
 
     #[test]
     fn runs_are_sessions() {
         let b = [
-            Beat { time_ms: 0, key: "a" },
-            Beat { time_ms: 10 * MIN, key: "b" },
-            Beat { time_ms: 12 * MIN, key: "a" },
-            Beat { time_ms: 14 * MIN, key: "a" },
-            Beat { time_ms: 60 * MIN, key: "c" },
-            Beat { time_ms: 61 * MIN, key: "c" },
+            Beat {
+                time_ms: 0,
+                key: "a",
+            },
+            Beat {
+                time_ms: 10 * MIN,
+                key: "b",
+            },
+            Beat {
+                time_ms: 12 * MIN,
+                key: "a",
+            },
+            Beat {
+                time_ms: 14 * MIN,
+                key: "a",
+            },
+            Beat {
+                time_ms: 60 * MIN,
+                key: "c",
+            },
+            Beat {
+                time_ms: 61 * MIN,
+                key: "c",
+            },
         ];
         let r = runs(&spans(&b, Rules::timeforged(15 * MIN), &[]));
         assert_eq!(r.len(), 2);
-        assert_eq!((r[0].start_ms, r[0].end_ms, r[0].ms), (0, 14 * MIN, 14 * MIN));
+        assert_eq!(
+            (r[0].start_ms, r[0].end_ms, r[0].ms),
+            (0, 14 * MIN, 14 * MIN)
+        );
         assert_eq!(r[0].keys, vec![("a", 12 * MIN), ("b", 2 * MIN)]);
         assert_eq!((r[1].start_ms, r[1].end_ms), (60 * MIN, 61 * MIN));
     }
@@ -314,7 +446,11 @@ mod tests {
     fn per_day_totals_add_up_to_the_range_total() {
         // Heartbeats every 7 minutes over three days, with days of uneven length (DST-like).
         let midnights = [0, DAY - 60 * MIN, 2 * DAY, 3 * DAY + 60 * MIN];
-        let b = beats(&(0..(3 * DAY / (7 * MIN))).map(|i| i * 7 * MIN).collect::<Vec<_>>());
+        let b = beats(
+            &(0..(3 * DAY / (7 * MIN)))
+                .map(|i| i * 7 * MIN)
+                .collect::<Vec<_>>(),
+        );
         let s = spans(&b, Rules::timeforged(15 * MIN), &midnights);
         let whole: i64 = clip(&s, 0, 3 * DAY + 60 * MIN).map(|s| s.ms()).sum();
         let days: i64 = midnights

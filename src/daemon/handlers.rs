@@ -4,10 +4,10 @@
 use super::State;
 use super::socket::{Line, read_line};
 use crate::calendar::Calendar;
-use crate::model::{Heartbeat, ms_to_seconds};
+use crate::model::{Heartbeat, Source, ms_to_seconds};
 use crate::protocol::{
-    Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION, Request, Response,
-    StatusInfo, parse_request, to_line,
+    Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION,
+    Request, Response, StatusInfo, parse_request, to_line,
 };
 use crate::report::{self, Dim, Filters, Query, RangeSpec};
 use crate::store::{LOCAL_USER, Stored};
@@ -26,7 +26,10 @@ pub async fn connection(state: State, stream: UnixStream) {
             Ok(cred) => {
                 tracing::warn!(uid = cred.uid(), "refused a connection from another user");
                 let mut s = stream;
-                let msg = Response::error(ErrorCode::BadRequest, "permission denied: this daemon serves only its own user");
+                let msg = Response::error(
+                    ErrorCode::BadRequest,
+                    "permission denied: this daemon serves only its own user",
+                );
                 let _ = s.write_all(to_line(&msg).as_bytes()).await;
                 return;
             }
@@ -43,12 +46,20 @@ pub async fn connection(state: State, stream: UnixStream) {
             Ok(Line::Text(l)) => l,
             Ok(Line::Eof) | Err(_) => return,
             Ok(Line::TooLong) => {
-                let msg = format!("request line longer than {MAX_LINE_BYTES} bytes; closing the connection");
+                let msg = format!(
+                    "request line longer than {MAX_LINE_BYTES} bytes; closing the connection"
+                );
                 let _ = send(&mut write, &Response::error(ErrorCode::TooLarge, msg)).await;
                 return;
             }
             Ok(Line::NotUtf8) => {
-                if send(&mut write, &Response::error(ErrorCode::BadRequest, "request line is not UTF-8")).await.is_err() {
+                if send(
+                    &mut write,
+                    &Response::error(ErrorCode::BadRequest, "request line is not UTF-8"),
+                )
+                .await
+                .is_err()
+                {
                     return;
                 }
                 continue;
@@ -60,7 +71,10 @@ pub async fn connection(state: State, stream: UnixStream) {
         let request = match parse_request(&line) {
             Ok(r) => r,
             Err(e) => {
-                if send(&mut write, &Response::error(e.code(), e.to_string())).await.is_err() {
+                if send(&mut write, &Response::error(e.code(), e.to_string()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 continue;
@@ -105,7 +119,9 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             pid: std::process::id(),
         },
         Request::Status => status(state).await.unwrap_or_else(storage_error),
-        Request::Heartbeats { heartbeats } => ingest(state, heartbeats).await,
+        Request::Heartbeats { heartbeats, source } => {
+            ingest(state, heartbeats, source.unwrap_or_default()).await
+        }
         Request::AddInterval { interval } => {
             let now = now_ms();
             if let Err(e) = interval.validate(ms_to_seconds(now)) {
@@ -119,9 +135,12 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
                 Err(e) => storage_error(e),
             }
         }
-        Request::Report { range, by, filters, timeout_minutes } => {
-            run_report(state, range, by, filters, timeout_minutes).await
-        }
+        Request::Report {
+            range,
+            by,
+            filters,
+            timeout_minutes,
+        } => run_report(state, range, by, filters, timeout_minutes).await,
         Request::Sessions { range } => {
             let (start, end) = match resolve(state, &range) {
                 Ok(r) => r,
@@ -129,7 +148,10 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             };
             let cal = state.options.calendar.clone();
             let rules = state.rules;
-            match state.read(move |r| report::sessions(r, &cal, rules, LOCAL_USER, start, end)).await {
+            match state
+                .read(move |r| report::sessions(r, &cal, rules, LOCAL_USER, start, end))
+                .await
+            {
                 Ok(sessions) => Response::Sessions { sessions },
                 Err(e) => storage_error(e),
             }
@@ -138,9 +160,10 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             let _ = state.shutdown.send(true);
             Response::Ok
         }
-        Request::Subscribe | Request::Log { .. } => {
-            Response::error(ErrorCode::BadRequest, "streaming request handled by the connection")
-        }
+        Request::Subscribe | Request::Log { .. } => Response::error(
+            ErrorCode::BadRequest,
+            "streaming request handled by the connection",
+        ),
     }
 }
 
@@ -149,13 +172,18 @@ fn storage_error(e: String) -> Response {
 }
 
 fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
-    report::range::resolve(range, &state.options.calendar, now_ms(), state.options.config.report.week_start)
-        .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
+    report::range::resolve(
+        range,
+        &state.options.calendar,
+        now_ms(),
+        state.options.config.report.week_start,
+    )
+    .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
 }
 
 /// Validates each item on its own, stores the good ones in one transaction, and answers after
 /// the commit.
-async fn ingest(state: &State, items: Vec<Box<RawValue>>) -> Response {
+async fn ingest(state: &State, items: Vec<Box<RawValue>>, default_source: Source) -> Response {
     let now = ms_to_seconds(now_ms());
     let mut good = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
@@ -163,12 +191,22 @@ async fn ingest(state: &State, items: Vec<Box<RawValue>>) -> Response {
         let mut de = serde_json::Deserializer::from_str(raw.get());
         match serde_path_to_error::deserialize::<_, Heartbeat>(&mut de) {
             Ok(mut h) => match h.validate(now) {
-                Ok(()) => good.push(h),
-                Err(e) => errors.push(ItemError { index, error: e.to_string() }),
+                Ok(()) => {
+                    h.source.get_or_insert(default_source);
+                    good.push(h)
+                }
+                Err(e) => errors.push(ItemError {
+                    index,
+                    error: e.to_string(),
+                }),
             },
             Err(e) => {
                 let path = e.path().to_string();
-                let error = if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) };
+                let error = if path == "." {
+                    e.inner().to_string()
+                } else {
+                    format!("{path}: {}", e.inner())
+                };
                 errors.push(ItemError { index, error });
             }
         }
@@ -184,9 +222,17 @@ async fn ingest(state: &State, items: Vec<Box<RawValue>>) -> Response {
     };
     let accepted = stored.iter().filter(|s| **s == Stored::New).count();
     if accepted > 0 {
-        let _ = state.events.send(Event::Heartbeats { count: accepted, latest_time });
+        let _ = state.events.send(Event::Heartbeats {
+            count: accepted,
+            latest_time,
+        });
     }
-    Response::Stored { accepted, duplicates: stored.len() - accepted, rejected: errors.len(), errors }
+    Response::Stored {
+        accepted,
+        duplicates: stored.len() - accepted,
+        rejected: errors.len(),
+        errors,
+    }
 }
 
 async fn run_report(
@@ -202,9 +248,15 @@ async fn run_report(
     };
     let rules = match timeout_minutes {
         None => state.rules,
-        Some(m @ 1..=240) => Rules { timeout_ms: i64::from(m) * 60_000, ..state.rules },
+        Some(m @ 1..=240) => Rules {
+            timeout_ms: i64::from(m) * 60_000,
+            ..state.rules
+        },
         Some(m) => {
-            return Response::error(ErrorCode::Invalid, format!("timeout {m} min is out of range (expected 1 to 240)"));
+            return Response::error(
+                ErrorCode::Invalid,
+                format!("timeout {m} min is out of range (expected 1 to 240)"),
+            );
         }
     };
     match compute_report(state, start, end, by, filters, rules).await {
@@ -224,11 +276,22 @@ async fn compute_report(
     let cal: Calendar = state.options.calendar.clone();
     let rollups_usable = rules == state.rules;
     if rollups_usable {
-        state.writer.refresh(cal.day_of(start), cal.day_of(end - 1)).await?;
+        state
+            .writer
+            .refresh(cal.day_of(start), cal.day_of(end - 1))
+            .await?;
     }
     state
         .read(move |r| {
-            let q = Query { start_ms: start, end_ms: end, by: &by, filters: &filters, rules, rollups_usable, user_id: LOCAL_USER };
+            let q = Query {
+                start_ms: start,
+                end_ms: end,
+                by: &by,
+                filters: &filters,
+                rules,
+                rollups_usable,
+                user_id: LOCAL_USER,
+            };
             report::report(r, &cal, &q)
         })
         .await
@@ -239,9 +302,19 @@ async fn status(state: &State) -> Result<Response, String> {
     let now = now_ms();
     let today = cal.date_of(now);
     let (start, end) = cal.bounds(today);
-    let total = compute_report(state, start, end, Vec::new(), Filters::default(), state.rules).await?;
+    let total = compute_report(
+        state,
+        start,
+        end,
+        Vec::new(),
+        Filters::default(),
+        state.rules,
+    )
+    .await?;
     let timeout_ms = state.rules.timeout_ms;
-    let (count, latest) = state.read(move |r| Ok((r.count(LOCAL_USER)?, r.latest(LOCAL_USER, i64::MAX)?))).await?;
+    let (count, latest) = state
+        .read(move |r| Ok((r.count()?, r.latest(LOCAL_USER, i64::MAX)?)))
+        .await?;
     let current = latest.map(|h| Current {
         active: now - h.time_ms() < timeout_ms,
         project: h.project,
@@ -267,7 +340,12 @@ async fn status(state: &State) -> Result<Response, String> {
 }
 
 /// Streams heartbeats (and intervals) of a range in chunks, then `end`.
-async fn log(state: &State, range: RangeSpec, with_intervals: bool, write: &mut OwnedWriteHalf) -> std::io::Result<()> {
+async fn log(
+    state: &State,
+    range: RangeSpec,
+    with_intervals: bool,
+    write: &mut OwnedWriteHalf,
+) -> std::io::Result<()> {
     let (start, end) = match resolve(state, &range) {
         Ok(r) => r,
         Err(e) => return send(write, &e).await,
@@ -282,7 +360,10 @@ async fn log(state: &State, range: RangeSpec, with_intervals: bool, write: &mut 
                 .map(|(id, interval)| LoggedInterval { id, interval })
                 .collect::<Vec<_>>();
             if !intervals.is_empty() {
-                let _ = tx.blocking_send(Response::LogChunk { heartbeats: Vec::new(), intervals });
+                let _ = tx.blocking_send(Response::LogChunk {
+                    heartbeats: Vec::new(),
+                    intervals,
+                });
             }
         }
         let mut chunk = Vec::with_capacity(CHUNK);
@@ -291,12 +372,20 @@ async fn log(state: &State, range: RangeSpec, with_intervals: bool, write: &mut 
             chunk.push(h);
             if chunk.len() == CHUNK {
                 let heartbeats = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
-                open = tx.blocking_send(Response::LogChunk { heartbeats, intervals: Vec::new() }).is_ok();
+                open = tx
+                    .blocking_send(Response::LogChunk {
+                        heartbeats,
+                        intervals: Vec::new(),
+                    })
+                    .is_ok();
             }
             open
         })?;
         if !chunk.is_empty() {
-            let _ = tx.blocking_send(Response::LogChunk { heartbeats: chunk, intervals: Vec::new() });
+            let _ = tx.blocking_send(Response::LogChunk {
+                heartbeats: chunk,
+                intervals: Vec::new(),
+            });
         }
         Ok(())
     });

@@ -32,7 +32,11 @@ pub enum DaemonError {
     #[error("another daemon holds the lock {lock} (pid {pid}): one daemon per database")]
     Locked { lock: PathBuf, pid: String },
     #[error("{what} {path}: {source}")]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Paths(#[from] crate::paths::PathsError),
     #[error(transparent)]
@@ -43,8 +47,14 @@ pub enum DaemonError {
 pub fn rules_for(config: &Config) -> Rules {
     let timeout_ms = (config.durations.timeout_seconds() * 1000.0) as i64;
     match config.durations.preset {
-        Preset::Timeforged => Rules { timeout_ms, midnight: MidnightRule::Split },
-        Preset::Wakapi => Rules { timeout_ms, midnight: MidnightRule::Drop },
+        Preset::Timeforged => Rules {
+            timeout_ms,
+            midnight: MidnightRule::Split,
+        },
+        Preset::Wakapi => Rules {
+            timeout_ms,
+            midnight: MidnightRule::Drop,
+        },
     }
 }
 
@@ -91,7 +101,11 @@ pub fn run(options: Options) -> Result<(), DaemonError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| DaemonError::Io { what: "starting the runtime", path: PathBuf::new(), source })?;
+        .map_err(|source| DaemonError::Io {
+            what: "starting the runtime",
+            path: PathBuf::new(),
+            source,
+        })?;
     runtime.block_on(serve(options))
 }
 
@@ -151,15 +165,24 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     Ok(())
 }
 
-fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal, DaemonError> {
-    tokio::signal::unix::signal(kind)
-        .map_err(|source| DaemonError::Io { what: "installing a signal handler", path: PathBuf::new(), source })
+fn signal(
+    kind: tokio::signal::unix::SignalKind,
+) -> Result<tokio::signal::unix::Signal, DaemonError> {
+    tokio::signal::unix::signal(kind).map_err(|source| DaemonError::Io {
+        what: "installing a signal handler",
+        path: PathBuf::new(),
+        source,
+    })
 }
 
 /// Takes the lock next to the database and writes our pid into it. Held until the file closes.
 fn take_lock(paths: &Paths) -> Result<File, DaemonError> {
     use std::io::{Read, Seek, Write};
-    let io = |what, source| DaemonError::Io { what, path: paths.lock.clone(), source };
+    let io = |what, source| DaemonError::Io {
+        what,
+        path: paths.lock.clone(),
+        source,
+    };
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -172,11 +195,15 @@ fn take_lock(paths: &Paths) -> Result<File, DaemonError> {
         Err(std::fs::TryLockError::WouldBlock) => {
             let mut pid = String::new();
             let _ = file.read_to_string(&mut pid);
-            return Err(DaemonError::Locked { lock: paths.lock.clone(), pid: pid.trim().to_string() });
+            return Err(DaemonError::Locked {
+                lock: paths.lock.clone(),
+                pid: pid.trim().to_string(),
+            });
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io("cannot lock", e)),
     }
-    file.set_len(0).map_err(|e| io("cannot write lock file", e))?;
+    file.set_len(0)
+        .map_err(|e| io("cannot write lock file", e))?;
     file.rewind().map_err(|e| io("cannot write lock file", e))?;
     writeln!(file, "{}", std::process::id()).map_err(|e| io("cannot write lock file", e))?;
     Ok(file)

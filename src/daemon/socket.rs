@@ -11,7 +11,11 @@ use tokio::net::{UnixListener, UnixStream};
 pub async fn bind(path: &Path) -> Result<UnixListener, DaemonError> {
     if path.exists() {
         match UnixStream::connect(path).await {
-            Ok(_) => return Err(DaemonError::AlreadyRunning { socket: path.to_path_buf() }),
+            Ok(_) => {
+                return Err(DaemonError::AlreadyRunning {
+                    socket: path.to_path_buf(),
+                });
+            }
             Err(_) => {
                 tracing::info!(socket = %path.display(), "removing stale socket");
                 std::fs::remove_file(path).map_err(|source| DaemonError::Io {
@@ -22,7 +26,11 @@ pub async fn bind(path: &Path) -> Result<UnixListener, DaemonError> {
             }
         }
     }
-    let io = |what, source| DaemonError::Io { what, path: path.to_path_buf(), source };
+    let io = |what, source| DaemonError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    };
     let listener = UnixListener::bind(path).map_err(|e| io("cannot listen on", e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| io("cannot restrict permissions of", e))?;
@@ -40,12 +48,19 @@ pub enum Line {
 }
 
 /// Reads one `\n`-terminated line of at most `max` bytes without buffering more than that.
-pub async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, max: usize) -> std::io::Result<Line> {
+pub async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+) -> std::io::Result<Line> {
     let mut buf = Vec::new();
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {
-            return Ok(if buf.is_empty() { Line::Eof } else { finish(buf) });
+            return Ok(if buf.is_empty() {
+                Line::Eof
+            } else {
+                finish(buf)
+            });
         }
         match available.iter().position(|&b| b == b'\n') {
             Some(i) => {

@@ -10,10 +10,21 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub enum WriteCmd {
-    Heartbeats { items: Vec<Heartbeat>, reply: oneshot::Sender<Result<Vec<Stored>, String>> },
-    Interval { interval: Interval, now_ms: i64, reply: oneshot::Sender<Result<i64, String>> },
+    Heartbeats {
+        items: Vec<Heartbeat>,
+        reply: oneshot::Sender<Result<Vec<Stored>, String>>,
+    },
+    Interval {
+        interval: Interval,
+        now_ms: i64,
+        reply: oneshot::Sender<Result<i64, String>>,
+    },
     /// Bring the rollups of `[from, to]` up to date before a report reads them.
-    Refresh { from: DayNum, to: DayNum, reply: oneshot::Sender<Result<(), String>> },
+    Refresh {
+        from: DayNum,
+        to: DayNum,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Finish everything queued before this, then exit.
     Stop,
 }
@@ -29,19 +40,29 @@ const CLOSED: &str = "the daemon is shutting down";
 impl WriterHandle {
     pub async fn heartbeats(&self, items: Vec<Heartbeat>) -> Result<Vec<Stored>, String> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(WriteCmd::Heartbeats { items, reply }).map_err(|_| CLOSED.to_string())?;
+        self.tx
+            .send(WriteCmd::Heartbeats { items, reply })
+            .map_err(|_| CLOSED.to_string())?;
         rx.await.map_err(|_| CLOSED.to_string())?
     }
 
     pub async fn interval(&self, interval: Interval, now_ms: i64) -> Result<i64, String> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(WriteCmd::Interval { interval, now_ms, reply }).map_err(|_| CLOSED.to_string())?;
+        self.tx
+            .send(WriteCmd::Interval {
+                interval,
+                now_ms,
+                reply,
+            })
+            .map_err(|_| CLOSED.to_string())?;
         rx.await.map_err(|_| CLOSED.to_string())?
     }
 
     pub async fn refresh(&self, from: DayNum, to: DayNum) -> Result<(), String> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(WriteCmd::Refresh { from, to, reply }).map_err(|_| CLOSED.to_string())?;
+        self.tx
+            .send(WriteCmd::Refresh { from, to, reply })
+            .map_err(|_| CLOSED.to_string())?;
         rx.await.map_err(|_| CLOSED.to_string())?
     }
 
@@ -49,6 +70,9 @@ impl WriterHandle {
         let _ = self.tx.send(WriteCmd::Stop);
     }
 }
+
+/// Heartbeats of one request waiting for the next commit, with where to send the outcome.
+type PendingInsert = (Vec<Heartbeat>, oneshot::Sender<Result<Vec<Stored>, String>>);
 
 /// Most items committed in one transaction; bigger queues are split.
 const MAX_BATCH: usize = 50_000;
@@ -112,7 +136,8 @@ pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) 
 
 /// Handles a group of commands in order; returns true on Stop.
 fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
-    let mut pending: Vec<(Vec<Heartbeat>, oneshot::Sender<Result<Vec<Stored>, String>>)> = Vec::new();
+    let mut pending: Vec<PendingInsert> =
+        Vec::new();
     let mut stop = false;
     for cmd in cmds {
         match cmd {
@@ -121,8 +146,16 @@ fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
                 // Keep the order: flush queued heartbeats before anything else.
                 flush(writer, &mut pending);
                 match other {
-                    WriteCmd::Interval { interval, now_ms, reply } => {
-                        let _ = reply.send(writer.add_interval(LOCAL_USER, &interval, now_ms).map_err(|e| e.to_string()));
+                    WriteCmd::Interval {
+                        interval,
+                        now_ms,
+                        reply,
+                    } => {
+                        let _ = reply.send(
+                            writer
+                                .add_interval(LOCAL_USER, &interval, now_ms)
+                                .map_err(|e| e.to_string()),
+                        );
                     }
                     WriteCmd::Refresh { from, to, reply } => {
                         let res = writer.refresh_dirty(LOCAL_USER, Some((from, to)), usize::MAX);
@@ -138,12 +171,18 @@ fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
     stop
 }
 
-fn flush(writer: &mut Writer, pending: &mut Vec<(Vec<Heartbeat>, oneshot::Sender<Result<Vec<Stored>, String>>)>) {
+fn flush(
+    writer: &mut Writer,
+    pending: &mut Vec<PendingInsert>,
+) {
     if pending.is_empty() {
         return;
     }
     let lengths: Vec<usize> = pending.iter().map(|(items, _)| items.len()).collect();
-    let all: Vec<Heartbeat> = pending.iter_mut().flat_map(|(items, _)| std::mem::take(items)).collect();
+    let all: Vec<Heartbeat> = pending
+        .iter_mut()
+        .flat_map(|(items, _)| std::mem::take(items))
+        .collect();
     match writer.insert(LOCAL_USER, &all) {
         Ok(results) => {
             let mut rest = results.as_slice();

@@ -54,7 +54,9 @@ impl Dim {
     }
 
     pub fn parse(s: &str) -> Option<Dim> {
-        Dim::ALL.into_iter().find(|d| d.as_str().eq_ignore_ascii_case(s))
+        Dim::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -89,11 +91,17 @@ impl IdFilter {
         let id = |v: &Option<String>| -> Result<Option<Option<u32>>> {
             v.as_deref().map(|name| reader.string_id(name)).transpose()
         };
-        Ok(IdFilter { project: id(&f.project)?, branch: id(&f.branch)?, language: id(&f.language)? })
+        Ok(IdFilter {
+            project: id(&f.project)?,
+            branch: id(&f.branch)?,
+            language: id(&f.language)?,
+        })
     }
 
     fn matches_nothing(&self) -> bool {
-        [self.project, self.branch, self.language].iter().any(|f| matches!(f, Some(None)))
+        [self.project, self.branch, self.language]
+            .iter()
+            .any(|f| matches!(f, Some(None)))
     }
 
     fn matches(&self, d: &Dims) -> bool {
@@ -102,7 +110,11 @@ impl IdFilter {
     }
 
     fn to_daily(&self) -> DailyFilter {
-        DailyFilter { project: self.project.flatten(), branch: self.branch.flatten(), language: self.language.flatten() }
+        DailyFilter {
+            project: self.project.flatten(),
+            branch: self.branch.flatten(),
+            language: self.language.flatten(),
+        }
     }
 }
 
@@ -131,7 +143,10 @@ mod ordered_map {
     use serde::ser::{SerializeMap, Serializer};
     use std::marker::PhantomData;
 
-    pub fn serialize<S: Serializer, T: serde::Serialize>(v: &[(String, T)], s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, T: serde::Serialize>(
+        v: &[(String, T)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(v.len()))?;
         for (k, val) in v {
             m.serialize_entry(k, val)?;
@@ -139,7 +154,9 @@ mod ordered_map {
         m.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<(String, T)>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, T)>, D::Error> {
         struct V<T>(PhantomData<T>);
         impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
             type Value = Vec<(String, T)>;
@@ -202,7 +219,9 @@ fn collect(reader: &Reader, cal: &Calendar, q: &Query, filter: &IdFilter) -> Res
     }
     match (whole_from, whole_to) {
         (Some((first, a)), Some((last, b))) => {
-            for (day, dims, ms) in reader.daily(q.user_id, day_num(first), day_num(last), &filter.to_daily())? {
+            for (day, dims, ms) in
+                reader.daily(q.user_id, day_num(first), day_num(last), &filter.to_daily())?
+            {
                 items.push((dims, day, ms));
             }
             live(reader, cal, q, filter, q.start_ms, a, &mut items)?;
@@ -258,7 +277,11 @@ pub fn report(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Report> {
         }
         let rows = rows
             .into_iter()
-            .map(|(name, ms)| Row { name, seconds: ms as f64 / 1000.0, percent: percent(ms, total_ms) })
+            .map(|(name, ms)| Row {
+                name,
+                seconds: ms as f64 / 1000.0,
+                percent: percent(ms, total_ms),
+            })
             .collect();
         by.push((dim.as_str().to_string(), rows));
     }
@@ -271,7 +294,11 @@ pub fn report(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Report> {
 }
 
 fn percent(ms: i64, total: i64) -> f64 {
-    if total == 0 { 0.0 } else { (ms as f64 * 10_000.0 / total as f64).round() / 100.0 }
+    if total == 0 {
+        0.0
+    } else {
+        (ms as f64 * 10_000.0 / total as f64).round() / 100.0
+    }
 }
 
 fn group_key(dim: Dim, d: &Dims, day: i32) -> u64 {
@@ -290,15 +317,23 @@ fn group_key(dim: Dim, d: &Dims, day: i32) -> u64 {
 
 fn name_of(reader: &Reader, dim: Dim, key: u64) -> Result<String> {
     let name = match dim {
-        Dim::Category => Category::from_code(key as i64).map(|c| c.as_str().to_string()).unwrap_or_default(),
-        Dim::Source => Source::from_code(key as i64).map(|s| s.as_str().to_string()).unwrap_or_default(),
+        Dim::Category => Category::from_code(key as i64)
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default(),
+        Dim::Source => Source::from_code(key as i64)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         Dim::Day => {
             let d = key as i32;
             format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
         }
         _ => reader.name(key as u32)?,
     };
-    Ok(if name.is_empty() { NONE_NAME.to_string() } else { name })
+    Ok(if name.is_empty() {
+        NONE_NAME.to_string()
+    } else {
+        name
+    })
 }
 
 /// A run of activity, for `tf sessions`.
@@ -314,7 +349,14 @@ pub struct Session {
 }
 
 /// Sessions overlapping `[start, end)`, clipped to it.
-pub fn sessions(reader: &Reader, cal: &Calendar, rules: Rules, user_id: i64, start: i64, end: i64) -> Result<Vec<Session>> {
+pub fn sessions(
+    reader: &Reader,
+    cal: &Calendar,
+    rules: Rules,
+    user_id: i64,
+    start: i64,
+    end: i64,
+) -> Result<Vec<Session>> {
     let spans = reader.credited_spans(cal, rules, user_id, start, end)?;
     let clipped: Vec<Span<Dims>> = timeline::clip(&spans, start, end).collect();
     let mut out = Vec::new();
@@ -326,7 +368,10 @@ pub fn sessions(reader: &Reader, cal: &Calendar, rules: Rules, user_id: i64, sta
                 None => per_project.push((k.project, *ms)),
             }
         }
-        let project = per_project.iter().max_by_key(|(_, ms)| *ms).map_or(0, |p| p.0);
+        let project = per_project
+            .iter()
+            .max_by_key(|(_, ms)| *ms)
+            .map_or(0, |p| p.0);
         let mut per_branch: Vec<(u32, i64)> = Vec::new();
         for (k, ms) in run.keys.iter().filter(|(k, _)| k.project == project) {
             match per_branch.iter_mut().find(|(b, _)| *b == k.branch) {
@@ -334,10 +379,17 @@ pub fn sessions(reader: &Reader, cal: &Calendar, rules: Rules, user_id: i64, sta
                 None => per_branch.push((k.branch, *ms)),
             }
         }
-        let branch = per_branch.iter().max_by_key(|(_, ms)| *ms).map_or(0, |b| b.0);
+        let branch = per_branch
+            .iter()
+            .max_by_key(|(_, ms)| *ms)
+            .map_or(0, |b| b.0);
         let name = |id: u32| -> Result<String> {
             let n = reader.name(id)?;
-            Ok(if n.is_empty() { NONE_NAME.to_string() } else { n })
+            Ok(if n.is_empty() {
+                NONE_NAME.to_string()
+            } else {
+                n
+            })
         };
         out.push(Session {
             start: cal.rfc3339(run.start_ms),
@@ -379,7 +431,15 @@ mod tests {
         (dir, Reader::open(&path).unwrap(), cal)
     }
 
-    fn run(reader: &Reader, cal: &Calendar, start: f64, end: f64, by: &[Dim], filters: &Filters, rollups: bool) -> Report {
+    fn run(
+        reader: &Reader,
+        cal: &Calendar,
+        start: f64,
+        end: f64,
+        by: &[Dim],
+        filters: &Filters,
+        rollups: bool,
+    ) -> Report {
         let q = Query {
             start_ms: (start * 1000.0) as i64,
             end_ms: (end * 1000.0) as i64,
@@ -402,16 +462,32 @@ mod tests {
             if (t / 3600.0) as i64 % 24 == 12 {
                 continue;
             }
-            beats.push((t, if i % 3 == 0 { "a" } else { "b" }, if i % 2 == 0 { "rs" } else { "py" }));
+            beats.push((
+                t,
+                if i % 3 == 0 { "a" } else { "b" },
+                if i % 2 == 0 { "rs" } else { "py" },
+            ));
         }
         let (_dir, r, cal) = setup(&beats);
-        let all = Dim::ALL.iter().copied().filter(|d| *d != Dim::Entity).collect::<Vec<_>>();
-        for (start, end) in [(0.0, 3.0 * day), (0.5 * day, 2.25 * day), (day, 2.0 * day), (100.0, 200.0)] {
+        let all = Dim::ALL
+            .iter()
+            .copied()
+            .filter(|d| *d != Dim::Entity)
+            .collect::<Vec<_>>();
+        for (start, end) in [
+            (0.0, 3.0 * day),
+            (0.5 * day, 2.25 * day),
+            (day, 2.0 * day),
+            (100.0, 200.0),
+        ] {
             let fast = run(&r, &cal, start, end, &all, &Filters::default(), true);
             let slow = run(&r, &cal, start, end, &all, &Filters::default(), false);
             assert_eq!(fast, slow, "{start}..{end}");
         }
-        let f = Filters { project: Some("a".into()), ..Default::default() };
+        let f = Filters {
+            project: Some("a".into()),
+            ..Default::default()
+        };
         assert_eq!(
             run(&r, &cal, 0.3 * day, 3.0 * day, &all, &f, true),
             run(&r, &cal, 0.3 * day, 3.0 * day, &all, &f, false)
@@ -420,13 +496,46 @@ mod tests {
 
     #[test]
     fn grouping_percent_and_day_rows() {
-        let (_dir, r, cal) = setup(&[(0.0, "a", "rs"), (3.0 * MIN, "b", "rs"), (4.0 * MIN, "a", "py")]);
-        let rep = run(&r, &cal, 0.0, 86_400.0, &[Dim::Project, Dim::Day], &Filters::default(), true);
+        let (_dir, r, cal) = setup(&[
+            (0.0, "a", "rs"),
+            (3.0 * MIN, "b", "rs"),
+            (4.0 * MIN, "a", "py"),
+        ]);
+        let rep = run(
+            &r,
+            &cal,
+            0.0,
+            86_400.0,
+            &[Dim::Project, Dim::Day],
+            &Filters::default(),
+            true,
+        );
         assert_eq!(rep.total_seconds, 240.0);
         assert_eq!(rep.by[0].0, "project");
-        assert_eq!(rep.by[0].1[0], Row { name: "a".into(), seconds: 180.0, percent: 75.0 });
-        assert_eq!(rep.by[0].1[1], Row { name: "b".into(), seconds: 60.0, percent: 25.0 });
-        assert_eq!(rep.by[1].1, vec![Row { name: "1970-01-01".into(), seconds: 240.0, percent: 100.0 }]);
+        assert_eq!(
+            rep.by[0].1[0],
+            Row {
+                name: "a".into(),
+                seconds: 180.0,
+                percent: 75.0
+            }
+        );
+        assert_eq!(
+            rep.by[0].1[1],
+            Row {
+                name: "b".into(),
+                seconds: 60.0,
+                percent: 25.0
+            }
+        );
+        assert_eq!(
+            rep.by[1].1,
+            vec![Row {
+                name: "1970-01-01".into(),
+                seconds: 240.0,
+                percent: 100.0
+            }]
+        );
         let json = serde_json::to_value(&rep).unwrap();
         assert_eq!(json["by"]["project"][0]["name"], "a");
         assert_eq!(json["start"], "1970-01-01T00:00:00+00:00");
@@ -435,7 +544,10 @@ mod tests {
     #[test]
     fn unknown_filter_value_gives_an_empty_report() {
         let (_dir, r, cal) = setup(&[(0.0, "a", "rs"), (60.0, "a", "rs")]);
-        let f = Filters { project: Some("nope".into()), ..Default::default() };
+        let f = Filters {
+            project: Some("nope".into()),
+            ..Default::default()
+        };
         let rep = run(&r, &cal, 0.0, 86_400.0, &[Dim::Project], &f, true);
         assert_eq!(rep.total_seconds, 0.0);
         assert!(rep.by[0].1.is_empty());
@@ -451,7 +563,15 @@ mod tests {
             (60.0 * MIN, "c", "rs"),
             (61.0 * MIN, "c", "rs"),
         ]);
-        let s = sessions(&r, &cal, Rules::timeforged(15 * 60_000), LOCAL_USER, 0, 86_400_000).unwrap();
+        let s = sessions(
+            &r,
+            &cal,
+            Rules::timeforged(15 * 60_000),
+            LOCAL_USER,
+            0,
+            86_400_000,
+        )
+        .unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].project.as_str(), s[0].seconds), ("b", 300.0));
         assert_eq!((s[1].project.as_str(), s[1].seconds), ("c", 60.0));

@@ -20,17 +20,23 @@ pub struct RangeSpec {
 
 impl RangeSpec {
     pub fn named(name: &str) -> RangeSpec {
-        RangeSpec { name: Some(name.to_string()), ..Default::default() }
+        RangeSpec {
+            name: Some(name.to_string()),
+            ..Default::default()
+        }
     }
 }
 
-pub const RANGE_NAMES: &str = "today, yesterday, week, last-week, month, last-month, year, 7d, 30d (any Nd), all";
+pub const RANGE_NAMES: &str =
+    "today, yesterday, week, last-week, month, last-month, year, 7d, 30d (any Nd), all";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RangeError {
     #[error("unknown range {0:?} (expected one of: {RANGE_NAMES})")]
     UnknownName(String),
-    #[error("--{flag} {value:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time (2026-11-25T09:30:00+01:00)")]
+    #[error(
+        "--{flag} {value:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 time (2026-11-25T09:30:00+01:00)"
+    )]
     BadBound { flag: &'static str, value: String },
     #[error("give either a range name or --from/--to, not both")]
     Conflict,
@@ -40,7 +46,12 @@ pub enum RangeError {
 
 /// Resolves a range to `[start_ms, end_ms)`. Named ranges that include today end at the start
 /// of tomorrow; `--to` with a date includes that whole day.
-pub fn resolve(spec: &RangeSpec, cal: &Calendar, now_ms: i64, week_start: WeekStart) -> Result<(i64, i64), RangeError> {
+pub fn resolve(
+    spec: &RangeSpec,
+    cal: &Calendar,
+    now_ms: i64,
+    week_start: WeekStart,
+) -> Result<(i64, i64), RangeError> {
     let today = cal.date_of(now_ms);
     let day = |d: Date| cal.start_of(d);
     let tomorrow = day(today.tomorrow().unwrap_or(today));
@@ -49,11 +60,17 @@ pub fn resolve(spec: &RangeSpec, cal: &Calendar, now_ms: i64, week_start: WeekSt
     }
     if spec.name.is_none() && (spec.from.is_some() || spec.to.is_some()) {
         let start = match &spec.from {
-            Some(v) => parse_bound(v, cal, false).ok_or_else(|| RangeError::BadBound { flag: "from", value: v.clone() })?,
+            Some(v) => parse_bound(v, cal, false).ok_or_else(|| RangeError::BadBound {
+                flag: "from",
+                value: v.clone(),
+            })?,
             None => 0,
         };
         let end = match &spec.to {
-            Some(v) => parse_bound(v, cal, true).ok_or_else(|| RangeError::BadBound { flag: "to", value: v.clone() })?,
+            Some(v) => parse_bound(v, cal, true).ok_or_else(|| RangeError::BadBound {
+                flag: "to",
+                value: v.clone(),
+            })?,
             None => tomorrow,
         };
         if start >= end {
@@ -69,9 +86,7 @@ pub fn resolve(spec: &RangeSpec, cal: &Calendar, now_ms: i64, week_start: WeekSt
         WeekStart::Monday => Weekday::Monday,
         WeekStart::Sunday => Weekday::Sunday,
     };
-    let this_week = today
-        .nth_weekday_of_week_start(week_first)
-        .unwrap_or(today);
+    let this_week = today.nth_weekday_of_week_start(week_first).unwrap_or(today);
     let this_month = today.first_of_month();
     let back = |d: Date, span: jiff::Span| d.checked_sub(span).unwrap_or(d);
     let range = match name.as_str() {
@@ -94,10 +109,17 @@ pub fn resolve(spec: &RangeSpec, cal: &Calendar, now_ms: i64, week_start: WeekSt
 /// A date means the start of that day (or, for `--to`, the end of it); otherwise RFC 3339.
 fn parse_bound(value: &str, cal: &Calendar, end_of_day: bool) -> Option<i64> {
     if let Ok(date) = value.parse::<Date>() {
-        let date = if end_of_day { date.tomorrow().ok()? } else { date };
+        let date = if end_of_day {
+            date.tomorrow().ok()?
+        } else {
+            date
+        };
         return Some(cal.start_of(date));
     }
-    value.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+    value
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
 }
 
 trait WeekStartExt {
@@ -107,7 +129,8 @@ trait WeekStartExt {
 impl WeekStartExt for Date {
     /// The first day of the week containing `self`.
     fn nth_weekday_of_week_start(self, first: Weekday) -> Option<Date> {
-        let back = (self.weekday().to_monday_zero_offset() - first.to_monday_zero_offset()).rem_euclid(7);
+        let back =
+            (self.weekday().to_monday_zero_offset() - first.to_monday_zero_offset()).rem_euclid(7);
         self.checked_sub(i64::from(back).days()).ok()
     }
 }
@@ -123,7 +146,10 @@ mod tests {
 
     /// Wednesday 2026-11-25 15:00 in Berlin.
     fn now() -> i64 {
-        "2026-11-25T14:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond()
+        "2026-11-25T14:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_millisecond()
     }
 
     fn at(s: &str) -> i64 {
@@ -159,28 +185,54 @@ mod tests {
 
     #[test]
     fn from_to_dates_are_inclusive_whole_days_and_instants_are_exact() {
-        let spec = RangeSpec { name: None, from: Some("2026-11-01".into()), to: Some("2026-11-02".into()) };
+        let spec = RangeSpec {
+            name: None,
+            from: Some("2026-11-01".into()),
+            to: Some("2026-11-02".into()),
+        };
         let got = resolve(&spec, &cal(), now(), WeekStart::Monday).unwrap();
-        assert_eq!(got, (at("2026-10-31T23:00:00Z"), at("2026-11-02T23:00:00Z")));
+        assert_eq!(
+            got,
+            (at("2026-10-31T23:00:00Z"), at("2026-11-02T23:00:00Z"))
+        );
         let spec = RangeSpec {
             name: None,
             from: Some("2026-11-01T10:00:00+01:00".into()),
             to: Some("2026-11-01T12:30:00Z".into()),
         };
         let got = resolve(&spec, &cal(), now(), WeekStart::Monday).unwrap();
-        assert_eq!(got, (at("2026-11-01T09:00:00Z"), at("2026-11-01T12:30:00Z")));
+        assert_eq!(
+            got,
+            (at("2026-11-01T09:00:00Z"), at("2026-11-01T12:30:00Z"))
+        );
     }
 
     #[test]
     fn bad_ranges_say_what_is_wrong() {
-        let bad = |spec: RangeSpec| resolve(&spec, &cal(), now(), WeekStart::Monday).unwrap_err().to_string();
+        let bad = |spec: RangeSpec| {
+            resolve(&spec, &cal(), now(), WeekStart::Monday)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(bad(RangeSpec::named("fortnight")).contains("unknown range \"fortnight\""));
         assert!(bad(RangeSpec::named("0d")).contains("unknown range"));
-        let e = bad(RangeSpec { name: None, from: Some("yesterday-ish".into()), to: None });
+        let e = bad(RangeSpec {
+            name: None,
+            from: Some("yesterday-ish".into()),
+            to: None,
+        });
         assert!(e.contains("--from") && e.contains("YYYY-MM-DD"), "{e}");
-        let e = bad(RangeSpec { name: None, from: Some("2026-11-05".into()), to: Some("2026-11-01".into()) });
+        let e = bad(RangeSpec {
+            name: None,
+            from: Some("2026-11-05".into()),
+            to: Some("2026-11-01".into()),
+        });
         assert!(e.contains("not before"), "{e}");
-        let e = bad(RangeSpec { name: Some("today".into()), from: Some("2026-11-05".into()), to: None });
+        let e = bad(RangeSpec {
+            name: Some("today".into()),
+            from: Some("2026-11-05".into()),
+            to: None,
+        });
         assert!(e.contains("not both"), "{e}");
     }
 }

@@ -19,15 +19,28 @@ pub enum StoreError {
     #[error(
         "{path} is not a TimeForged database or is corrupt ({source}); move it away and start again, or restore a backup"
     )]
-    Corrupt { path: PathBuf, source: rusqlite::Error },
+    Corrupt {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("{path} is read-only ({source}); make the file and its directory writable")]
-    ReadOnly { path: PathBuf, source: rusqlite::Error },
+    ReadOnly {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error(
         "{path} has schema version {found}, newer than this TimeForged understands ({known}); upgrade TimeForged"
     )]
-    TooNew { path: PathBuf, found: i64, known: usize },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
     #[error("database {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -54,7 +67,12 @@ pub enum Stored {
 
 /// The rules rollups were computed under; a change invalidates them.
 fn rollup_signature(calendar: &Calendar, rules: Rules) -> String {
-    format!("tz={};timeout_ms={};midnight={:?}", calendar.tz_name(), rules.timeout_ms, rules.midnight)
+    format!(
+        "tz={};timeout_ms={};midnight={:?}",
+        calendar.tz_name(),
+        rules.timeout_ms,
+        rules.midnight
+    )
 }
 
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
@@ -95,13 +113,23 @@ impl Writer {
     /// Opens (creating if needed) and migrates the database; invalidates rollups computed under
     /// other rules or another time zone.
     pub fn open(path: &Path, calendar: Calendar, rules: Rules) -> Result<Writer> {
-        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
-        let mut w = Writer { conn, path: path.to_path_buf(), strings: HashMap::new(), calendar, rules };
+        let conn = open_connection(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
+        let mut w = Writer {
+            conn,
+            path: path.to_path_buf(),
+            strings: HashMap::new(),
+            calendar,
+            rules,
+        };
         w.conn
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(|e| w.err(e))?;
         w.migrate()?;
         w.check_rollup_signature()?;
+        w.init_count()?;
         Ok(w)
     }
 
@@ -116,10 +144,17 @@ impl Writer {
             .map_err(|e| self.err(e))?;
         let known = schema::MIGRATIONS.len();
         if version > known as i64 {
-            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known });
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known,
+            });
         }
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(|e| classify(&self.path, e))?;
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| classify(&self.path, e))?;
             tx.execute_batch(sql).map_err(|e| classify(&self.path, e))?;
             tx.pragma_update(None, "user_version", i as i64 + 1)
                 .map_err(|e| classify(&self.path, e))?;
@@ -132,7 +167,9 @@ impl Writer {
         let want = rollup_signature(&self.calendar, self.rules);
         let have: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'rollup'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'rollup'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| self.err(e))?;
         if have.as_deref() == Some(want.as_str()) {
@@ -140,11 +177,15 @@ impl Writer {
         }
         tracing::info!(old = ?have, new = %want, "duration rules or time zone changed: recomputing daily rollups");
         let days = self.all_heartbeat_days()?;
-        let tx = self.conn.transaction().map_err(|e| classify(&self.path, e))?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| classify(&self.path, e))?;
         let run = || -> rusqlite::Result<()> {
             tx.execute("DELETE FROM daily", [])?;
             tx.execute("DELETE FROM dirty_days", [])?;
-            let mut ins = tx.prepare("INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)")?;
+            let mut ins =
+                tx.prepare("INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)")?;
             for (user, day) in &days {
                 ins.execute(params![user, day])?;
             }
@@ -158,6 +199,17 @@ impl Writer {
         };
         run().map_err(|e| classify(&self.path, e))?;
         tx.commit().map_err(|e| classify(&self.path, e))
+    }
+
+    /// Keeps the heartbeat count in `meta` so `tf status` need not count a million rows.
+    fn init_count(&mut self) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO meta (key, value) SELECT 'heartbeat_count', count(*) FROM heartbeats",
+                [],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     /// Every (user, day) that has heartbeats or intervals, found by skipping through the time
@@ -216,9 +268,13 @@ impl Writer {
         if self.strings.len() >= STRING_CACHE_MAX {
             self.strings.clear();
         }
-        let mut ins = self.conn.prepare_cached("INSERT OR IGNORE INTO strings (value) VALUES (?1)")?;
+        let mut ins = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO strings (value) VALUES (?1)")?;
         ins.execute([value])?;
-        let mut sel = self.conn.prepare_cached("SELECT id FROM strings WHERE value = ?1")?;
+        let mut sel = self
+            .conn
+            .prepare_cached("SELECT id FROM strings WHERE value = ?1")?;
         let id: u32 = sel.query_row([value], |r| r.get(0))?;
         self.strings.insert(value.to_string(), id);
         Ok(id)
@@ -236,7 +292,9 @@ impl Writer {
             .map_err(|e| classify(&path, e))?;
         match self.insert_in_tx(user_id, heartbeats) {
             Ok(out) => {
-                self.conn.execute_batch("COMMIT").map_err(|e| classify(&path, e))?;
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(|e| classify(&path, e))?;
                 Ok(out)
             }
             Err(e) => {
@@ -248,7 +306,11 @@ impl Writer {
         }
     }
 
-    fn insert_in_tx(&mut self, user_id: i64, heartbeats: &[Heartbeat]) -> rusqlite::Result<Vec<Stored>> {
+    fn insert_in_tx(
+        &mut self,
+        user_id: i64,
+        heartbeats: &[Heartbeat],
+    ) -> rusqlite::Result<Vec<Stored>> {
         let mut out = Vec::with_capacity(heartbeats.len());
         let calendar = self.calendar.clone();
         let mut days = DayMarker::new(&calendar, self.rules.timeout_ms);
@@ -263,7 +325,10 @@ impl Writer {
             let user_agent = self.intern_opt(h.user_agent.as_deref())?;
             let dependencies = (!h.dependencies.is_empty())
                 .then(|| serde_json::to_string(&h.dependencies).unwrap_or_default());
-            let meta = h.meta.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string());
+            let meta = h
+                .meta
+                .as_ref()
+                .map(|m| serde_json::Value::Object(m.clone()).to_string());
             let mut st = self.conn.prepare_cached(
                 "INSERT OR IGNORE INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
                     is_write, project, branch, language, machine, editor, os, user_agent, lines, lineno,
@@ -278,7 +343,7 @@ impl Writer {
                 entity,
                 h.entity_type.code(),
                 h.category.code(),
-                h.source.code(),
+                h.source.unwrap_or_default().code(),
                 h.is_write,
                 project,
                 branch,
@@ -300,10 +365,17 @@ impl Writer {
                 out.push(Stored::Duplicate);
             }
         }
-        let mut dirty = self.conn.prepare_cached("INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)")?;
+        let mut dirty = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)")?;
         for day in days.days {
             dirty.execute(params![user_id, day])?;
         }
+        let new = out.iter().filter(|s| **s == Stored::New).count() as i64;
+        self.conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + ?1 WHERE key = 'heartbeat_count'",
+            [new],
+        )?;
         Ok(out)
     }
 
@@ -314,16 +386,23 @@ impl Writer {
             w.conn.execute_batch("BEGIN IMMEDIATE")?;
             let project = w.intern(&iv.project)?;
             let branch = w.intern_opt(iv.branch.as_deref())?;
-            let (start, end) = (crate::model::seconds_to_ms(iv.start), crate::model::seconds_to_ms(iv.end));
+            let (start, end) = (
+                crate::model::seconds_to_ms(iv.start),
+                crate::model::seconds_to_ms(iv.end),
+            );
             w.conn.execute(
-                "INSERT INTO intervals (user_id, start_ms, end_ms, project, branch, category, note, created_ms)
+                "INSERT OR IGNORE INTO intervals (user_id, start_ms, end_ms, project, branch, category, note, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![user_id, start, end, project, branch, iv.category.code(), iv.note, now_ms],
             )?;
-            let id = w.conn.last_insert_rowid();
-            let mut dirty = w
-                .conn
-                .prepare_cached("INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)")?;
+            let id: i64 = w.conn.query_row(
+                "SELECT id FROM intervals WHERE user_id = ?1 AND start_ms = ?2 AND end_ms = ?3 AND project = ?4",
+                params![user_id, start, end, project],
+                |r| r.get(0),
+            )?;
+            let mut dirty = w.conn.prepare_cached(
+                "INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)",
+            )?;
             for m in w.calendar.midnights(start, end) {
                 if m < end {
                     dirty.execute(params![user_id, w.calendar.day_of(m.max(start))])?;
@@ -342,7 +421,12 @@ impl Writer {
 
     /// Recomputes the rollups of dirty days (all of them, or those in `[from, to]`), each day in
     /// its own transaction so that writers are never held up for long. Returns how many.
-    pub fn refresh_dirty(&mut self, user_id: i64, days: Option<(DayNum, DayNum)>, max: usize) -> Result<usize> {
+    pub fn refresh_dirty(
+        &mut self,
+        user_id: i64,
+        days: Option<(DayNum, DayNum)>,
+        max: usize,
+    ) -> Result<usize> {
         let (from, to) = days.unwrap_or((DayNum::MIN, DayNum::MAX));
         let dirty: Vec<DayNum> = {
             let mut st = self
@@ -363,7 +447,10 @@ impl Writer {
         let path = self.path.clone();
         let Some(date) = date_of_num(day) else {
             self.conn
-                .execute("DELETE FROM dirty_days WHERE user_id = ?1 AND day = ?2", params![user_id, day])
+                .execute(
+                    "DELETE FROM dirty_days WHERE user_id = ?1 AND day = ?2",
+                    params![user_id, day],
+                )
                 .map_err(|e| classify(&path, e))?;
             return Ok(());
         };
@@ -375,20 +462,25 @@ impl Writer {
             for s in timeline::clip(&spans, start, end) {
                 *totals.entry(Dims { entity: 0, ..s.key }).or_default() += s.ms();
             }
-            w.conn
-                .execute("DELETE FROM daily WHERE user_id = ?1 AND day = ?2", params![user_id, day])?;
+            w.conn.execute(
+                "DELETE FROM daily WHERE user_id = ?1 AND day = ?2",
+                params![user_id, day],
+            )?;
             let mut ins = w.conn.prepare_cached(
                 "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, source, ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for (d, ms) in totals {
                 ins.execute(params![
-                    user_id, day, d.project, d.language, d.branch, d.category, d.editor, d.machine, d.source, ms
+                    user_id, day, d.project, d.language, d.branch, d.category, d.editor, d.machine,
+                    d.source, ms
                 ])?;
             }
             drop(ins);
-            w.conn
-                .execute("DELETE FROM dirty_days WHERE user_id = ?1 AND day = ?2", params![user_id, day])?;
+            w.conn.execute(
+                "DELETE FROM dirty_days WHERE user_id = ?1 AND day = ?2",
+                params![user_id, day],
+            )?;
             w.conn.execute_batch("COMMIT")
         };
         run(self).map_err(|e| {
@@ -418,7 +510,12 @@ struct DayMarker<'a> {
 
 impl<'a> DayMarker<'a> {
     fn new(calendar: &'a Calendar, timeout_ms: i64) -> Self {
-        DayMarker { calendar, timeout_ms, days: BTreeSet::new(), cached: None }
+        DayMarker {
+            calendar,
+            timeout_ms,
+            days: BTreeSet::new(),
+            cached: None,
+        }
     }
 
     fn mark(&mut self, t: i64) {
@@ -454,7 +551,11 @@ pub fn credited_spans(
         "SELECT time_ms, project, language, branch, entity, editor, machine, category, source
          FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3 ORDER BY time_ms",
     )?;
-    let mut rows = st.query(params![user_id, start.saturating_sub(rules.timeout_ms), end])?;
+    let mut rows = st.query(params![
+        user_id,
+        start.saturating_sub(rules.timeout_ms),
+        end
+    ])?;
     while let Some(r) = rows.next()? {
         beats.push(Beat {
             time_ms: r.get(0)?,
@@ -473,8 +574,14 @@ pub fn credited_spans(
     let mut next = conn.prepare_cached(
         "SELECT time_ms FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2 ORDER BY time_ms LIMIT 1",
     )?;
-    if let Some(t) = next.query_row(params![user_id, end], |r| r.get::<_, i64>(0)).optional()? {
-        beats.push(Beat { time_ms: t, key: Dims::default() });
+    if let Some(t) = next
+        .query_row(params![user_id, end], |r| r.get::<_, i64>(0))
+        .optional()?
+    {
+        beats.push(Beat {
+            time_ms: t,
+            key: Dims::default(),
+        });
     }
     let first = beats.first().map_or(start, |b| b.time_ms.min(start));
     let last = beats.last().map_or(end, |b| b.time_ms.max(end));
@@ -528,7 +635,11 @@ pub struct DailyFilter {
 impl Reader {
     pub fn open(path: &Path) -> Result<Reader> {
         let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        Ok(Reader { conn, path: path.to_path_buf(), names: Default::default() })
+        Ok(Reader {
+            conn,
+            path: path.to_path_buf(),
+            names: Default::default(),
+        })
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -547,7 +658,13 @@ impl Reader {
     }
 
     /// Rollup rows for whole days `[from, to]`, as (day, dims without entity, ms).
-    pub fn daily(&self, user_id: i64, from: DayNum, to: DayNum, f: &DailyFilter) -> Result<Vec<(DayNum, Dims, i64)>> {
+    pub fn daily(
+        &self,
+        user_id: i64,
+        from: DayNum,
+        to: DayNum,
+        f: &DailyFilter,
+    ) -> Result<Vec<(DayNum, Dims, i64)>> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -556,22 +673,25 @@ impl Reader {
                    AND (?4 IS NULL OR project = ?4) AND (?5 IS NULL OR branch = ?5) AND (?6 IS NULL OR language = ?6)",
             )
             .map_err(|e| self.err(e))?;
-        st.query_map(params![user_id, from, to, f.project, f.branch, f.language], |r| {
-            Ok((
-                r.get(0)?,
-                Dims {
-                    project: r.get(1)?,
-                    language: r.get(2)?,
-                    branch: r.get(3)?,
-                    category: r.get(4)?,
-                    editor: r.get(5)?,
-                    machine: r.get(6)?,
-                    source: r.get(7)?,
-                    entity: 0,
-                },
-                r.get(8)?,
-            ))
-        })
+        st.query_map(
+            params![user_id, from, to, f.project, f.branch, f.language],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    Dims {
+                        project: r.get(1)?,
+                        language: r.get(2)?,
+                        branch: r.get(3)?,
+                        category: r.get(4)?,
+                        editor: r.get(5)?,
+                        machine: r.get(6)?,
+                        source: r.get(7)?,
+                        entity: 0,
+                    },
+                    r.get(8)?,
+                ))
+            },
+        )
         .and_then(|rows| rows.collect())
         .map_err(|e| self.err(e))
     }
@@ -619,7 +739,9 @@ impl Reader {
             .conn
             .prepare_cached("SELECT id FROM strings WHERE value = ?1")
             .map_err(|e| self.err(e))?;
-        st.query_row([value], |r| r.get(0)).optional().map_err(|e| self.err(e))
+        st.query_row([value], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Full heartbeats in `[start, end)`, oldest first, calling `each` for every one (streamed,
@@ -649,7 +771,9 @@ impl Reader {
                  ORDER BY h.time_ms, h.hash",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = st.query(params![user_id, start, end]).map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(params![user_id, start, end])
+            .map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| classify(&self.path, e))? {
             let h = row_to_heartbeat(r).map_err(|e| classify(&self.path, e))?;
             if !each(h) {
@@ -705,10 +829,16 @@ impl Reader {
         Ok(found)
     }
 
-    /// Number of heartbeats stored for the user.
-    pub fn count(&self, user_id: i64) -> Result<i64> {
+    /// Number of heartbeats stored (all users), from the counter the writer keeps.
+    pub fn count(&self) -> Result<i64> {
         self.conn
-            .query_row("SELECT count(*) FROM heartbeats WHERE user_id = ?1", [user_id], |r| r.get(0))
+            .query_row(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'heartbeat_count'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
             .map_err(|e| self.err(e))
     }
 }
@@ -721,7 +851,7 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
         entity: r.get(1)?,
         entity_type: EntityType::from_code(r.get(2)?).unwrap_or(EntityType::File),
         category: Category::from_code(r.get(3)?).unwrap_or_default(),
-        source: Source::from_code(r.get(4)?).unwrap_or_default(),
+        source: Some(Source::from_code(r.get(4)?).unwrap_or_default()),
         is_write: r.get(5)?,
         project: r.get(6)?,
         branch: r.get(7)?,
@@ -733,7 +863,9 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
         lines: r.get(13)?,
         lineno: r.get(14)?,
         cursorpos: r.get(15)?,
-        dependencies: deps.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default(),
+        dependencies: deps
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default(),
         meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
     })
 }
@@ -745,7 +877,12 @@ mod tests {
 
     fn open(dir: &Path) -> (Writer, Reader) {
         let path = dir.join("t.db");
-        let w = Writer::open(&path, Calendar::new(TimeZone::UTC), Rules::timeforged(15 * 60_000)).unwrap();
+        let w = Writer::open(
+            &path,
+            Calendar::new(TimeZone::UTC),
+            Rules::timeforged(15 * 60_000),
+        )
+        .unwrap();
         let r = Reader::open(&path).unwrap();
         (w, r)
     }
@@ -766,7 +903,7 @@ mod tests {
         assert_eq!(res, vec![Stored::New, Stored::Duplicate, Stored::New]);
         let res = w.insert(LOCAL_USER, &batch).unwrap();
         assert_eq!(res, vec![Stored::Duplicate; 3]);
-        assert_eq!(r.count(LOCAL_USER).unwrap(), 2);
+        assert_eq!(r.count().unwrap(), 2);
     }
 
     #[test]
@@ -784,9 +921,14 @@ mod tests {
         h.editor = Some("vim".into());
         h.os = Some("Linux".into());
         h.user_agent = Some("ua".into());
-        h.source = Source::Editor;
+        h.source = Some(Source::Editor);
         h.category = Category::parse("debugging").unwrap();
-        h.meta = Some(serde_json::json!({"ticket": "ABC-1"}).as_object().unwrap().clone());
+        h.meta = Some(
+            serde_json::json!({"ticket": "ABC-1"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         w.insert(LOCAL_USER, std::slice::from_ref(&h)).unwrap();
         let mut got = vec![];
         r.for_each_heartbeat(LOCAL_USER, 0, i64::MAX, |h| {
@@ -803,17 +945,25 @@ mod tests {
         let (mut w, r) = open(dir.path());
         let day = 86_400.0;
         // 10 minutes on day 1 ending 5 minutes past midnight.
-        w.insert(LOCAL_USER, &[hb(day - 300.0, "a"), hb(day + 300.0, "a")]).unwrap();
+        w.insert(LOCAL_USER, &[hb(day - 300.0, "a"), hb(day + 300.0, "a")])
+            .unwrap();
         assert!(r.dirty_days(LOCAL_USER, 0, i32::MAX).unwrap() > 0);
         w.refresh_dirty(LOCAL_USER, None, usize::MAX).unwrap();
         assert_eq!(r.dirty_days(LOCAL_USER, 0, i32::MAX).unwrap(), 0);
-        let rows = r.daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default()).unwrap();
+        let rows = r
+            .daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default())
+            .unwrap();
         let per_day: Vec<(DayNum, i64)> = rows.iter().map(|(d, _, ms)| (*d, *ms)).collect();
         assert_eq!(per_day, vec![(19700101, 300_000), (19700102, 300_000)]);
         // A later insert re-dirties the day, and the rollup follows.
         w.insert(LOCAL_USER, &[hb(day + 360.0, "a")]).unwrap();
         w.refresh_dirty(LOCAL_USER, None, usize::MAX).unwrap();
-        let total: i64 = r.daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default()).unwrap().iter().map(|x| x.2).sum();
+        let total: i64 = r
+            .daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default())
+            .unwrap()
+            .iter()
+            .map(|x| x.2)
+            .sum();
         assert_eq!(total, 660_000);
         // A manual interval wins over the heartbeat time it covers.
         let iv = Interval {
@@ -826,7 +976,12 @@ mod tests {
         };
         w.add_interval(LOCAL_USER, &iv, 0).unwrap();
         w.refresh_dirty(LOCAL_USER, None, usize::MAX).unwrap();
-        let total: i64 = r.daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default()).unwrap().iter().map(|x| x.2).sum();
+        let total: i64 = r
+            .daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default())
+            .unwrap()
+            .iter()
+            .map(|x| x.2)
+            .sum();
         assert_eq!(total, 300_000 + 3_600_000);
     }
 
@@ -835,14 +990,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         {
-            let mut w = Writer::open(&path, Calendar::new(TimeZone::UTC), Rules::timeforged(15 * 60_000)).unwrap();
-            w.insert(LOCAL_USER, &[hb(1000.0, "a"), hb(1000.0 + 300.0, "a")]).unwrap();
+            let mut w = Writer::open(
+                &path,
+                Calendar::new(TimeZone::UTC),
+                Rules::timeforged(15 * 60_000),
+            )
+            .unwrap();
+            w.insert(LOCAL_USER, &[hb(1000.0, "a"), hb(1000.0 + 300.0, "a")])
+                .unwrap();
             w.refresh_dirty(LOCAL_USER, None, usize::MAX).unwrap();
         }
-        let mut w = Writer::open(&path, Calendar::new(TimeZone::UTC), Rules::timeforged(60_000)).unwrap();
+        let mut w = Writer::open(
+            &path,
+            Calendar::new(TimeZone::UTC),
+            Rules::timeforged(60_000),
+        )
+        .unwrap();
         w.refresh_dirty(LOCAL_USER, None, usize::MAX).unwrap();
         let r = Reader::open(&path).unwrap();
-        let total: i64 = r.daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default()).unwrap().iter().map(|x| x.2).sum();
+        let total: i64 = r
+            .daily(LOCAL_USER, 0, i32::MAX, &DailyFilter::default())
+            .unwrap()
+            .iter()
+            .map(|x| x.2)
+            .sum();
         assert_eq!(total, 0);
     }
 
@@ -852,9 +1023,13 @@ mod tests {
         let path = dir.path().join("t.db");
         let junk = vec![0x5au8; 8192];
         std::fs::write(&path, &junk).unwrap();
-        let err = Writer::open(&path, Calendar::new(TimeZone::UTC), Rules::timeforged(900_000))
-            .err()
-            .expect("corrupt database must not open");
+        let err = Writer::open(
+            &path,
+            Calendar::new(TimeZone::UTC),
+            Rules::timeforged(900_000),
+        )
+        .err()
+        .expect("corrupt database must not open");
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("t.db"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), junk);

@@ -41,7 +41,8 @@ pub const MIGRATIONS: &[&str] = &[
         branch     INTEGER,
         category   INTEGER NOT NULL,
         note       TEXT,
-        created_ms INTEGER NOT NULL
+        created_ms INTEGER NOT NULL,
+        UNIQUE (user_id, start_ms, end_ms, project)  -- re-importing an interval adds nothing
     );
     CREATE INDEX intervals_by_time ON intervals (user_id, start_ms);
     -- Credited milliseconds per local day and dimension (0 = none), under the rules in meta.

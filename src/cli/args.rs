@@ -1,0 +1,187 @@
+//! The `tf` command line, defined once with clap (man pages and completions come from here).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tf",
+    version,
+    about = "TimeForged: honest numbers about your coding time, kept on your machine",
+    long_about = "TimeForged tracks developer time from shell hooks, file changes, git and WakaTime editor \
+plugins, keeps it in a local SQLite database, and reports it. `tf` talks to the per-user daemon \
+`timeforged`, starting it when needed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Daemon status, today's total and the current project.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time per project, language, branch, … for a range.
+    Report(ReportArgs),
+    /// Runs of activity with start, end, duration and main project.
+    Sessions {
+        #[command(flatten)]
+        range: RangeArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The raw heartbeats and manual intervals recorded in a range, newest last.
+    Log {
+        #[command(flatten)]
+        range: RangeArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send one heartbeat (for scripts and integrations).
+    Heartbeat(HeartbeatArgs),
+    /// Add a manual interval; it wins over heartbeat time in its span.
+    Add(AddArgs),
+    /// Import heartbeats from a JSON array or JSON lines file (`-` for stdin).
+    Import { file: PathBuf },
+    /// Export heartbeats as JSON lines or CSV.
+    Export {
+        #[command(flatten)]
+        range: RangeArgs,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Start, stop or inspect the daemon.
+    Daemon {
+        #[command(subcommand)]
+        action: DaemonAction,
+    },
+    /// Show the effective configuration or where it lives.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+/// A range: a name, or `--from`/`--to`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct RangeArgs {
+    /// today, yesterday, week, last-week, month, last-month, year, 7d, 30d (any Nd), all
+    pub range: Option<String>,
+    /// Start: a date (YYYY-MM-DD, local) or an RFC 3339 time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End: a date (inclusive whole day) or an RFC 3339 time.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Group by: project, language, branch, category, entity, editor, machine, source, day (repeatable).
+    #[arg(long = "by", value_name = "DIM")]
+    pub by: Vec<String>,
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Heartbeat timeout for this report, in minutes (1–240).
+    #[arg(long, value_name = "MIN")]
+    pub timeout: Option<u32>,
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HeartbeatArgs {
+    /// File path, command, app, domain or URL.
+    #[arg(long)]
+    pub entity: String,
+    /// file, app, domain, url or command.
+    #[arg(long = "type", default_value = "file")]
+    pub entity_type: String,
+    /// coding, building, debugging, running tests, … (WakaTime's categories).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Defaults to the git repository (or .wakatime-project) of a file entity.
+    #[arg(long)]
+    pub project: Option<String>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Defaults to the language of the file name.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Unix seconds; defaults to now.
+    #[arg(long)]
+    pub time: Option<f64>,
+    #[arg(long)]
+    pub write: bool,
+    #[arg(long)]
+    pub lineno: Option<i64>,
+    #[arg(long)]
+    pub lines: Option<i64>,
+    /// Defaults to this machine's host name.
+    #[arg(long)]
+    pub machine: Option<String>,
+    #[arg(long)]
+    pub editor: Option<String>,
+    /// editor, shell, fs, git, manual, import or sync.
+    #[arg(long, default_value = "manual")]
+    pub source: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    #[arg(long)]
+    pub project: String,
+    /// Start: RFC 3339, `YYYY-MM-DD HH:MM` (local), `HH:MM` (today) or unix seconds.
+    #[arg(long)]
+    pub from: String,
+    /// End, in the same forms as --from.
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub note: Option<String>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    #[arg(long)]
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// JSON lines, one heartbeat per line (WakaTime field names).
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Start the daemon in the background (no-op when running).
+    Start,
+    /// Stop the daemon (it flushes pending writes first).
+    Stop,
+    /// Whether the daemon runs, with its pid and version.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// The effective configuration (defaults, then config.toml, then TIMEFORGED_* variables).
+    Show,
+    /// Where the configuration file, database, socket and log are.
+    Path,
+}

@@ -1,0 +1,645 @@
+//! `tf`'s commands: each turns its arguments into protocol requests and prints the answer.
+//! The binary only parses arguments and calls [`run`].
+
+pub mod args;
+pub mod format;
+mod transfer;
+
+use crate::calendar::Calendar;
+use crate::client::{Client, ClientError, start_daemon, stop_daemon};
+use crate::config::Config;
+use crate::model::{Category, EntityType, Heartbeat, Interval, Source};
+use crate::paths::Paths;
+use crate::protocol::{Request, Response, StatusInfo, to_line};
+use crate::report::{Dim, Filters, RangeSpec, Report, Session};
+use anyhow::{Context as _, Result, bail};
+pub use args::Cli;
+use args::{AddArgs, Command, ConfigAction, DaemonAction, HeartbeatArgs, RangeArgs, ReportArgs};
+use format::Style;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Where things are and how they are configured, for one invocation.
+pub struct Context {
+    pub paths: Paths,
+    pub config: Config,
+}
+
+impl Context {
+    pub fn load() -> Result<Context> {
+        let paths = Paths::from_env()?;
+        let config = Config::load(&paths.config_file, crate::config::env_vars())?;
+        let paths = paths.with_overrides(
+            config.daemon.socket.as_deref(),
+            config.storage.database.as_deref(),
+        );
+        Ok(Context { paths, config })
+    }
+
+    pub fn client(&self) -> Result<Client, ClientError> {
+        Client::connect_or_start(&self.paths, &self.config)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Context::load()?;
+    let out = &mut std::io::stdout().lock();
+    match cli.command {
+        Command::Status { json } => status(&ctx, json, out),
+        Command::Report(args) => report(&ctx, args, out),
+        Command::Sessions { range, json } => sessions(&ctx, range, json, out),
+        Command::Log { range, json } => transfer::log(&ctx, range, json, out),
+        Command::Heartbeat(args) => heartbeat(&ctx, args),
+        Command::Add(args) => add(&ctx, args, out),
+        Command::Import { file } => transfer::import(&ctx, &file),
+        Command::Export {
+            range,
+            format,
+            output,
+        } => transfer::export(&ctx, range, format, output.as_deref(), out),
+        Command::Daemon { action } => daemon(&ctx, action, out),
+        Command::Config { action } => config(&ctx, action, out),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "tf", out);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn range_spec(r: &RangeArgs) -> RangeSpec {
+    RangeSpec {
+        name: r.range.clone(),
+        from: r.from.clone(),
+        to: r.to.clone(),
+    }
+}
+
+fn print_json<T: serde::Serialize>(out: &mut impl Write, value: &T) -> Result<ExitCode> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    writeln!(out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(ctx: &Context, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let mut client = ctx.client()?;
+    let Response::Status(info) = client.request(&Request::Status)? else {
+        bail!("unexpected answer to status")
+    };
+    if json {
+        return print_json(out, &info);
+    }
+    print_status(&info, Style::detect(), out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result<()> {
+    let cal = Calendar::system();
+    writeln!(
+        out,
+        "{} {} · pid {} · up {}",
+        style.bold("timeforged"),
+        info.version,
+        info.pid,
+        format::duration(info.uptime_seconds)
+    )?;
+    writeln!(
+        out,
+        "today      {}",
+        style.bold(&format::duration(info.today_seconds))
+    )?;
+    match &info.current {
+        Some(c) => {
+            let what = [
+                c.project.as_deref(),
+                c.branch.as_deref().map(|b| b.to_string()).as_deref(),
+                c.language.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
+            let when = cal
+                .zoned(crate::model::seconds_to_ms(c.time))
+                .strftime("%H:%M")
+                .to_string();
+            let state = if c.active {
+                style.accent("active")
+            } else {
+                style.dim(&format!("idle since {when}"))
+            };
+            writeln!(
+                out,
+                "current    {} ({state})",
+                if what.is_empty() {
+                    c.entity.clone()
+                } else {
+                    what
+                }
+            )?;
+        }
+        None => writeln!(out, "current    {}", style.dim("no heartbeats yet"))?,
+    }
+    writeln!(out, "heartbeats {}", info.heartbeats)?;
+    writeln!(out, "database   {}", info.database)?;
+    writeln!(
+        out,
+        "timezone   {} · timeout {} min",
+        info.timezone, info.timeout_minutes
+    )?;
+    Ok(())
+}
+
+fn report(ctx: &Context, args: ReportArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let mut by = Vec::new();
+    for d in &args.by {
+        for part in d.split(',').filter(|p| !p.trim().is_empty()) {
+            let dim = Dim::parse(part.trim()).with_context(|| {
+                format!(
+                    "--by {part:?}: unknown dimension (expected one of: {})",
+                    Dim::ALL.map(Dim::as_str).join(", ")
+                )
+            })?;
+            if !by.contains(&dim) {
+                by.push(dim);
+            }
+        }
+    }
+    if by.is_empty() && !args.json && !args.csv {
+        by.push(Dim::Project);
+    }
+    let request = Request::Report {
+        range: range_spec(&args.range),
+        by,
+        filters: Filters {
+            project: args.project,
+            branch: args.branch,
+            language: args.language,
+        },
+        timeout_minutes: args.timeout,
+    };
+    let mut client = ctx.client()?;
+    let Response::Report(report) = client.request(&request)? else {
+        bail!("unexpected answer to report")
+    };
+    if args.json {
+        return print_json(out, &report);
+    }
+    if args.csv {
+        writeln!(out, "dimension,name,seconds,percent")?;
+        writeln!(out, "total,,{},100", report.total_seconds)?;
+        for (dim, rows) in &report.by {
+            for r in rows {
+                writeln!(
+                    out,
+                    "{dim},{},{},{}",
+                    format::csv_field(&r.name),
+                    r.seconds,
+                    r.percent
+                )?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_report(&report, Style::detect(), format::terminal_width(), out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The human report: a header with the range and total, then one table per dimension.
+pub fn print_report(
+    report: &Report,
+    style: Style,
+    columns: usize,
+    out: &mut impl Write,
+) -> Result<()> {
+    let show = |s: &str| s.get(..16).unwrap_or(s).replace('T', " ");
+    writeln!(
+        out,
+        "{} → {}   total {}",
+        show(&report.start),
+        show(&report.end),
+        style.bold(&format::duration(report.total_seconds))
+    )?;
+    for (dim, rows) in &report.by {
+        writeln!(out)?;
+        if rows.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                style.dim(&format!("no {dim} time in this range"))
+            )?;
+            continue;
+        }
+        let name_w = rows
+            .iter()
+            .map(|r| format::width(&r.name))
+            .max()
+            .unwrap_or(0)
+            .clamp(dim.len(), 40);
+        let time_w = rows
+            .iter()
+            .map(|r| format::duration(r.seconds).len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let bar_w = columns.saturating_sub(name_w + time_w + 12).clamp(5, 40);
+        let top = rows.iter().map(|r| r.seconds).fold(0.0, f64::max);
+        writeln!(
+            out,
+            "{}",
+            style.bold(&format!(
+                "{}  {}  {:>6}",
+                format::pad_right(&capitalize(dim), name_w),
+                format::pad_left("time", time_w),
+                "%"
+            ))
+        )?;
+        for r in rows {
+            let name = format::truncate(&r.name, name_w);
+            writeln!(
+                out,
+                "{}  {}  {:>6.1}  {}",
+                format::pad_right(&name, name_w),
+                format::pad_left(&format::duration(r.seconds), time_w),
+                r.percent,
+                style.accent(&format::bar(
+                    if top > 0.0 { r.seconds / top } else { 0.0 },
+                    bar_w
+                ))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+fn sessions(ctx: &Context, range: RangeArgs, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let mut client = ctx.client()?;
+    let Response::Sessions { sessions } = client.request(&Request::Sessions {
+        range: range_spec(&range),
+    })?
+    else {
+        bail!("unexpected answer to sessions")
+    };
+    if json {
+        let clean: Vec<Session> = sessions
+            .into_iter()
+            .map(|s| Session {
+                start_ms: None,
+                ..s
+            })
+            .collect();
+        return print_json(out, &clean);
+    }
+    print_sessions(&sessions, Style::detect(), out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_sessions(sessions: &[Session], style: Style, out: &mut impl Write) -> Result<()> {
+    if sessions.is_empty() {
+        writeln!(out, "{}", style.dim("no sessions in this range"))?;
+        return Ok(());
+    }
+    let pw = sessions
+        .iter()
+        .map(|s| format::width(&s.project))
+        .max()
+        .unwrap_or(7)
+        .clamp(7, 30);
+    writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "{:<16}  {:<5}  {:>7}  {}  branch",
+            "start",
+            "end",
+            "time",
+            format::pad_right("project", pw)
+        ))
+    )?;
+    for s in sessions {
+        let start = s.start.get(..16).unwrap_or(&s.start).replace('T', " ");
+        let end = s.end.get(11..16).unwrap_or(&s.end);
+        writeln!(
+            out,
+            "{start:<16}  {end:<5}  {:>7}  {}  {}",
+            format::duration(s.seconds),
+            format::pad_right(&format::truncate(&s.project, pw), pw),
+            s.branch
+        )?;
+    }
+    let total: f64 = sessions.iter().map(|s| s.seconds).sum();
+    writeln!(
+        out,
+        "{} sessions, {}",
+        sessions.len(),
+        style.bold(&format::duration(total))
+    )?;
+    Ok(())
+}
+
+fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
+    let entity_type = EntityType::parse(&a.entity_type).with_context(|| {
+        format!(
+            "--type {:?}: expected file, app, domain, url or command",
+            a.entity_type
+        )
+    })?;
+    let source = Source::parse(&a.source).with_context(|| {
+        format!(
+            "--source {:?}: expected editor, shell, fs, git, manual, import or sync",
+            a.source
+        )
+    })?;
+    let category = match &a.category {
+        Some(c) => Category::parse(c).with_context(|| {
+            format!(
+                "--category {c:?}: expected one of: {}",
+                crate::model::CATEGORIES.join(", ")
+            )
+        })?,
+        None if matches!(entity_type, EntityType::Domain | EntityType::Url) => Category::BROWSING,
+        None => Category::CODING,
+    };
+    let mut entity = a.entity.clone();
+    let (mut project, mut branch, mut language) = (a.project, a.branch, a.language);
+    if entity_type == EntityType::File {
+        let path = std::path::absolute(&entity)
+            .with_context(|| format!("--entity {entity:?}: not a usable path"))?;
+        entity = path.to_string_lossy().into_owned();
+        if project.is_none() || branch.is_none() {
+            let info = crate::project::detect(&path);
+            project = project.or(info.project);
+            if branch.is_none() && project.is_some() {
+                branch = info.branch;
+            }
+        }
+        language =
+            language.or_else(|| crate::project::language_for_path(&path).map(str::to_string));
+    }
+    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    let mut h = Heartbeat::new(a.time.unwrap_or(now), entity);
+    h.entity_type = entity_type;
+    h.category = category;
+    h.project = project;
+    h.branch = branch;
+    h.language = language;
+    h.is_write = a.write;
+    h.lineno = a.lineno;
+    h.lines = a.lines;
+    h.machine = a.machine.or_else(hostname);
+    h.editor = a.editor;
+    h.source = Some(source);
+    h.validate(now).map_err(|e| anyhow::anyhow!("--{e}"))?;
+    let raw = serde_json::value::to_raw_value(&h)?;
+    let mut client = ctx.client()?;
+    match client.request(&Request::Heartbeats {
+        heartbeats: vec![raw],
+        source: None,
+    })? {
+        Response::Stored { rejected: 0, .. } => Ok(ExitCode::SUCCESS),
+        Response::Stored { errors, .. } => {
+            bail!(
+                "heartbeat rejected: {}",
+                errors
+                    .first()
+                    .map(|e| e.error.as_str())
+                    .unwrap_or("unknown reason")
+            )
+        }
+        other => bail!("unexpected answer: {other:?}"),
+    }
+}
+
+/// This machine's host name.
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
+    let cal = Calendar::system();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let start = parse_time(&a.from, &cal, now).with_context(|| format!("--from {:?}", a.from))?;
+    let end = parse_time(&a.to, &cal, now).with_context(|| format!("--to {:?}", a.to))?;
+    let category = match &a.category {
+        Some(c) => {
+            Category::parse(c).with_context(|| format!("--category {c:?}: unknown category"))?
+        }
+        None => Category::CODING,
+    };
+    let interval = Interval {
+        start,
+        end,
+        project: a.project,
+        branch: a.branch,
+        category,
+        note: a.note,
+    };
+    interval
+        .validate(now as f64 / 1000.0)
+        .map_err(|e| anyhow::anyhow!("--{e}"))?;
+    let mut client = ctx.client()?;
+    let Response::IntervalAdded { id } = client.request(&Request::AddInterval {
+        interval: interval.clone(),
+    })?
+    else {
+        bail!("unexpected answer to add")
+    };
+    writeln!(
+        out,
+        "added interval #{id}: {} {} ({} → {})",
+        interval.project,
+        format::duration(end - start),
+        cal.rfc3339(crate::model::seconds_to_ms(start)),
+        cal.rfc3339(crate::model::seconds_to_ms(end))
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// RFC 3339, `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM` (local), `HH:MM` (today), or unix
+/// seconds. Returns unix seconds.
+pub fn parse_time(s: &str, cal: &Calendar, now_ms: i64) -> Result<f64> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t.as_millisecond() as f64 / 1000.0);
+    }
+    if let Ok(secs) = s.parse::<f64>()
+        && secs.is_finite()
+    {
+        return Ok(secs);
+    }
+    let civil = s
+        .replacen(' ', "T", 1)
+        .parse::<jiff::civil::DateTime>()
+        .ok()
+        .or_else(|| {
+            s.parse::<jiff::civil::Time>()
+                .ok()
+                .map(|t| cal.date_of(now_ms).to_datetime(t))
+        });
+    match civil.and_then(|dt| dt.to_zoned_datetime(cal.tz().clone()).ok()) {
+        Some(z) => Ok(z.timestamp().as_millisecond() as f64 / 1000.0),
+        None => bail!("not a time: expected RFC 3339, `YYYY-MM-DD HH:MM`, `HH:MM` or unix seconds"),
+    }
+}
+
+fn daemon(ctx: &Context, action: DaemonAction, out: &mut impl Write) -> Result<ExitCode> {
+    match action {
+        DaemonAction::Start => {
+            if Client::connect(&ctx.paths.socket).is_ok() {
+                writeln!(out, "already running on {}", ctx.paths.socket.display())?;
+            } else {
+                start_daemon(&ctx.paths)?;
+                writeln!(out, "started on {}", ctx.paths.socket.display())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DaemonAction::Stop => {
+            if stop_daemon(&ctx.paths.socket)? {
+                writeln!(out, "stopped")?;
+            } else {
+                writeln!(out, "not running")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        DaemonAction::Status => match Client::connect(&ctx.paths.socket) {
+            Ok(mut c) => {
+                let Response::Hello {
+                    version,
+                    pid,
+                    protocol,
+                } = c.request(&Request::Hello {
+                    client: Some("tf".into()),
+                })?
+                else {
+                    bail!("unexpected answer to hello")
+                };
+                writeln!(
+                    out,
+                    "running · pid {pid} · version {version} · protocol {protocol} · {}",
+                    ctx.paths.socket.display()
+                )?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(_) => {
+                writeln!(out, "not running ({})", ctx.paths.socket.display())?;
+                Ok(ExitCode::from(3))
+            }
+        },
+    }
+}
+
+fn config(ctx: &Context, action: ConfigAction, out: &mut impl Write) -> Result<ExitCode> {
+    match action {
+        ConfigAction::Show => write!(out, "{}", ctx.config.to_toml())?,
+        ConfigAction::Path => {
+            let p = &ctx.paths;
+            writeln!(out, "config    {}", p.config_file.display())?;
+            writeln!(out, "database  {}", p.database.display())?;
+            writeln!(out, "socket    {}", p.socket.display())?;
+            writeln!(out, "log       {}", p.log.display())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A request line as `to_line` writes it, for callers that build raw batches.
+pub fn request_line(request: &Request) -> String {
+    to_line(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Row;
+
+    #[test]
+    fn parse_time_forms() {
+        let cal = Calendar::new(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
+        let now = "2026-11-25T14:00:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_millisecond();
+        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_millisecond() as f64 / 1000.0;
+        assert_eq!(
+            parse_time("2026-11-25T10:00:00Z", &cal, now).unwrap(),
+            at("2026-11-25T10:00:00Z")
+        );
+        assert_eq!(
+            parse_time("2026-11-25 10:00", &cal, now).unwrap(),
+            at("2026-11-25T09:00:00Z")
+        );
+        assert_eq!(
+            parse_time("09:30", &cal, now).unwrap(),
+            at("2026-11-25T08:30:00Z")
+        );
+        assert_eq!(
+            parse_time("1700000000", &cal, now).unwrap(),
+            1_700_000_000.0
+        );
+        assert!(
+            parse_time("half past nine", &cal, now)
+                .unwrap_err()
+                .to_string()
+                .contains("HH:MM")
+        );
+    }
+
+    #[test]
+    fn report_table_is_aligned_and_plain_without_color() {
+        let report = Report {
+            start: "2026-11-25T00:00:00+01:00".into(),
+            end: "2026-11-26T00:00:00+01:00".into(),
+            total_seconds: 3.0 * 3600.0 + 300.0,
+            by: vec![(
+                "project".into(),
+                vec![
+                    Row {
+                        name: "timeforged".into(),
+                        seconds: 3.0 * 3600.0,
+                        percent: 97.3,
+                    },
+                    Row {
+                        name: "日本".into(),
+                        seconds: 300.0,
+                        percent: 2.7,
+                    },
+                ],
+            )],
+        };
+        let mut out = Vec::new();
+        print_report(&report, Style { color: false }, 60, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b'));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "2026-11-25 00:00 → 2026-11-26 00:00   total 3h 05m"
+        );
+        assert_eq!(lines[2], "Project         time       %");
+        assert!(
+            lines[3].starts_with("timeforged  3h 00m    97.3  ███"),
+            "{}",
+            lines[3]
+        );
+        assert!(
+            lines[4].starts_with("日本        0h 05m     2.7  "),
+            "{}",
+            lines[4]
+        );
+    }
+}
