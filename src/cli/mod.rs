@@ -630,7 +630,7 @@ mod tests {
             lines[0],
             "2026-11-25 00:00 → 2026-11-26 00:00   total 3h 05m"
         );
-        assert_eq!(lines[2], "Project         time       %");
+        assert_eq!(lines[2], "Project       time       %");
         assert!(
             lines[3].starts_with("timeforged  3h 00m    97.3  ███"),
             "{}",

@@ -136,8 +136,7 @@ pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) 
 
 /// Handles a group of commands in order; returns true on Stop.
 fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
-    let mut pending: Vec<PendingInsert> =
-        Vec::new();
+    let mut pending: Vec<PendingInsert> = Vec::new();
     let mut stop = false;
     for cmd in cmds {
         match cmd {
@@ -171,10 +170,7 @@ fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
     stop
 }
 
-fn flush(
-    writer: &mut Writer,
-    pending: &mut Vec<PendingInsert>,
-) {
+fn flush(writer: &mut Writer, pending: &mut Vec<PendingInsert>) {
     if pending.is_empty() {
         return;
     }

@@ -108,18 +108,20 @@ pub fn resolve(
 
 /// A date means the start of that day (or, for `--to`, the end of it); otherwise RFC 3339.
 fn parse_bound(value: &str, cal: &Calendar, end_of_day: bool) -> Option<i64> {
-    if let Ok(date) = value.parse::<Date>() {
-        let date = if end_of_day {
-            date.tomorrow().ok()?
-        } else {
-            date
-        };
-        return Some(cal.start_of(date));
+    // An instant first: jiff's date parser would also accept a datetime and drop its time.
+    if let Ok(t) = value.parse::<jiff::Timestamp>() {
+        return Some(t.as_millisecond());
     }
-    value
-        .parse::<jiff::Timestamp>()
+    let date = value
+        .parse::<Date>()
         .ok()
-        .map(|t| t.as_millisecond())
+        .filter(|_| value.trim().len() == 10)?;
+    let date = if end_of_day {
+        date.tomorrow().ok()?
+    } else {
+        date
+    };
+    Some(cal.start_of(date))
 }
 
 trait WeekStartExt {
