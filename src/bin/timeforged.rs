@@ -1,9 +1,10 @@
 //! `timeforged`: the per-user daemon. `timeforged run` (the default) serves in the foreground.
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use std::process::ExitCode;
 use timeforged::calendar::Calendar;
+use timeforged::cli::args::{DaemonCli, DaemonCommand};
 use timeforged::config::{self, Config};
 use timeforged::daemon::{self, Options};
 use timeforged::paths::Paths;
@@ -26,9 +27,9 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    match args.command.unwrap_or(Cmd::Run) {
-        Cmd::Run => match run() {
+    let args = DaemonCli::parse();
+    match args.command.unwrap_or(DaemonCommand::Run) {
+        DaemonCommand::Run => match run() {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 tracing::error!("{err:#}");

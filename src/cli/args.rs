@@ -21,6 +21,7 @@ pub struct Cli {
 pub enum Command {
     /// Daemon status, today's total and the current project.
     Status {
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -30,6 +31,7 @@ pub enum Command {
     Sessions {
         #[command(flatten)]
         range: RangeArgs,
+        /// Print a JSON array of sessions.
         #[arg(long)]
         json: bool,
     },
@@ -37,6 +39,7 @@ pub enum Command {
     Log {
         #[command(flatten)]
         range: RangeArgs,
+        /// Print a JSON array of heartbeats (WakaTime field names plus `source`).
         #[arg(long)]
         json: bool,
     },
@@ -90,17 +93,22 @@ pub struct ReportArgs {
     /// Group by: project, language, branch, category, entity, editor, machine, source, day (repeatable).
     #[arg(long = "by", value_name = "DIM")]
     pub by: Vec<String>,
+    /// Only time on this project.
     #[arg(long)]
     pub project: Option<String>,
+    /// Only time on this branch.
     #[arg(long)]
     pub branch: Option<String>,
+    /// Only time in this language.
     #[arg(long)]
     pub language: Option<String>,
     /// Heartbeat timeout for this report, in minutes (1–240).
     #[arg(long, value_name = "MIN")]
     pub timeout: Option<u32>,
+    /// Print JSON: {"start", "end", "total_seconds", "by": {DIM: [{"name", "seconds", "percent"}]}}.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+    /// Print CSV: dimension,name,seconds,percent (first row: the total).
     #[arg(long)]
     pub csv: bool,
 }
@@ -127,15 +135,19 @@ pub struct HeartbeatArgs {
     /// Unix seconds; defaults to now.
     #[arg(long)]
     pub time: Option<f64>,
+    /// The file was saved.
     #[arg(long)]
     pub write: bool,
+    /// Cursor line.
     #[arg(long)]
     pub lineno: Option<i64>,
+    /// Lines in the file.
     #[arg(long)]
     pub lines: Option<i64>,
     /// Defaults to this machine's host name.
     #[arg(long)]
     pub machine: Option<String>,
+    /// Editor name, e.g. "VS Code".
     #[arg(long)]
     pub editor: Option<String>,
     /// editor, shell, fs, git, manual, import or sync.
@@ -145,6 +157,7 @@ pub struct HeartbeatArgs {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
+    /// The project the time goes to.
     #[arg(long)]
     pub project: String,
     /// Start: RFC 3339, `YYYY-MM-DD HH:MM` (local), `HH:MM` (today) or unix seconds.
@@ -153,10 +166,12 @@ pub struct AddArgs {
     /// End, in the same forms as --from.
     #[arg(long)]
     pub to: String,
+    /// What it was (shown by `tf log`).
     #[arg(long)]
     pub note: Option<String>,
     #[arg(long)]
     pub branch: Option<String>,
+    /// A WakaTime category (default: coding).
     #[arg(long)]
     pub category: Option<String>,
 }
@@ -184,4 +199,79 @@ pub enum ConfigAction {
     Show,
     /// Where the configuration file, database, socket and log are.
     Path,
+}
+
+/// The daemon's command line (`timeforged`), here so that its man page is generated too.
+#[derive(Debug, Parser)]
+#[command(
+    name = "timeforged",
+    version,
+    about = "The TimeForged daemon: collects activity and answers `tf`"
+)]
+pub struct DaemonCli {
+    #[command(subcommand)]
+    pub command: Option<DaemonCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonCommand {
+    /// Serve in the foreground until SIGTERM/SIGINT or `tf daemon stop` (the default).
+    Run,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::path::Path;
+
+    /// Renders every man page: `tf.1`, `tf-<command>.1` and `timeforged.1`.
+    fn man_pages() -> Vec<(String, Vec<u8>)> {
+        let mut pages = Vec::new();
+        let mut render = |name: String, cmd: clap::Command| {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut buf)
+                .expect("render man page");
+            pages.push((name, buf));
+        };
+        let tf = Cli::command();
+        for sub in tf.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("tf-{}", sub.get_name());
+            let page = format!("{name}.1");
+            // clap wants a static name; leaking a few strings in a test is fine.
+            render(page, sub.clone().name(&*Box::leak(name.into_boxed_str())));
+        }
+        render("tf.1".into(), tf);
+        render("timeforged.1".into(), DaemonCli::command());
+        pages
+    }
+
+    /// The checked-in man pages match the clap definitions. Regenerate with
+    /// `TIMEFORGED_UPDATE_MAN=1 cargo test --lib man_pages`.
+    #[test]
+    fn man_pages_are_current() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+        let update = std::env::var_os("TIMEFORGED_UPDATE_MAN").is_some();
+        for (name, page) in man_pages() {
+            let path = dir.join(&name);
+            if update {
+                std::fs::create_dir_all(&dir).expect("create man/");
+                std::fs::write(&path, &page).expect("write man page");
+            } else {
+                let have = std::fs::read(&path).unwrap_or_default();
+                assert!(
+                    have == page,
+                    "{} is stale: run TIMEFORGED_UPDATE_MAN=1 cargo test --lib man_pages",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+        DaemonCli::command().debug_assert();
+    }
 }
