@@ -9,23 +9,6 @@ use timeforged::config::{self, Config};
 use timeforged::daemon::{self, Options};
 use timeforged::paths::Paths;
 
-#[derive(Parser)]
-#[command(
-    name = "timeforged",
-    version,
-    about = "The TimeForged daemon: collects activity and answers `tf`"
-)]
-struct Args {
-    #[command(subcommand)]
-    command: Option<Cmd>,
-}
-
-#[derive(Subcommand)]
-enum Cmd {
-    /// Serve in the foreground until SIGTERM/SIGINT or `tf daemon stop` (the default).
-    Run,
-}
-
 fn main() -> ExitCode {
     let args = DaemonCli::parse();
     match args.command.unwrap_or(DaemonCommand::Run) {
