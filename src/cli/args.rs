@@ -90,7 +90,7 @@ pub struct RangeArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub range: RangeArgs,
-    /// Group by: project, language, branch, category, entity, editor, machine, source, day (repeatable).
+    /// Group by: project, language, branch, category, entity, editor, machine, os, source, day (repeatable).
     #[arg(long = "by", value_name = "DIM")]
     pub by: Vec<String>,
     /// Only time on this project.

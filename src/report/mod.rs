@@ -22,12 +22,13 @@ pub enum Dim {
     Entity,
     Editor,
     Machine,
+    Os,
     Source,
     Day,
 }
 
 impl Dim {
-    pub const ALL: [Dim; 9] = [
+    pub const ALL: [Dim; 10] = [
         Dim::Project,
         Dim::Language,
         Dim::Branch,
@@ -35,6 +36,7 @@ impl Dim {
         Dim::Entity,
         Dim::Editor,
         Dim::Machine,
+        Dim::Os,
         Dim::Source,
         Dim::Day,
     ];
@@ -48,6 +50,7 @@ impl Dim {
             Dim::Entity => "entity",
             Dim::Editor => "editor",
             Dim::Machine => "machine",
+            Dim::Os => "os",
             Dim::Source => "source",
             Dim::Day => "day",
         }
@@ -310,6 +313,7 @@ fn group_key(dim: Dim, d: &Dims, day: i32) -> u64 {
         Dim::Entity => d.entity,
         Dim::Editor => d.editor,
         Dim::Machine => d.machine,
+        Dim::Os => d.os,
         Dim::Source => u32::from(d.source),
         Dim::Day => day as u32,
     })

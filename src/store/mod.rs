@@ -54,6 +54,7 @@ pub struct Dims {
     pub entity: u32,
     pub editor: u32,
     pub machine: u32,
+    pub os: u32,
     pub category: u8,
     pub source: u8,
 }
@@ -467,13 +468,13 @@ impl Writer {
                 params![user_id, day],
             )?;
             let mut ins = w.conn.prepare_cached(
-                "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, source, ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, os, source, ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for (d, ms) in totals {
                 ins.execute(params![
                     user_id, day, d.project, d.language, d.branch, d.category, d.editor, d.machine,
-                    d.source, ms
+                    d.os, d.source, ms
                 ])?;
             }
             drop(ins);
@@ -548,7 +549,7 @@ pub fn credited_spans(
 ) -> rusqlite::Result<Vec<Span<Dims>>> {
     let mut beats = Vec::new();
     let mut st = conn.prepare_cached(
-        "SELECT time_ms, project, language, branch, entity, editor, machine, category, source
+        "SELECT time_ms, project, language, branch, entity, editor, machine, category, source, os
          FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3 ORDER BY time_ms",
     )?;
     let mut rows = st.query(params![
@@ -566,6 +567,7 @@ pub fn credited_spans(
                 entity: r.get(4)?,
                 editor: r.get::<_, Option<u32>>(5)?.unwrap_or(0),
                 machine: r.get::<_, Option<u32>>(6)?.unwrap_or(0),
+                os: r.get::<_, Option<u32>>(9)?.unwrap_or(0),
                 category: r.get(7)?,
                 source: r.get(8)?,
             },
@@ -668,7 +670,7 @@ impl Reader {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT day, project, language, branch, category, editor, machine, source, ms FROM daily
+                "SELECT day, project, language, branch, category, editor, machine, source, ms, os FROM daily
                  WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3
                    AND (?4 IS NULL OR project = ?4) AND (?5 IS NULL OR branch = ?5) AND (?6 IS NULL OR language = ?6)",
             )
@@ -685,6 +687,7 @@ impl Reader {
                         category: r.get(4)?,
                         editor: r.get(5)?,
                         machine: r.get(6)?,
+                        os: r.get(9)?,
                         source: r.get(7)?,
                         entity: 0,
                     },

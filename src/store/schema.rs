@@ -55,9 +55,10 @@ pub const MIGRATIONS: &[&str] = &[
         category INTEGER NOT NULL,
         editor   INTEGER NOT NULL,
         machine  INTEGER NOT NULL,
+        os       INTEGER NOT NULL,
         source   INTEGER NOT NULL,
         ms       INTEGER NOT NULL,
-        PRIMARY KEY (user_id, day, project, language, branch, category, editor, machine, source)
+        PRIMARY KEY (user_id, day, project, language, branch, category, editor, machine, os, source)
     ) WITHOUT ROWID;
     -- Days whose rollup must be recomputed before it is read.
     CREATE TABLE dirty_days (
