@@ -24,6 +24,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub durations: DurationsConfig,
     pub report: ReportConfig,
+    pub http: HttpConfig,
 }
 
 /// `[daemon]`
@@ -99,6 +100,31 @@ pub enum Preset {
     /// Wakapi's exact rules: 10-minute timeout, gaps across midnight dropped.
     Wakapi,
 }
+
+/// `[http]`: the WakaTime-compatible HTTP API that editor plugins report to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Serve the HTTP API at all.
+    pub enabled: bool,
+    /// Address to listen on; loopback by default (port 0 picks a free port).
+    pub listen: String,
+    /// Heartbeats older than this many days are rejected (WakaTime plugins replay old queues).
+    pub max_heartbeat_age_days: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            enabled: true,
+            listen: DEFAULT_HTTP_LISTEN.to_owned(),
+            max_heartbeat_age_days: 365,
+        }
+    }
+}
+
+/// Where the HTTP API listens unless configured otherwise.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9113";
 
 /// `[report]`
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -257,6 +283,23 @@ impl Config {
                 ),
             });
         }
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "http.listen",
+                message: format!(
+                    "http.listen = {:?} is not an address (expected IP:PORT such as \"127.0.0.1:9113\")",
+                    self.http.listen
+                ),
+            });
+        }
+        if self.http.max_heartbeat_age_days == 0 {
+            return Err(ConfigError::Invalid {
+                key: "http.max_heartbeat_age_days",
+                message:
+                    "http.max_heartbeat_age_days = 0 is out of range (expected at least 1 day)"
+                        .to_owned(),
+            });
+        }
         let overrides = [
             ("daemon.socket", &self.daemon.socket),
             ("storage.database", &self.storage.database),
@@ -288,6 +331,7 @@ impl Config {
             toml_section("storage", &self.storage),
             toml_section("durations", &self.durations),
             toml_section("report", &self.report),
+            toml_section("http", &self.http),
         ]
         .join("\n")
     }
@@ -887,7 +931,8 @@ mod tests {
         let text = Config::default().to_toml();
         let want = "[daemon]\nautostart = true\nlog_level = \"info\"\n\n[storage]\n\n\
                     [durations]\ntimeout_minutes = 15\npreset = \"timeforged\"\n\n\
-                    [report]\nweek_start = \"monday\"\n";
+                    [report]\nweek_start = \"monday\"\n\n\
+                    [http]\nenabled = true\nlisten = \"127.0.0.1:9113\"\nmax_heartbeat_age_days = 365\n";
         assert_eq!(text, want);
     }
 

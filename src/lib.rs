@@ -1,6 +1,7 @@
 //! TimeForged: a local-first tracker of developer time. The daemon (`timeforged`) and the CLI
 //! (`tf`) are thin binaries over this library; `daemon::run` starts a real daemon in-process.
 
+pub mod apikey;
 pub mod calendar;
 pub mod cli;
 pub mod client;
@@ -13,3 +14,4 @@ pub mod protocol;
 pub mod report;
 pub mod store;
 pub mod timeline;
+pub mod wakatime;

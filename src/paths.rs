@@ -13,6 +13,7 @@ const SOCKET_FILE: &str = "tf.sock";
 const LOCK_FILE: &str = "timeforged.lock";
 const LOG_FILE: &str = "timeforged.log";
 const SPOOL_FILE: &str = "spool.jsonl";
+const API_KEY_FILE: &str = "api_key";
 
 /// Only the owner may enter the directories we create: the socket directory is the first line of
 /// defence against other users, and the database and logs hold the user's activity.
@@ -33,6 +34,8 @@ pub struct Paths {
     pub log: PathBuf,
     /// `spool.jsonl`: events queued by the shell hooks while the daemon is down.
     pub spool: PathBuf,
+    /// `api_key`: the local user's key for the HTTP API (0600), next to the database.
+    pub api_key: PathBuf,
 }
 
 /// Why the paths could not be worked out or their directories not be prepared.
@@ -129,6 +132,7 @@ impl Paths {
             lock: dir.join(LOCK_FILE),
             log: dir.join(LOG_FILE),
             spool: dir.join(SPOOL_FILE),
+            api_key: dir.join(API_KEY_FILE),
         }
     }
 
@@ -152,6 +156,7 @@ impl Paths {
             lock: data_dir.join(LOCK_FILE),
             log: state_dir.join(LOG_FILE),
             spool: state_dir.join(SPOOL_FILE),
+            api_key: data_dir.join(API_KEY_FILE),
         }
     }
 
@@ -192,7 +197,13 @@ impl Paths {
         if let Some(dir) = parent_dir(&self.socket) {
             ensure_private_dir(dir, uid)?;
         }
-        for file in [&self.database, &self.lock, &self.log, &self.spool] {
+        for file in [
+            &self.database,
+            &self.lock,
+            &self.log,
+            &self.spool,
+            &self.api_key,
+        ] {
             if let Some(dir) = parent_dir(file) {
                 create_dir_if_missing(dir)?;
             }
@@ -401,6 +412,7 @@ mod tests {
                 lock: PathBuf::from("/d/tf/timeforged.lock"),
                 log: PathBuf::from(case.log),
                 spool: log_dir.join("spool.jsonl"),
+                api_key: PathBuf::from("/d/tf/api_key"),
             };
             assert_eq!(paths, want, "{}", case.name);
         }
@@ -512,6 +524,7 @@ mod tests {
             lock: tmp.path().join("data/tf/timeforged.lock"),
             log: tmp.path().join("state/tf/timeforged.log"),
             spool: tmp.path().join("state/tf/spool.jsonl"),
+            api_key: tmp.path().join("data/tf/api_key"),
         };
         paths.create_dirs().unwrap();
         for dir in ["data/tf", "run/timeforged", "state/tf"] {

@@ -173,6 +173,12 @@ pub struct StatusInfo {
     pub database: String,
     pub timezone: String,
     pub timeout_minutes: f64,
+    /// The WakaTime-compatible HTTP API's address, when it is enabled.
+    #[serde(default)]
+    pub http: Option<String>,
+    /// Why the HTTP API is enabled but not listening (e.g. the port is taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_error: Option<String>,
     pub heartbeats: i64,
     pub today_seconds: f64,
     /// The latest heartbeat, if there is one.

@@ -47,8 +47,16 @@ pub enum Command {
     Heartbeat(HeartbeatArgs),
     /// Add a manual interval; it wins over heartbeat time in its span.
     Add(AddArgs),
-    /// Import heartbeats from a JSON array or JSON lines file (`-` for stdin).
-    Import { file: PathBuf },
+    /// Import heartbeats: `tf import FILE` (JSON array or JSON lines, `-` for stdin) or
+    /// `tf import wakatime FILE` (WakaTime's data dump).
+    Import {
+        /// `wakatime` for a WakaTime data dump, else the file.
+        #[arg(value_name = "[wakatime] FILE")]
+        kind_or_file: PathBuf,
+        /// The dump file, after `wakatime`.
+        #[arg(hide = true)]
+        file: Option<PathBuf>,
+    },
     /// Export heartbeats as JSON lines or CSV.
     Export {
         #[command(flatten)]
@@ -68,6 +76,13 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Print the API key WakaTime plugins use to talk to the local daemon.
+    Apikey,
+    /// Point other tools at TimeForged.
+    Setup {
+        #[command(subcommand)]
+        target: SetupTarget,
     },
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
@@ -181,6 +196,19 @@ pub enum ExportFormat {
     /// JSON lines, one heartbeat per line (WakaTime field names).
     Json,
     Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SetupTarget {
+    /// Write api_url and api_key into ~/.wakatime.cfg (backed up; other settings kept).
+    Wakatime {
+        /// Show what would be written, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Restore the file as it was before `tf setup wakatime`.
+        #[arg(long)]
+        undo: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

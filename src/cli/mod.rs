@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod format;
+mod setup;
 mod transfer;
 
 use crate::calendar::Calendar;
@@ -51,7 +52,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log { range, json } => transfer::log(&ctx, range, json, out),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
-        Command::Import { file } => transfer::import(&ctx, &file),
+        Command::Import { kind_or_file, file } => match file {
+            Some(dump) if kind_or_file.as_os_str() == "wakatime" => {
+                transfer::import_wakatime(&ctx, &dump)
+            }
+            Some(_) => bail!(
+                "unknown import kind {:?} (expected `tf import FILE` or `tf import wakatime FILE`)",
+                kind_or_file
+            ),
+            None => transfer::import(&ctx, &kind_or_file),
+        },
+        Command::Apikey => setup::apikey(&ctx, out),
+        Command::Setup {
+            target: args::SetupTarget::Wakatime { dry_run, undo },
+        } => setup::setup_wakatime(&ctx, dry_run, undo, out),
         Command::Export {
             range,
             format,
@@ -141,6 +155,15 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
         None => writeln!(out, "current    {}", style.dim("no heartbeats yet"))?,
     }
     writeln!(out, "heartbeats {}", info.heartbeats)?;
+    match (&info.http, &info.http_error) {
+        (Some(addr), _) => writeln!(out, "http       http://{addr}/api/v1 (WakaTime-compatible)")?,
+        (None, Some(e)) => writeln!(
+            out,
+            "http       {}",
+            style.bold(&format!("not listening: {e}"))
+        )?,
+        (None, None) => writeln!(out, "http       disabled")?,
+    }
     writeln!(out, "database   {}", info.database)?;
     writeln!(
         out,

@@ -230,11 +230,95 @@ pub fn import(ctx: &Context, file: &Path) -> Result<ExitCode> {
     let text = read_input(file)?;
     let mut errors: Vec<(usize, String)> = Vec::new();
     let (items, intervals) = split_items(&text, &mut errors)?;
+    send_items(ctx, file, items, intervals, errors)
+}
+
+/// WakaTime's data dump: `{"user": …, "range": …, "days": [{"date": …, "heartbeats": […]}]}`.
+pub fn import_wakatime(ctx: &Context, file: &Path) -> Result<ExitCode> {
+    #[derive(serde::Deserialize)]
+    struct Dump<'a> {
+        #[serde(borrow)]
+        days: Vec<DumpDay<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct DumpDay<'a> {
+        #[serde(borrow, default)]
+        heartbeats: Vec<&'a RawValue>,
+    }
+    let text = read_input(file)?;
+    let dump: Dump = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}: not a WakaTime data dump ({{\"days\": [{{\"heartbeats\": […]}}]}}): {e}",
+            file.display(),
+            e.line()
+        )
+    })?;
+    let mut lines = LineCounter::new(&text);
+    let items = dump
+        .days
+        .iter()
+        .flat_map(|d| d.heartbeats.iter())
+        .map(|raw| Item {
+            line: lines.line_of(raw.get()),
+            raw: raw.get(),
+        })
+        .collect();
+    send_items(ctx, file, items, Vec::new(), Vec::new())
+}
+
+/// Line numbers of slices of one text, for slices handed out in order.
+struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn line_of(&mut self, part: &str) -> usize {
+        let at = (part.as_ptr() as usize)
+            .saturating_sub(self.text.as_ptr() as usize)
+            .min(self.text.len());
+        if at >= self.offset {
+            self.line += self.text[self.offset..at]
+                .bytes()
+                .filter(|&b| b == b'\n')
+                .count();
+            self.offset = at;
+        }
+        self.line
+    }
+}
+
+/// Sends items in size-bounded batches, then intervals, and reports per-line rejections.
+fn send_items(
+    ctx: &Context,
+    file: &Path,
+    items: Vec<Item>,
+    intervals: Vec<NumberedInterval>,
+    mut errors: Vec<(usize, String)>,
+) -> Result<ExitCode> {
     let mut client = ctx.client()?;
     let (mut accepted, mut duplicates) = (0usize, 0usize);
-    let total = items.len();
-    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()) && total > 50_000;
-    let mut done = 0usize;
+    let progress = if std::io::IsTerminal::is_terminal(&std::io::stderr()) && items.len() > 20_000 {
+        let bar = indicatif::ProgressBar::new(items.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "importing {bar:40} {pos}/{len} heartbeats ({per_sec}, {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
     let mut start = 0;
     while start < items.len() {
         // Batch by size, so that long entities never push a line over the limit.
@@ -276,15 +360,10 @@ pub fn import(ctx: &Context, file: &Path) -> Result<ExitCode> {
             }
             other => bail!("unexpected answer to heartbeats: {other:?}"),
         }
-        done += batch.len();
-        if progress {
-            eprint!("\rimporting: {done}/{total}");
-        }
+        progress.inc(batch.len() as u64);
         start = end;
     }
-    if progress {
-        eprintln!();
-    }
+    progress.finish_and_clear();
     let mut added_intervals = 0;
     for (line, iv) in intervals {
         match client.request(&Request::AddInterval { interval: iv }) {
@@ -366,13 +445,9 @@ fn split_items<'a>(
         let all: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
             anyhow::anyhow!("line {}: not a JSON array of heartbeats: {e}", e.line())
         })?;
-        // Count lines incrementally: items come in order.
-        let (mut offset, mut line) = (0usize, 1usize);
+        let mut lines = LineCounter::new(text);
         for raw in all {
-            let at = raw.get().as_ptr() as usize - text.as_ptr() as usize;
-            line += text[offset..at].bytes().filter(|&b| b == b'\n').count();
-            offset = at;
-            take(line, raw.get(), errors);
+            take(lines.line_of(raw.get()), raw.get(), errors);
         }
     } else {
         for (i, l) in text.lines().enumerate() {

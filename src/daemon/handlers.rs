@@ -212,6 +212,10 @@ async fn ingest(state: &State, items: Vec<Box<RawValue>>, default_source: Source
         }
     }
     let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
+    let newest = good
+        .iter()
+        .max_by(|a, b| a.time.total_cmp(&b.time))
+        .cloned();
     let stored = if good.is_empty() {
         Vec::new()
     } else {
@@ -221,6 +225,11 @@ async fn ingest(state: &State, items: Vec<Box<RawValue>>, default_source: Source
         }
     };
     let accepted = stored.iter().filter(|s| **s == Stored::New).count();
+    if let Some(h) = newest {
+        let mut last = state.last_values().await;
+        last.remember(&h);
+        state.set_last_values(last);
+    }
     if accepted > 0 {
         let _ = state.events.send(Event::Heartbeats {
             count: accepted,
@@ -265,7 +274,7 @@ async fn run_report(
     }
 }
 
-async fn compute_report(
+pub(crate) async fn compute_report(
     state: &State,
     start: i64,
     end: i64,
@@ -333,6 +342,8 @@ async fn status(state: &State) -> Result<Response, String> {
         database: paths.database.display().to_string(),
         timezone: cal.tz_name(),
         timeout_minutes: timeout_ms as f64 / 60_000.0,
+        http: state.http_addr.map(|a| a.to_string()),
+        http_error: state.http_error.clone(),
         heartbeats: count,
         today_seconds: total.total_seconds,
         current,

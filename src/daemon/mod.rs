@@ -2,7 +2,9 @@
 //! graceful stop on SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
 
 mod handlers;
+mod http;
 mod socket;
+mod wakatime_api;
 mod writer;
 
 use crate::calendar::Calendar;
@@ -11,6 +13,7 @@ use crate::paths::Paths;
 use crate::protocol::Event;
 use crate::store::{Reader, StoreError, Writer};
 use crate::timeline::{MidnightRule, Rules};
+use crate::wakatime::LastValues;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -68,9 +71,39 @@ pub(crate) struct State {
     pub readers: Arc<Mutex<Vec<Reader>>>,
     pub events: broadcast::Sender<Event>,
     pub shutdown: watch::Sender<bool>,
+    /// Where the HTTP API listens, when enabled.
+    pub http_addr: Option<std::net::SocketAddr>,
+    /// Why the HTTP API is not listening although enabled.
+    pub http_error: Option<String>,
+    /// The newest project/branch/language, for WakaTime's `<<LAST_PROJECT>>` placeholders.
+    pub last: Arc<Mutex<Option<LastValues>>>,
 }
 
 impl State {
+    /// The newest heartbeat's project, branch and language (read from the database once).
+    pub async fn last_values(&self) -> LastValues {
+        if let Some(v) = self.last.lock().ok().and_then(|l| l.clone()) {
+            return v;
+        }
+        let latest = self
+            .read(|r| r.latest(crate::store::LOCAL_USER, i64::MAX))
+            .await
+            .ok()
+            .flatten();
+        let v = latest
+            .as_ref()
+            .map(LastValues::from_heartbeat)
+            .unwrap_or_default();
+        self.set_last_values(v.clone());
+        v
+    }
+
+    pub fn set_last_values(&self, v: LastValues) {
+        if let Ok(mut l) = self.last.lock() {
+            *l = Some(v);
+        }
+    }
+
     /// Runs `f` with a reader on a blocking thread (queries can take milliseconds).
     pub async fn read<T: Send + 'static>(
         &self,
@@ -115,7 +148,31 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     let _lock = take_lock(paths)?;
     // Open the database before taking the socket, so a bad database leaves no socket behind.
     let rules = rules_for(&options.config);
-    let store = Writer::open(&paths.database, options.calendar.clone(), rules)?;
+    let mut store = Writer::open(&paths.database, options.calendar.clone(), rules)?;
+    let api_keys = if options.config.http.enabled {
+        Some(register_api_key(paths, &mut store)?)
+    } else {
+        None
+    };
+    // A taken HTTP port must not keep the daemon from serving the socket: report it instead.
+    let mut http_error = None;
+    let http_listener = match api_keys {
+        Some(_) => {
+            let listen = &options.config.http.listen;
+            match http::bind(listen).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    let msg = format!(
+                        "cannot listen for HTTP on {listen}: {e} (set http.listen or TIMEFORGED_HTTP__LISTEN)"
+                    );
+                    tracing::warn!("{msg}");
+                    http_error = Some(msg);
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let listener = socket::bind(&paths.socket).await?;
     let (writer, writer_thread) = writer::spawn(store);
     let (shutdown, mut stopping) = watch::channel(false);
@@ -127,7 +184,21 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         readers: Arc::new(Mutex::new(Vec::new())),
         events: broadcast::channel(256).0,
         shutdown,
+        http_addr: http_listener.as_ref().and_then(http::local_addr),
+        http_error,
+        last: Arc::new(Mutex::new(None)),
     };
+    if let (Some(listener), Some(keys)) = (http_listener, api_keys) {
+        let loopback_only = state.http_addr.is_some_and(|a| a.ip().is_loopback());
+        let web = http::Http {
+            state: state.clone(),
+            key_hashes: Arc::new(keys),
+            loopback_only,
+            username: Arc::from(username()),
+        };
+        tracing::info!(address = ?state.http_addr, "WakaTime-compatible HTTP API listening");
+        tokio::spawn(http::serve(web, listener));
+    }
     tracing::info!(
         pid = std::process::id(),
         socket = %paths.socket.display(),
@@ -163,6 +234,28 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Makes sure the local API key exists (a 0600 file, for `tf apikey`) and that its hash is
+/// registered; returns every key hash the local user may use.
+fn register_api_key(
+    paths: &Paths,
+    store: &mut Writer,
+) -> Result<Vec<crate::apikey::KeyHash>, DaemonError> {
+    let key = crate::apikey::load_or_create(&paths.api_key).map_err(|source| DaemonError::Io {
+        what: "cannot read or create the API key",
+        path: paths.api_key.clone(),
+        source,
+    })?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    Ok(store.register_api_key(crate::store::LOCAL_USER, &crate::apikey::hash(&key), now)?)
+}
+
+/// The local user's login name, accepted in `/users/{name}/…` beside `current`.
+pub(crate) fn username() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "current".into())
 }
 
 fn signal(

@@ -490,6 +490,32 @@ impl Writer {
         })
     }
 
+    /// Registers an API key hash for a user (idempotent) and returns all of that user's hashes.
+    pub fn register_api_key(
+        &mut self,
+        user_id: i64,
+        hash: &[u8; 32],
+        now_ms: i64,
+    ) -> Result<Vec<[u8; 32]>> {
+        let path = self.path.clone();
+        let run = |conn: &Connection| -> rusqlite::Result<Vec<[u8; 32]>> {
+            conn.execute(
+                "INSERT OR IGNORE INTO api_keys (hash, user_id, created_ms) VALUES (?1, ?2, ?3)",
+                params![&hash[..], user_id, now_ms],
+            )?;
+            let mut st = conn.prepare("SELECT hash FROM api_keys WHERE user_id = ?1")?;
+            let rows = st.query_map([user_id], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut out = Vec::new();
+            for h in rows {
+                if let Ok(h) = <[u8; 32]>::try_from(h?.as_slice()) {
+                    out.push(h);
+                }
+            }
+            Ok(out)
+        };
+        run(&self.conn).map_err(|e| classify(&path, e))
+    }
+
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
     }
@@ -830,6 +856,31 @@ impl Reader {
             true
         })?;
         Ok(found)
+    }
+
+    /// The oldest heartbeat's time, if any.
+    pub fn first_time(&self, user_id: i64) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT min(time_ms) FROM heartbeats WHERE user_id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every project with time, with its first and last local day (from the rollups).
+    pub fn projects(&self, user_id: i64) -> Result<Vec<(String, DayNum, DayNum)>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT s.value, min(d.day), max(d.day) FROM daily d JOIN strings s ON s.id = d.project
+                 WHERE d.user_id = ?1 GROUP BY d.project ORDER BY max(d.day) DESC, s.value",
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
     }
 
     /// Number of heartbeats stored (all users), from the counter the writer keeps.

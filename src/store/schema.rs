@@ -66,6 +66,12 @@ pub const MIGRATIONS: &[&str] = &[
         day     INTEGER NOT NULL,
         PRIMARY KEY (user_id, day)
     ) WITHOUT ROWID;
+    -- HTTP API keys, as SHA-256 of the key; the key itself is never stored here.
+    CREATE TABLE api_keys (
+        hash       BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL

@@ -1,0 +1,439 @@
+//! The WakaTime-compatible HTTP API: the listener (loopback by default, with timeouts against
+//! slow clients), the guards every request passes (Host check, body limit, API key), and the
+//! routes. Handlers share the daemon's [`State`] with the socket, so both see the same data.
+
+use super::State;
+use super::handlers::now_ms;
+use crate::apikey::{self, KeyHash};
+use crate::model::{MAX_MESSAGE_BYTES, ms_to_seconds};
+use crate::store::Stored;
+use crate::wakatime;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as AxState};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// A client must send its request headers within this time (slow-loris guard).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// And finish the whole request within this time.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 512;
+
+/// What the HTTP layer needs besides the daemon state.
+#[derive(Clone)]
+pub(crate) struct Http {
+    pub state: State,
+    pub key_hashes: Arc<Vec<KeyHash>>,
+    /// Only loopback Host names are accepted when bound to loopback (DNS rebinding).
+    pub loopback_only: bool,
+    /// The local user's name, accepted in `/users/{user}/…` beside `current`.
+    pub username: Arc<str>,
+}
+
+pub(crate) async fn bind(listen: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind(listen).await
+}
+
+/// Serves until the daemon stops.
+pub(crate) async fn serve(http: Http, listener: TcpListener) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = router(http.clone());
+    let mut stopping = http.state.shutdown.subscribe();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+            _ = stopping.changed() => return,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!("http accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopping.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = http.state.shutdown.subscribe();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}
+
+fn router(http: Http) -> Router {
+    let v1 = Router::new()
+        .route("/", post(ingest))
+        .route("/heartbeat", post(ingest))
+        .route("/heartbeats", post(ingest))
+        .route("/users/{user}/heartbeats.bulk", post(ingest_for_user))
+        .route(
+            "/users/{user}/heartbeats",
+            post(ingest_for_user).get(heartbeats_of_day),
+        )
+        .route("/users/{user}/statusbar/today", get(statusbar_today))
+        .route("/users/{user}/status_bar/today", get(statusbar_today))
+        .route("/users/{user}/summaries", get(summaries))
+        .route("/users/{user}/stats", get(stats_default))
+        .route("/users/{user}/stats/{range}", get(stats))
+        .route(
+            "/users/{user}/all_time_since_today",
+            get(all_time_since_today),
+        )
+        .route("/users/{user}/projects", get(projects))
+        .route("/users/{user}", get(current_user));
+    Router::new()
+        .nest("/api/v1", v1.clone())
+        .nest("/api/compat/wakatime/v1", v1)
+        .route("/api/heartbeat", post(ingest))
+        .route("/api/heartbeats", post(ingest))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(http.clone(), authenticate))
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        .layer(middleware::from_fn_with_state(http.clone(), guard_host))
+        .layer(middleware::from_fn(time_limit))
+        .with_state(http)
+}
+
+/// WakaTime's error body.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(wakatime::ingest::error_body(&message.into())),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+async fn time_limit(req: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error(StatusCode::REQUEST_TIMEOUT, "request took too long"),
+    }
+}
+
+/// When bound to loopback, a browser page on another site could still reach us through a DNS
+/// name that resolves to 127.0.0.1; such requests carry that name in Host and are refused.
+async fn guard_host(AxState(http): AxState<Http>, req: Request, next: Next) -> Response {
+    if http.loopback_only
+        && let Some(host) = req.headers().get(header::HOST)
+    {
+        let host = host.to_str().unwrap_or("");
+        if !is_loopback_host(host) {
+            return error(
+                StatusCode::MISDIRECTED_REQUEST,
+                format!("Host {host:?} is not a loopback name; this API only answers localhost"),
+            );
+        }
+    }
+    next.run(req).await
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        // An IPv6 literal without a port: `[::1]`.
+        Some((name, port)) if !name.ends_with(':') && port.chars().all(|c| c.is_ascii_digit()) => {
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn authenticate(AxState(http): AxState<Http>, req: Request, next: Next) -> Response {
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let query_key = req.uri().query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == "api_key")
+            .map(|(_, v)| wakatime::url_decode(v))
+    });
+    match apikey::from_request(auth, query_key.as_deref()) {
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "missing API key: send Authorization: Basic base64(key) (see `tf apikey`)",
+        ),
+        Some(key) if !http.key_hashes.contains(&apikey::hash(&key)) => error(
+            StatusCode::UNAUTHORIZED,
+            "invalid API key (see `tf apikey`)",
+        ),
+        Some(_) => next.run(req).await,
+    }
+}
+
+/// `current` or the local user's name pass; anyone else is forbidden.
+fn check_user(http: &Http, user: &str) -> Result<(), Response> {
+    if user == "current" || user == &*http.username {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::FORBIDDEN,
+            format!("user {user:?} is not the owner of this API key"),
+        ))
+    }
+}
+
+async fn ingest_for_user(
+    AxState(http): AxState<Http>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    ingest(AxState(http), headers, body).await
+}
+
+/// Stores heartbeats sent by a WakaTime client; each item is accepted or rejected on its own,
+/// and the answer comes after the commit.
+async fn ingest(
+    AxState(http): AxState<Http>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!(
+                    "request body larger than {MAX_MESSAGE_BYTES} bytes; send fewer heartbeats per request"
+                )
+            } else {
+                rejection.body_text()
+            };
+            return error(status, message);
+        }
+    };
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        if !ct.starts_with("application/json") && !ct.starts_with("text/plain") {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type {ct:?} is not supported (expected application/json)"),
+            );
+        }
+    }
+    let (items, single) = match wakatime::ingest::parse_body(&body) {
+        Ok(parsed) => parsed,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let state = &http.state;
+    let mut ctx = wakatime::IngestContext {
+        now: ms_to_seconds(now_ms()),
+        max_age_seconds: f64::from(state.options.config.http.max_heartbeat_age_days) * 86_400.0,
+        machine: headers
+            .get("x-machine-name")
+            .map(|m| wakatime::url_decode(m.as_bytes())),
+        user_agent: header("user-agent"),
+        last: state.last_values().await,
+    };
+    let converted = wakatime::to_heartbeats(&items, &mut ctx);
+    let mut good = Vec::with_capacity(converted.len());
+    let outcomes: Vec<Result<usize, String>> = converted
+        .into_iter()
+        .map(|r| {
+            r.map(|h| {
+                good.push(h);
+                good.len() - 1
+            })
+            .map_err(|e| e.to_string())
+        })
+        .collect();
+    let stored = if good.is_empty() {
+        Vec::new()
+    } else {
+        match state.writer.heartbeats(good.clone()).await {
+            Ok(s) => s,
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        }
+    };
+    state.set_last_values(ctx.last);
+    let accepted = stored.iter().filter(|s| **s == Stored::New).count();
+    if accepted > 0 {
+        let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
+        let _ = state.events.send(crate::protocol::Event::Heartbeats {
+            count: accepted,
+            latest_time,
+        });
+    }
+    let results: Vec<Result<wakatime::HeartbeatData, String>> = outcomes
+        .into_iter()
+        .map(|o| o.map(|i| wakatime::ingest::created(&good[i])))
+        .collect();
+    if single {
+        return match results.into_iter().next() {
+            Some(Ok(data)) => {
+                (StatusCode::CREATED, axum::Json(json!({ "data": data }))).into_response()
+            }
+            Some(Err(e)) => error(StatusCode::BAD_REQUEST, e),
+            None => error(StatusCode::BAD_REQUEST, "no heartbeat in the request"),
+        };
+    }
+    (
+        StatusCode::CREATED,
+        axum::Json(wakatime::ingest::bulk_response(results)),
+    )
+        .into_response()
+}
+
+type Params = Query<HashMap<String, String>>;
+
+async fn statusbar_today(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    read_response(super::wakatime_api::statusbar_today(&http.state).await)
+}
+
+async fn summaries(
+    AxState(http): AxState<Http>,
+    Path(user): Path<String>,
+    Query(q): Params,
+) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    read_response(super::wakatime_api::summaries(&http.state, &q).await)
+}
+
+async fn stats_default(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
+    stats(AxState(http), Path((user, "last_7_days".to_string()))).await
+}
+
+async fn stats(
+    AxState(http): AxState<Http>,
+    Path((user, range)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    read_response(super::wakatime_api::stats(&http.state, &range).await)
+}
+
+async fn all_time_since_today(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    read_response(super::wakatime_api::all_time_since_today(&http.state).await)
+}
+
+async fn projects(
+    AxState(http): AxState<Http>,
+    Path(user): Path<String>,
+    Query(q): Params,
+) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    read_response(super::wakatime_api::projects(&http.state, q.get("q").map(String::as_str)).await)
+}
+
+async fn current_user(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    read_response(super::wakatime_api::current_user(&http.state, &http.username).await)
+}
+
+async fn heartbeats_of_day(
+    AxState(http): AxState<Http>,
+    Path(user): Path<String>,
+    Query(q): Params,
+) -> Response {
+    if let Some(r) = forbidden(&http, &user) {
+        return r;
+    }
+    read_response(
+        super::wakatime_api::heartbeats_of_day(&http.state, q.get("date").map(String::as_str))
+            .await,
+    )
+}
+
+/// Read endpoints answer 200 with their body, 400 for a bad parameter, 500 for storage errors.
+fn read_response(r: Result<Value, super::wakatime_api::ApiError>) -> Response {
+    match r {
+        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Err(super::wakatime_api::ApiError::BadRequest(m)) => error(StatusCode::BAD_REQUEST, m),
+        Err(super::wakatime_api::ApiError::Internal(m)) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, m)
+        }
+    }
+}
+
+/// The address actually bound (the configured port may be 0).
+pub(crate) fn local_addr(listener: &TcpListener) -> Option<SocketAddr> {
+    listener.local_addr().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for ok in [
+            "localhost",
+            "localhost:9113",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:9113",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:9113",
+            "192.168.1.5",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The read side of the WakaTime-compatible API: each endpoint runs the same reports as `tf
+//! report` (one timeline, so HTTP and the CLI always agree) and shapes them with
+//! [`crate::wakatime::summary`].
+
+use super::State;
+use super::handlers::{compute_report, now_ms};
+use crate::calendar::date_of_num;
+use crate::report::{Dim, Filters, RangeSpec, range};
+use crate::store::LOCAL_USER;
+use crate::wakatime::{self, WakaRange, summary};
+use jiff::civil::Date;
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub(crate) enum ApiError {
+    BadRequest(String),
+    Internal(String),
+}
+
+impl From<String> for ApiError {
+    fn from(e: String) -> Self {
+        ApiError::Internal(e)
+    }
+}
+
+type ApiResult = Result<Value, ApiError>;
+
+fn json(v: impl serde::Serialize) -> ApiResult {
+    serde_json::to_value(v).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Dimensions WakaTime's per-day bodies list.
+const DAY_DIMS: [Dim; 7] = [
+    Dim::Category,
+    Dim::Project,
+    Dim::Language,
+    Dim::Editor,
+    Dim::Os,
+    Dim::Machine,
+    Dim::Branch,
+];
+
+/// Longest range `summaries` answers, in days (each day is its own report).
+const MAX_SUMMARY_DAYS: i64 = 400;
+
+pub(crate) async fn statusbar_today(state: &State) -> ApiResult {
+    let cal = &state.options.calendar;
+    let now = now_ms();
+    let (start, end) = cal.bounds(cal.date_of(now));
+    let report = compute_report(
+        state,
+        start,
+        end,
+        DAY_DIMS.to_vec(),
+        Filters::default(),
+        state.rules,
+    )
+    .await?;
+    json(summary::statusbar_today(&report, cal, now))
+}
+
+/// `summaries?start=&end=` (dates, `today`, `yesterday`) or `?range=last_7_days`, optionally
+/// filtered by `project` or `branches`.
+pub(crate) async fn summaries(state: &State, q: &HashMap<String, String>) -> ApiResult {
+    let cal = &state.options.calendar;
+    let now = now_ms();
+    let today = cal.date_of(now);
+    let spec = match (q.get("range"), q.get("start"), q.get("end")) {
+        (Some(name), _, _) => wakatime::parse_range_name(name)
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown range {name:?}")))?
+            .range_spec(today),
+        (None, Some(start), Some(end)) => RangeSpec {
+            name: None,
+            from: Some(relative_date(start, today).to_string()),
+            to: Some(relative_date(end, today).to_string()),
+        },
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give start and end (YYYY-MM-DD), or range".into(),
+            ));
+        }
+    };
+    let (start, end) = range::resolve(&spec, cal, now, state.options.config.report.week_start)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let (first, last) = (cal.date_of(start), cal.date_of(end - 1));
+    let span = last.duration_since(first).as_secs() / 86_400 + 1;
+    if span > MAX_SUMMARY_DAYS {
+        return Err(ApiError::BadRequest(format!(
+            "range of {span} days is too long (at most {MAX_SUMMARY_DAYS})"
+        )));
+    }
+    let filters = Filters {
+        project: q.get("project").cloned(),
+        branch: q
+            .get("branches")
+            .and_then(|b| b.split(',').next())
+            .map(str::to_string),
+        language: None,
+    };
+    let mut dims = DAY_DIMS.to_vec();
+    dims.push(Dim::Entity);
+    let mut days = Vec::new();
+    let mut date = first;
+    while date <= last {
+        let (a, b) = cal.bounds(date);
+        days.push(
+            compute_report(
+                state,
+                a.max(start),
+                b.min(end),
+                dims.clone(),
+                filters.clone(),
+                state.rules,
+            )
+            .await?,
+        );
+        match date.tomorrow() {
+            Ok(d) => date = d,
+            Err(_) => break,
+        }
+    }
+    json(summary::summaries(&days, cal, now))
+}
+
+/// `today`, `yesterday` or a date as given.
+fn relative_date(value: &str, today: Date) -> String {
+    match value {
+        "today" => today.to_string(),
+        "yesterday" => today.yesterday().unwrap_or(today).to_string(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) async fn stats(state: &State, range_name: &str) -> ApiResult {
+    let cal = &state.options.calendar;
+    let now = now_ms();
+    let range = wakatime::parse_range_name(range_name)
+        .ok_or_else(|| ApiError::BadRequest(format!("unknown range {range_name:?}")))?;
+    let mut spec = range.range_spec(cal.date_of(now));
+    if range == WakaRange::AllTime
+        && let Some(first) = state.read(|r| r.first_time(LOCAL_USER)).await?
+    {
+        spec = RangeSpec {
+            name: None,
+            from: Some(cal.date_of(first).to_string()),
+            to: None,
+        };
+    }
+    let (start, end) = range::resolve(&spec, cal, now, state.options.config.report.week_start)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut dims = DAY_DIMS.to_vec();
+    dims.push(Dim::Day);
+    let report = compute_report(state, start, end, dims, Filters::default(), state.rules).await?;
+    json(summary::stats(&summary::StatsInput {
+        range,
+        report: &report,
+        cal,
+        now_ms: now,
+        username: &super::username(),
+        timeout_minutes: (state.rules.timeout_ms / 60_000) as u32,
+    }))
+}
+
+pub(crate) async fn all_time_since_today(state: &State) -> ApiResult {
+    let cal = &state.options.calendar;
+    let now = now_ms();
+    let tomorrow = cal.bounds(cal.date_of(now)).1;
+    let start = match state.read(|r| r.first_time(LOCAL_USER)).await? {
+        Some(first) => cal.start_of(cal.date_of(first)),
+        None => cal.start_of(cal.date_of(now)),
+    };
+    let report = compute_report(
+        state,
+        start,
+        tomorrow,
+        Vec::new(),
+        Filters::default(),
+        state.rules,
+    )
+    .await?;
+    json(summary::all_time_since_today(
+        report.total_seconds,
+        start,
+        tomorrow,
+        cal,
+    ))
+}
+
+pub(crate) async fn projects(state: &State, query: Option<&str>) -> ApiResult {
+    let cal = state.options.calendar.clone();
+    state.writer.refresh(i32::MIN, i32::MAX).await?;
+    let rows = state.read(|r| r.projects(LOCAL_USER)).await?;
+    let needle = query.map(str::to_lowercase);
+    let list: Vec<summary::ProjectInfo> = rows
+        .into_iter()
+        .filter(|(name, _, _)| {
+            needle
+                .as_deref()
+                .is_none_or(|n| name.to_lowercase().contains(n))
+        })
+        .map(|(name, first, last)| {
+            let at = |d| date_of_num(d).map(|d| cal.start_of(d) as f64 / 1000.0);
+            summary::ProjectInfo {
+                name,
+                first_heartbeat: at(first),
+                last_heartbeat: at(last),
+            }
+        })
+        .collect();
+    json(summary::projects(&list, now_ms()))
+}
+
+pub(crate) async fn current_user(state: &State, username: &str) -> ApiResult {
+    let (first, latest) = state
+        .read(|r| Ok((r.first_time(LOCAL_USER)?, r.latest(LOCAL_USER, i64::MAX)?)))
+        .await?;
+    let info = summary::UserInfo {
+        username: username.to_string(),
+        timeout_minutes: (state.rules.timeout_ms / 60_000) as u32,
+        created_at: first.map(crate::model::ms_to_seconds),
+        last_heartbeat_at: latest.as_ref().map(|h| h.time),
+        last_plugin: latest.as_ref().and_then(|h| h.user_agent.clone()),
+        last_project: latest.as_ref().and_then(|h| h.project.clone()),
+        last_plugin_name: latest.as_ref().and_then(|h| h.editor.clone()),
+    };
+    json(summary::current_user(&info, &state.options.calendar))
+}
+
+pub(crate) async fn heartbeats_of_day(state: &State, date: Option<&str>) -> ApiResult {
+    let cal = state.options.calendar.clone();
+    let date: Date = date
+        .ok_or_else(|| ApiError::BadRequest("missing date=YYYY-MM-DD".into()))?
+        .parse()
+        .map_err(|_| ApiError::BadRequest("date must be YYYY-MM-DD".into()))?;
+    let (start, end) = cal.bounds(date);
+    let beats = state
+        .read(move |r| {
+            let mut out = Vec::new();
+            r.for_each_heartbeat(LOCAL_USER, start, end, |h| {
+                out.push(wakatime::ingest::created(&h));
+                true
+            })?;
+            Ok(out)
+        })
+        .await?;
+    json(summary::heartbeats_list(beats, date, &cal))
+}
