@@ -198,15 +198,13 @@ async fn authenticate(AxState(http): AxState<Http>, req: Request, next: Next) ->
 }
 
 /// `current` or the local user's name pass; anyone else is forbidden.
-fn check_user(http: &Http, user: &str) -> Result<(), Response> {
-    if user == "current" || user == &*http.username {
-        Ok(())
-    } else {
-        Err(error(
+fn forbidden(http: &Http, user: &str) -> Option<Response> {
+    (user != "current" && user != &*http.username).then(|| {
+        error(
             StatusCode::FORBIDDEN,
             format!("user {user:?} is not the owner of this API key"),
-        ))
-    }
+        )
+    })
 }
 
 async fn ingest_for_user(
