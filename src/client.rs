@@ -116,6 +116,7 @@ pub fn daemon_program() -> PathBuf {
 
 /// Starts `timeforged run` in its own session (it outlives `tf`) and waits until it listens.
 pub fn start_daemon(paths: &Paths) -> Result<(), ClientError> {
+    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::process::CommandExt;
     let program = daemon_program();
     let fail = |reason: String| ClientError::StartFailed {
@@ -123,12 +124,18 @@ pub fn start_daemon(paths: &Paths) -> Result<(), ClientError> {
         reason,
     };
     if let Some(dir) = paths.log.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        use std::os::unix::fs::DirBuilderExt;
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir);
     }
-    // Startup errors (before logging is set up) land in the log file too.
+    // Startup errors (before logging is set up) land in the log file too. It is the user's
+    // activity: private, whatever the umask.
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&paths.log)
         .map(Stdio::from)
         .unwrap_or_else(|_| Stdio::null());

@@ -86,6 +86,8 @@ pub enum ErrorCode {
     Storage,
     /// The daemon is shutting down.
     ShuttingDown,
+    /// The peer is another user.
+    Permission,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

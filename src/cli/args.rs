@@ -132,7 +132,7 @@ pub struct ReportArgs {
 pub struct HeartbeatArgs {
     /// File path, command, app, domain or URL.
     #[arg(long)]
-    pub entity: String,
+    pub entity: std::ffi::OsString,
     /// file, app, domain, url or command.
     #[arg(long = "type", default_value = "file")]
     pub entity_type: String,

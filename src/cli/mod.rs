@@ -390,7 +390,12 @@ fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
         None if matches!(entity_type, EntityType::Domain | EntityType::Url) => Category::BROWSING,
         None => Category::CODING,
     };
-    let mut entity = a.entity.clone();
+    let mut entity = a.entity.to_str().map(str::to_string).with_context(|| {
+        format!(
+            "--entity {:?}: not valid UTF-8; TimeForged stores entities as text (rename the file or pass a UTF-8 name)",
+            a.entity.to_string_lossy()
+        )
+    })?;
     let (mut project, mut branch, mut language) = (a.project, a.branch, a.language);
     if entity_type == EntityType::File {
         let path = std::path::absolute(&entity)

@@ -227,9 +227,9 @@ struct Item<'a> {
 }
 
 pub fn import(ctx: &Context, file: &Path) -> Result<ExitCode> {
-    let text = read_input(file)?;
+    let bytes = read_input(file)?;
     let mut errors: Vec<(usize, String)> = Vec::new();
-    let (items, intervals) = split_items(&text, &mut errors)?;
+    let (items, intervals) = split_items(&bytes, file, &mut errors)?;
     send_items(ctx, file, items, intervals, errors)
 }
 
@@ -245,15 +245,16 @@ pub fn import_wakatime(ctx: &Context, file: &Path) -> Result<ExitCode> {
         #[serde(borrow, default)]
         heartbeats: Vec<&'a RawValue>,
     }
-    let text = read_input(file)?;
-    let dump: Dump = serde_json::from_str(&text).map_err(|e| {
+    let bytes = read_input(file)?;
+    let text = utf8(&bytes, file)?;
+    let dump: Dump = serde_json::from_str(text).map_err(|e| {
         anyhow::anyhow!(
             "{}:{}: not a WakaTime data dump ({{\"days\": [{{\"heartbeats\": […]}}]}}): {e}",
             file.display(),
             e.line()
         )
     })?;
-    let mut lines = LineCounter::new(&text);
+    let mut lines = LineCounter::new(text);
     let items = dump
         .days
         .iter()
@@ -337,7 +338,17 @@ fn send_items(
             if i > 0 {
                 line.push(',');
             }
-            line.push_str(item.raw);
+            // A pretty-printed item spans lines; the protocol is one line per request. Raw
+            // newlines can only be whitespace in JSON, so spaces are equivalent.
+            if item.raw.contains(['\n', '\r']) {
+                line.extend(
+                    item.raw
+                        .chars()
+                        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+                );
+            } else {
+                line.push_str(item.raw);
+            }
         }
         line.push_str("]}\n");
         client.send_raw(&line)?;
@@ -398,7 +409,7 @@ fn send_items(
     })
 }
 
-fn read_input(file: &Path) -> Result<String> {
+fn read_input(file: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if file == Path::new("-") {
         std::io::stdin()
@@ -407,9 +418,17 @@ fn read_input(file: &Path) -> Result<String> {
     } else {
         bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     }
-    String::from_utf8(bytes).map_err(|e| {
-        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
+    Ok(bytes)
+}
+
+/// The whole input as text (a JSON document must be UTF-8 throughout).
+fn utf8<'a>(bytes: &'a [u8], file: &Path) -> Result<&'a str> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         anyhow::anyhow!("{}:{line}: not UTF-8 text", file.display())
     })
 }
@@ -417,7 +436,8 @@ fn read_input(file: &Path) -> Result<String> {
 /// Splits the input into heartbeat items (kept as raw JSON) and manual intervals, recording
 /// lines that are not JSON as errors. Accepts a JSON array or JSON lines.
 fn split_items<'a>(
-    text: &'a str,
+    bytes: &'a [u8],
+    file: &Path,
     errors: &mut Vec<(usize, String)>,
 ) -> Result<(Vec<Item<'a>>, Vec<NumberedInterval>)> {
     let mut items = Vec::new();
@@ -441,7 +461,8 @@ fn split_items<'a>(
             items.push(Item { line, raw });
         }
     };
-    if text.trim_start().starts_with('[') {
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        let text = utf8(bytes, file)?;
         let all: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| {
             anyhow::anyhow!("line {}: not a JSON array of heartbeats: {e}", e.line())
         })?;
@@ -450,7 +471,12 @@ fn split_items<'a>(
             take(lines.line_of(raw.get()), raw.get(), errors);
         }
     } else {
-        for (i, l) in text.lines().enumerate() {
+        // JSON lines: each line stands alone, so one bad line costs only itself.
+        for (i, l) in bytes.split(|&b| b == b'\n').enumerate() {
+            let Ok(l) = std::str::from_utf8(l) else {
+                errors.push((i + 1, "not UTF-8 text".to_string()));
+                continue;
+            };
             let trimmed = l.trim();
             if trimmed.is_empty() {
                 continue;

@@ -20,14 +20,14 @@ use tokio::net::unix::OwnedWriteHalf;
 pub async fn connection(state: State, stream: UnixStream) {
     let (read, mut write) = {
         // Refuse other users even if they get past the 0700 directory (root, or a chmod).
-        let me = unsafe_free_uid();
+        let me = current_uid();
         match stream.peer_cred() {
             Ok(cred) if cred.uid() == me => {}
             Ok(cred) => {
                 tracing::warn!(uid = cred.uid(), "refused a connection from another user");
                 let mut s = stream;
                 let msg = Response::error(
-                    ErrorCode::BadRequest,
+                    ErrorCode::Permission,
                     "permission denied: this daemon serves only its own user",
                 );
                 let _ = s.write_all(to_line(&msg).as_bytes()).await;
@@ -97,7 +97,7 @@ pub async fn connection(state: State, stream: UnixStream) {
     }
 }
 
-fn unsafe_free_uid() -> u32 {
+fn current_uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }
 }

@@ -1,0 +1,605 @@
+//! Bad input, each with a clear error naming the problem and the stored data left intact:
+//! junk on the socket, oversize lines, wrong versions, invalid heartbeats in mixed batches,
+//! non-UTF-8 paths, bulk imports with bad rows, corrupt and read-only databases, a second
+//! user on the socket.
+
+mod common;
+
+use common::{Conn, TestEnv, hb, is_root, now_secs, recent_hour, show, skip, stderr};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+
+/// The daemon's line limit (4 MiB, newline excluded).
+const MAX_LINE: usize = 4 * 1024 * 1024;
+
+/// A daemon with `n` heartbeats stored, and a connection to it.
+fn seeded(n: u32) -> (TestEnv, Conn) {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let mut c = env.connect();
+    let t0 = recent_hour();
+    let items: Vec<_> = (0..n)
+        .map(|i| hb(t0 + f64::from(i) * 30.0, "/w/seed.rs", "seed", "Rust"))
+        .collect();
+    let r = c.heartbeats(&items);
+    assert_eq!(r["accepted"], n, "{r}");
+    (env, c)
+}
+
+fn assert_error(r: &Value, code: &str, needle: &str) {
+    assert_eq!(r["type"], "error", "expected an error: {r}");
+    assert_eq!(r["code"], code, "{r}");
+    let message = r["message"].as_str().expect("error.message is a string");
+    assert!(
+        message.contains(needle),
+        "message should mention {needle:?}: {r}"
+    );
+}
+
+#[test]
+fn malformed_json_line_gets_an_error_and_the_connection_stays_usable() {
+    let (env, mut c) = seeded(10);
+    let mut other = env.connect();
+
+    c.send_raw(br#"{"v":1,"type":"status""#);
+    let r = c.recv();
+    assert_error(&r, "bad_request", "not a JSON object");
+
+    c.send_raw(b"hello daemon");
+    assert_error(&c.recv(), "bad_request", "not a JSON object");
+
+    // Same connection, next request: answered normally.
+    assert_eq!(c.count(), 10);
+    // Another client was not disturbed.
+    assert_eq!(other.count(), 10);
+}
+
+#[test]
+fn missing_version_unknown_type_and_wrong_version_are_refused_by_name() {
+    let (_env, mut c) = seeded(3);
+    let r = c.request(json!({"type": "status"}));
+    assert_error(&r, "bad_request", "\"v\"");
+
+    let r = c.request(json!({"v": 1, "type": "explode"}));
+    assert_error(&r, "bad_request", "unknown request type \"explode\"");
+
+    let r = c.request(json!({"v": 1}));
+    assert_error(&r, "bad_request", "\"type\"");
+
+    let r = c.request(json!({"v": 2, "type": "status"}));
+    assert_error(&r, "version", "protocol version 2 is not supported");
+    let message = r["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("version 1"),
+        "says which version it speaks: {r}"
+    );
+
+    // A version-2 heartbeat batch must not be stored either.
+    let r = c.request(json!({"v": 2, "type": "heartbeats",
+        "heartbeats": [hb(recent_hour() + 5000.0, "/w/x.rs", "x", "Rust")]}));
+    assert_eq!(r["code"], "version", "{r}");
+
+    let r = c.request(json!({"v": 1, "type": "heartbeats", "heartbeats": 5}));
+    assert_error(&r, "bad_request", "invalid heartbeats request");
+
+    assert_eq!(c.count(), 3, "nothing was stored by refused requests");
+}
+
+#[test]
+fn non_utf8_line_gets_an_error_and_the_connection_stays_usable() {
+    let (_env, mut c) = seeded(2);
+    c.send_raw(b"{\"v\":1,\"type\":\"status\",\"x\":\"\xff\xfe\"}");
+    assert_error(&c.recv(), "bad_request", "UTF-8");
+    assert_eq!(c.count(), 2);
+}
+
+#[test]
+fn invalid_report_parameters_are_refused_by_name() {
+    let (_env, mut c) = seeded(2);
+    let r = c.request(json!({"v": 1, "type": "report", "range": {"name": "fortnight"}}));
+    assert_error(&r, "invalid", "fortnight");
+    let r = c.request(json!({"v": 1, "type": "report", "range": {"from": "yesterday-ish"}}));
+    assert_error(&r, "invalid", "yesterday-ish");
+    let r = c.request(json!({"v": 1, "type": "report",
+        "range": {"from": "2026-01-02", "to": "2026-01-01"}}));
+    assert_error(&r, "invalid", "empty");
+    for bad in [0, 241] {
+        let r = c.request(json!({"v": 1, "type": "report", "range": {"name": "all"},
+            "timeout_minutes": bad}));
+        assert_error(&r, "invalid", &format!("timeout {bad}"));
+    }
+    let r = c.request(json!({"v": 1, "type": "report", "by": ["mood"]}));
+    assert_error(&r, "bad_request", "invalid report request");
+    let r = c.request(json!({"v": 1, "type": "add_interval",
+        "interval": {"start": 100.0, "end": 50.0, "project": "p"}}));
+    assert_error(&r, "invalid", "to");
+    assert_eq!(c.count(), 2);
+}
+
+/// A `status` request padded with spaces to exactly `len` bytes.
+fn padded_status_line(len: usize) -> Vec<u8> {
+    let head = br#"{"v":1,"type":"status""#;
+    let mut line = head.to_vec();
+    line.resize(len - 1, b' ');
+    line.push(b'}');
+    assert_eq!(line.len(), len);
+    line
+}
+
+#[test]
+fn a_line_of_exactly_4_mib_is_accepted() {
+    let (_env, mut c) = seeded(1);
+    c.send_raw(&padded_status_line(MAX_LINE));
+    let r = c.recv();
+    assert_eq!(r["type"], "status", "a line at the limit is served: {r}");
+}
+
+#[test]
+fn a_line_over_4_mib_gets_an_error_and_a_clean_close_and_others_are_served() {
+    let (env, mut c) = seeded(5);
+    let mut other = env.connect();
+    // A heartbeat batch one byte over the limit: must be refused as a whole, not stored.
+    let item = hb(recent_hour() + 7000.0, "/w/big.rs", "big", "Rust");
+    let head = format!(r#"{{"v":1,"type":"heartbeats","heartbeats":[{item}]"#);
+    let mut line = head.into_bytes();
+    line.resize(MAX_LINE, b' ');
+    line.push(b'}');
+    assert_eq!(line.len(), MAX_LINE + 1);
+
+    // The daemon stops reading at the limit, so write from another thread and ignore a
+    // broken pipe there; what matters is what this side reads.
+    let mut writer = c.writer.try_clone().expect("clone the socket");
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(&line);
+        let _ = writer.write_all(b"\n");
+    });
+    let r = c.recv();
+    assert_error(&r, "too_large", &MAX_LINE.to_string());
+    assert!(
+        c.try_recv().is_none(),
+        "the connection is closed after a too-long line"
+    );
+    sender.join().expect("the writer thread");
+
+    assert_eq!(other.count(), 5, "other clients are served, nothing stored");
+    assert_eq!(env.connect().count(), 5, "new clients are served");
+}
+
+#[test]
+fn a_mixed_batch_rejects_each_bad_item_by_field_and_stores_the_good_ones() {
+    let (_env, mut c) = seeded(4);
+    let now = now_secs();
+    let t = recent_hour() + 3600.0;
+    let at_limit_entity = format!("/w/{}", "e".repeat(4096 - 3));
+    let at_limit_project = "p".repeat(512);
+    let mut at_limits = hb(t + 6.0, &at_limit_entity, &at_limit_project, "Rust");
+    at_limits["branch"] = json!("b".repeat(512));
+    let items = vec![
+        hb(t, "/w/good1.rs", "good", "Rust"),            // 0 ok
+        json!({"time": "NaN", "entity": "/w/nan.rs"}),   // 1
+        hb(-5.0, "/w/negative.rs", "bad", "Rust"),       // 2
+        hb(now + 7200.0, "/w/future.rs", "bad", "Rust"), // 3
+        hb(t + 4.0, &format!("/{}", "e".repeat(4096)), "bad", "Rust"), // 4: 4097 bytes
+        hb(t + 5.0, "/w/p.rs", &"p".repeat(513), "Rust"), // 5
+        at_limits,                                       // 6 ok
+        json!({"time": t + 7.0, "project": "bad"}),      // 7
+        json!(7),                                        // 8
+        hb(t + 9.0, "/w/good2.rs", "good", "Rust"),      // 9 ok
+        json!({"time": t + 10.0, "entity": "/w/c.rs", "category": "sleeping"}), // 10
+        json!({"time": t + 11.0, "entity": "  "}),       // 11
+    ];
+    let r = c.heartbeats(&items);
+    assert_eq!(r["accepted"], 3, "{r}");
+    assert_eq!(r["duplicates"], 0, "{r}");
+    assert_eq!(r["rejected"], 9, "{r}");
+    let errors: Vec<(u64, String)> = r["errors"]
+        .as_array()
+        .expect("stored.errors is an array")
+        .iter()
+        .map(|e| {
+            (
+                e["index"].as_u64().expect("error.index"),
+                e["error"].as_str().expect("error.error").to_string(),
+            )
+        })
+        .collect();
+    let expected: [(u64, &[&str]); 9] = [
+        (1, &["time"]),
+        (2, &["time", "1970"]),
+        (3, &["time", "future"]),
+        (4, &["entity", "4097"]),
+        (5, &["project", "513"]),
+        (7, &["entity"]),
+        (8, &["expected"]),
+        (10, &["category", "sleeping"]),
+        (11, &["entity", "empty"]),
+    ];
+    assert_eq!(
+        errors.iter().map(|e| e.0).collect::<Vec<_>>(),
+        expected.iter().map(|e| e.0).collect::<Vec<_>>(),
+        "one error per bad item, by index: {r}"
+    );
+    for ((_, message), (index, needles)) in errors.iter().zip(expected) {
+        for needle in needles {
+            assert!(
+                message.contains(needle),
+                "item {index}: error {message:?} should mention {needle:?}"
+            );
+        }
+    }
+
+    assert_eq!(c.count(), 7, "4 seeded + 3 good");
+    let log = c.log_all();
+    let entities: Vec<&str> = log.iter().filter_map(|h| h["entity"].as_str()).collect();
+    assert!(entities.contains(&"/w/good1.rs"), "{entities:?}");
+    assert!(entities.contains(&"/w/good2.rs"), "{entities:?}");
+    assert!(
+        entities.contains(&at_limit_entity.as_str()),
+        "limits are inclusive"
+    );
+    let stored = log
+        .iter()
+        .find(|h| h["entity"] == at_limit_entity.as_str())
+        .expect("the at-limit heartbeat");
+    assert_eq!(stored["project"], at_limit_project.as_str());
+}
+
+/// `tf heartbeat --entity` with a path that is not UTF-8 (Latin-1 `café.rs`).
+fn heartbeat_with_non_utf8_entity(env: &TestEnv) -> std::process::Output {
+    let path = env
+        .scratch()
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.rs"));
+    std::fs::write(&path, "").expect("create the file");
+    env.tf([
+        std::ffi::OsStr::new("heartbeat"),
+        std::ffi::OsStr::new("--entity"),
+        path.as_os_str(),
+    ])
+}
+
+#[test]
+fn tf_heartbeat_with_a_non_utf8_path_fails_cleanly_and_stores_nothing() {
+    let env = TestEnv::new();
+    let out = heartbeat_with_non_utf8_entity(&env);
+    assert_eq!(out.status.code(), Some(2), "a usage error: {}", show(&out));
+    assert!(
+        stderr(&out).contains("UTF-8"),
+        "names the problem: {}",
+        show(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"), "{}", show(&out));
+    let status = env.tf_json(["status", "--json"]);
+    assert_eq!(status["heartbeats"], 0, "nothing stored: {status}");
+}
+
+#[test]
+fn tf_heartbeat_with_a_non_utf8_path_names_the_flag_and_the_path() {
+    let env = TestEnv::new();
+    let out = heartbeat_with_non_utf8_entity(&env);
+    let err = stderr(&out);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("--entity"),
+        "the error line names the flag: {}",
+        show(&out)
+    );
+    assert!(
+        first.contains("caf"),
+        "and shows the path (lossily): {}",
+        show(&out)
+    );
+}
+
+#[test]
+fn tf_heartbeat_refuses_bad_values_naming_the_flag() {
+    let env = TestEnv::new();
+    let future = format!("--time={}", now_secs() + 7200.0);
+    let long_project = format!("--project={}", "p".repeat(513));
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&["--time=-5"], &["--time", "1970"]),
+        (&[future.as_str()], &["--time", "future"]),
+        (&["--time=NaN"], &["--time", "finite"]),
+        (&[long_project.as_str()], &["--project", "513"]),
+        (&["--category=sleeping"], &["--category", "sleeping"]),
+    ];
+    for (extra, needles) in cases {
+        let mut args = vec!["heartbeat", "--entity", "/w/a.rs"];
+        args.extend_from_slice(extra);
+        let out = env.tf(&args);
+        assert!(!out.status.success(), "{args:?}: {}", show(&out));
+        let err = stderr(&out);
+        for needle in needles {
+            assert!(
+                err.contains(needle),
+                "{args:?} should mention {needle}: {}",
+                show(&out)
+            );
+        }
+    }
+    let status = env.tf_json(["status", "--json"]);
+    assert_eq!(status["heartbeats"], 0, "nothing stored: {status}");
+}
+
+#[test]
+fn import_with_bad_rows_stores_the_good_ones_and_reports_bad_lines() {
+    let env = TestEnv::new();
+    let t = recent_hour();
+    let good = |i: f64| hb(t + i, "/w/imp.rs", "imp", "Rust").to_string();
+    let file = env.scratch().join("mixed.jsonl");
+    let lines = [
+        good(0.0),                                           // 1
+        r#"{"time": 1, "entity": "#.to_string(),             // 2: bad JSON
+        good(60.0),                                          // 3
+        r#"{"time": "soon", "entity": "/w/a"}"#.to_string(), // 4: bad field
+        String::new(),                                       // 5: blank
+        format!(r#"{{"time": {}}}"#, t + 90.0),              // 6: no entity
+        good(120.0),                                         // 7
+    ];
+    std::fs::write(&file, lines.join("\n") + "\n").expect("write the import file");
+
+    let out = env.tf([std::ffi::OsStr::new("import"), file.as_os_str()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "some rows were bad: {}",
+        show(&out)
+    );
+    let err = stderr(&out);
+    let name = file.display().to_string();
+    let reported: Vec<&str> = err.lines().filter(|l| l.starts_with(&name)).collect();
+    assert_eq!(reported.len(), 3, "one line per bad row: {err}");
+    assert!(reported[0].starts_with(&format!("{name}:2: ")), "{err}");
+    assert!(reported[1].starts_with(&format!("{name}:4: ")), "{err}");
+    assert!(reported[1].contains("time"), "names the field: {err}");
+    assert!(reported[2].starts_with(&format!("{name}:6: ")), "{err}");
+    assert!(reported[2].contains("entity"), "names the field: {err}");
+    assert!(err.contains("imported 3 heartbeats"), "{err}");
+
+    let log = env.tf_json(["log", "all", "--json"]);
+    let times: Vec<f64> = log
+        .as_array()
+        .expect("log --json is an array")
+        .iter()
+        .map(|h| h["time"].as_f64().expect("time"))
+        .collect();
+    assert_eq!(times, vec![t, t + 60.0, t + 120.0]);
+}
+
+#[test]
+fn import_of_a_json_array_reports_bad_items_by_their_line() {
+    let env = TestEnv::new();
+    let t = recent_hour();
+    let file = env.scratch().join("array.json");
+    let text = format!(
+        "[\n  {},\n  {{\"time\": \"x\", \"entity\": \"/w/a\"}},\n  {{\"entity\": \"/w/no-time\"}},\n  {}\n]\n",
+        hb(t, "/w/a.rs", "arr", "Rust"),
+        hb(t + 60.0, "/w/a.rs", "arr", "Rust"),
+    );
+    std::fs::write(&file, &text).expect("write the import file");
+    let out = env.tf([std::ffi::OsStr::new("import"), file.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    let name = file.display().to_string();
+    assert!(err.contains(&format!("{name}:3: time")), "{text}\n{err}");
+    assert!(err.contains(&format!("{name}:4: ")), "{text}\n{err}");
+    assert!(err.contains("imported 2 heartbeats"), "{err}");
+
+    // A file that is not JSON at all is refused as a whole, with its line.
+    let broken = env.scratch().join("broken.json");
+    std::fs::write(&broken, "[\n{\"time\": 1,\n").expect("write");
+    let out = env.tf([std::ffi::OsStr::new("import"), broken.as_os_str()]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("line"), "{}", show(&out));
+    let status = env.tf_json(["status", "--json"]);
+    assert_eq!(status["heartbeats"], 2, "{status}");
+}
+
+#[test]
+fn import_of_a_pretty_printed_json_array() {
+    let env = TestEnv::new();
+    let t = recent_hour();
+    let items = json!([
+        hb(t, "/w/a.rs", "pretty", "Rust"),
+        {"entity": "/w/no-time"},
+        hb(t + 60.0, "/w/a.rs", "pretty", "Rust"),
+    ]);
+    // As `jq .` or `json.dump(indent=2)` would write it: each object over several lines.
+    let text = serde_json::to_string_pretty(&items).expect("pretty JSON");
+    let file = env.scratch().join("pretty.json");
+    std::fs::write(&file, &text).expect("write the import file");
+    let out = env.tf([std::ffi::OsStr::new("import"), file.as_os_str()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", show(&out));
+    let name = file.display().to_string();
+    // The bad item's opening brace is on the line before its only field (1-based: the
+    // 0-based index of the field's line).
+    let bad_line = text
+        .lines()
+        .position(|l| l.contains("no-time"))
+        .expect("the bad item");
+    assert!(
+        err.contains(&format!("{name}:{bad_line}: ")),
+        "{text}\n{err}"
+    );
+    assert!(err.contains("imported 2 heartbeats"), "{err}");
+}
+
+/// Deterministic junk that is certainly not an SQLite file.
+fn junk(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_corrupt_database_is_refused_by_name_and_left_untouched() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(&env.base).expect("create TIMEFORGED_DIR");
+    std::fs::set_permissions(&env.base, std::fs::Permissions::from_mode(0o700))
+        .expect("chmod TIMEFORGED_DIR");
+    let bytes = junk(64 * 1024);
+    std::fs::write(env.database(), &bytes).expect("write a corrupt database");
+
+    let out = env.daemon_cmd().output().expect("run timeforged");
+    assert!(!out.status.success(), "{}", show(&out));
+    let err = stderr(&out);
+    let db = env.database().display().to_string();
+    assert!(
+        err.contains(&db),
+        "the error names the file: {}",
+        show(&out)
+    );
+    assert!(
+        err.contains("corrupt") || err.contains("not a TimeForged database"),
+        "{}",
+        show(&out)
+    );
+    assert!(!env.socket().exists(), "no socket is left behind");
+    assert_eq!(
+        std::fs::read(env.database()).expect("read the database"),
+        bytes,
+        "the file is untouched"
+    );
+
+    // Through autostart, `tf` relays the reason.
+    let out = env.tf(["status"]);
+    assert!(!out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains(&db), "{}", show(&out));
+    assert_eq!(std::fs::read(env.database()).expect("read"), bytes);
+}
+
+#[test]
+fn a_read_only_database_gives_a_clear_error_and_keeps_its_data() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    env.connect()
+        .heartbeats(&[hb(recent_hour(), "/w/a.rs", "ro", "Rust")]);
+    let status = env.terminate_daemon();
+    assert!(status.success(), "{status}");
+    let db = env.database();
+    let before = std::fs::read(&db).expect("read the database");
+
+    if is_root() {
+        // Root ignores permission bits; an immutable file is read-only even for root.
+        if !env.make_immutable(&db) {
+            skip(
+                "running as root and `chattr +i` is unavailable here: cannot make a read-only file",
+            );
+            return;
+        }
+    } else {
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).expect("chmod 0444");
+    }
+
+    let out = env.daemon_cmd().output().expect("run timeforged");
+    let name = db.display().to_string();
+    if out.status.success() {
+        panic!("the daemon ran on a read-only database: {}", show(&out));
+    }
+    let err = stderr(&out);
+    assert!(
+        err.contains(&name),
+        "the error names the file: {}",
+        show(&out)
+    );
+    assert!(
+        err.contains("read-only"),
+        "the error says read-only: {}",
+        show(&out)
+    );
+    assert!(!env.socket().exists(), "no socket is left behind");
+
+    if is_root() {
+        env.make_mutable(&db);
+    } else {
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).expect("chmod 0600");
+    }
+    assert_eq!(std::fs::read(&db).expect("read"), before, "untouched");
+    env.start_daemon();
+    assert_eq!(env.connect().count(), 1, "the data is intact");
+}
+
+#[test]
+#[ignore = "helper, not a test: another_user_is_refused runs it as uid 65534"]
+fn peer_client_helper() {
+    let Some(socket) = std::env::var_os("TF_TEST_PEER_SOCKET") else {
+        return;
+    };
+    let mut stream = match UnixStream::connect(&socket) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("PEER_CONNECT_ERROR {e}");
+            return;
+        }
+    };
+    let t = std::env::var("TF_TEST_PEER_TIME").unwrap_or_default();
+    let line = format!(
+        r#"{{"v":1,"type":"heartbeats","heartbeats":[{{"time":{t},"entity":"/intruder.rs"}}]}}"#
+    );
+    let _ = stream.write_all(line.as_bytes());
+    let _ = stream.write_all(b"\n");
+    let mut answer = String::new();
+    let _ = BufReader::new(stream).read_line(&mut answer);
+    println!("PEER_ANSWER {}", answer.trim());
+}
+
+#[test]
+fn another_user_is_refused_and_the_daemon_keeps_serving_its_own() {
+    use std::os::unix::process::CommandExt;
+    if !is_root() {
+        skip("connecting as another user needs root (to run a child as uid 65534)");
+        return;
+    }
+    let (env, mut c) = seeded(3);
+    // Open the way on purpose, so that only the peer-uid check stands in between.
+    for dir in [env.scratch(), env.base.as_path()] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    }
+    std::fs::set_permissions(env.socket(), std::fs::Permissions::from_mode(0o666))
+        .expect("chmod socket");
+
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = Command::new(exe)
+        .args([
+            "--exact",
+            "peer_client_helper",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TF_TEST_PEER_SOCKET", env.socket())
+        .env("TF_TEST_PEER_TIME", (recent_hour() + 100.0).to_string())
+        .current_dir("/")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("run the helper as uid 65534");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let answer = text
+        .lines()
+        .find_map(|l| l.split_once("PEER_ANSWER ").map(|(_, answer)| answer))
+        .unwrap_or_else(|| panic!("the helper got no answer: {}", show(&out)));
+    let answer: Value = serde_json::from_str(answer)
+        .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", show(&out)));
+    assert_eq!(answer["type"], "error", "{answer}");
+    let message = answer["message"].as_str().unwrap_or_default();
+    assert!(message.contains("permission denied"), "{answer}");
+
+    assert_eq!(c.count(), 3, "the intruder's heartbeat was not stored");
+    assert_eq!(env.connect().count(), 3, "the daemon serves its own user");
+    assert!(
+        env.log_text().contains("another user"),
+        "the refusal is logged:\n{}",
+        env.log_text()
+    );
+}
