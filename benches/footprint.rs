@@ -1,0 +1,271 @@
+//! Figures 2 and 4: `tf import` of 1,000,000 heartbeats (JSON lines) into an empty instance,
+//! database bytes per heartbeat, the daemon's resident memory after start and after the import
+//! and reports, and its CPU use while idle — next to a raw rusqlite insert of the same rows.
+//!
+//! Run with `cargo bench --bench footprint` (needs `cargo build --release` for the binaries).
+
+mod common;
+
+use common::baseline::{self, Commit};
+use common::data::write_year;
+use common::{
+    Home, Row, Table, bins, children_cpu, clock_ticks_per_second, database_bytes, fail, mib, ms,
+    proc_status_kib, run, thousands, thread_cpu_between, thread_ticks, time_run,
+};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long the daemon must sit idle without using the CPU.
+const IDLE: Duration = Duration::from_secs(30);
+/// The goals' MB are decimal; RSS is read in KiB.
+const MB: f64 = 1e6;
+const RSS_GOAL_MB: f64 = 10.0;
+
+fn main() {
+    let bins = bins();
+    let mut table = Table::new(format!(
+        "import, disk and memory footprint (release build; CPU ticks are 1/{} s)",
+        clock_ticks_per_second()
+    ));
+
+    // A daemon on an empty database sits idle while the rest of the bench runs.
+    let empty_home = Home::new(&bins);
+    let empty = empty_home.start_daemon();
+    let empty_rss = empty.rss_kib();
+    let (empty_ticks, empty_since) = (empty.cpu_ticks(), Instant::now());
+
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| fail(format!("temp dir: {e}")));
+    let data = scratch.path().join("year.jsonl");
+    let n = write_year(&data);
+    let home = Home::new(&bins);
+    let daemon = home.start_daemon();
+    let started_rss = daemon.rss_kib();
+
+    // Figure 2: the import, with where its CPU goes.
+    let (threads_before, tf_before) = (thread_ticks(daemon.pid()), children_cpu());
+    let import = time_run(home.tf(&["import"]).arg(&data));
+    let mut import_cpu = thread_cpu_between(&threads_before, &thread_ticks(daemon.pid()));
+    import_cpu.insert(0, ("tf".to_string(), children_cpu() - tf_before));
+    let imported_rss = daemon.rss_kib();
+
+    // Reports over everything, as a user would run them after an import.
+    for args in [
+        &["report", "year", "--by", "project", "--by", "language"][..],
+        &[
+            "report", "all", "--by", "project", "--by", "branch", "--by", "day",
+        ],
+        &["report", "week", "--by", "entity"],
+        &["sessions", "30d"],
+        &["status"],
+    ] {
+        run(&mut home.tf(args));
+    }
+    let reported_rss = daemon.rss_kib();
+    wait_for_fresh_rollups(&home.database());
+
+    // Figure 4: idle for IDLE without a request; the daemon must not wake up to poll.
+    let ticks = daemon.cpu_ticks();
+    std::thread::sleep(IDLE);
+    let idle_ticks = daemon.cpu_ticks() - ticks;
+    let idle_rss = daemon.rss_kib();
+    let peak_rss = daemon.peak_rss_kib();
+    let status = |key| proc_status_kib(daemon.pid(), key);
+    let (anon, file) = (status("RssAnon"), status("RssFile"));
+    let threads = threads(daemon.pid());
+    let empty_idle_ticks = empty.cpu_ticks() - empty_ticks;
+    let (empty_idle, empty_idle_rss) = (empty_since.elapsed(), empty.rss_kib());
+    empty.stop();
+
+    let stop = daemon.stop();
+    let (db, wal, shm) = database_bytes(&home.database());
+    checkpoint(&home.database());
+    let (db_checkpointed, wal_checkpointed, _) = database_bytes(&home.database());
+    let space = space_by_table(&home.database());
+
+    // The baseline: the same rows inserted with plain rusqlite in one transaction.
+    let lines: Vec<String> = std::fs::read_to_string(&data)
+        .unwrap_or_else(|e| fail(format!("reading {}: {e}", data.display())))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let rows = baseline::prepare(&lines);
+    drop(lines);
+    let raw_path = scratch.path().join("raw.db");
+    let raw_time = baseline::insert(&raw_path, &rows, Commit::Once);
+    let (raw_db, raw_wal, _) = database_bytes(&raw_path);
+    let raw_bytes = (raw_db + raw_wal) as f64;
+
+    table.push(
+        Row::new(
+            format!(
+                "tf import of {} heartbeats (JSON lines)",
+                thousands(n as u64)
+            ),
+            ms(import),
+        )
+        .goal("< 5 s", import < Duration::from_secs(5))
+        .baseline(
+            format!("raw insert, one transaction: {}", ms(raw_time)),
+            format!("{:.1}x raw", import.as_secs_f64() / raw_time.as_secs_f64()),
+        ),
+    );
+    let cpu_sum: Duration = import_cpu.iter().map(|c| c.1).sum();
+    table.push(Row::detail(
+        "CPU by process/thread",
+        format!(
+            "{} (sum {:.2} s of {:.2} s wall)",
+            import_cpu
+                .iter()
+                .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(" · "),
+            cpu_sum.as_secs_f64(),
+            import.as_secs_f64()
+        ),
+    ));
+
+    let per_heartbeat = (db + wal) as f64 / n as f64;
+    table.push(
+        Row::new(
+            "database bytes per heartbeat",
+            format!("{per_heartbeat:.1} B"),
+        )
+        .goal("< 100 B", per_heartbeat < 100.0)
+        .baseline(
+            format!("raw table: {:.1} B", raw_bytes / n as f64),
+            format!("{:.2}x raw", (db + wal) as f64 / raw_bytes),
+        ),
+    );
+    table.push(Row::detail(
+        "files after the daemon stopped",
+        format!(
+            "db {:.1} MB · -wal {:.1} MB · -shm {:.3} MB",
+            db as f64 / MB,
+            wal as f64 / MB,
+            shm as f64 / MB
+        ),
+    ));
+    table.push(Row::detail(
+        "after a checkpoint by rusqlite",
+        format!(
+            "{:.1} B per heartbeat (-wal {:.1} MB)",
+            (db_checkpointed + wal_checkpointed) as f64 / n as f64,
+            wal_checkpointed as f64 / MB
+        ),
+    ));
+    table.push(Row::detail(
+        "by table and index (dbstat)",
+        space
+            .iter()
+            .map(|(name, bytes)| format!("{name} {:.1} B", *bytes as f64 / n as f64))
+            .collect::<Vec<_>>()
+            .join(" · "),
+    ));
+    table.push(Row::detail("daemon stop (shutdown to exit)", ms(stop)));
+
+    let under_goal = |kib: u64| (kib * 1024) as f64 / MB < RSS_GOAL_MB;
+    table.push(
+        Row::new("daemon RSS after start", mib(started_rss))
+            .goal("< 10 MB", under_goal(started_rss)),
+    );
+    table.push(
+        Row::new(
+            format!(
+                "daemon RSS idle, {} s after import + reports",
+                IDLE.as_secs()
+            ),
+            mib(idle_rss),
+        )
+        .goal("< 10 MB", under_goal(idle_rss)),
+    );
+    table.push(Row::detail(
+        "RSS right after the import / after the reports / peak",
+        format!(
+            "{} / {} / {}",
+            mib(imported_rss),
+            mib(reported_rss),
+            mib(peak_rss)
+        ),
+    ));
+    table.push(Row::detail(
+        "idle RSS: anonymous / file-backed, threads",
+        format!("{} / {}, {threads} threads", mib(anon), mib(file)),
+    ));
+    table.push(
+        Row::new(
+            format!("idle CPU, {} s after import + reports", IDLE.as_secs()),
+            format!("{idle_ticks} ticks"),
+        )
+        .goal("0 ticks", idle_ticks == 0),
+    );
+    table.push(
+        Row::new(
+            format!("idle CPU, {} s on an empty database", empty_idle.as_secs()),
+            format!("{empty_idle_ticks} ticks"),
+        )
+        .goal("0 ticks", empty_idle_ticks == 0),
+    );
+    table.push(Row::detail(
+        "RSS of that daemon after start / idle",
+        format!("{} / {}", mib(empty_rss), mib(empty_idle_rss)),
+    ));
+    table.print();
+}
+
+fn threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count())
+}
+
+/// Waits until the daemon's background refresh has no stale day left (polling the database).
+fn wait_for_fresh_rollups(db: &Path) {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| fail(format!("opening {}: {e}", db.display())));
+    let started = Instant::now();
+    loop {
+        let dirty: i64 = conn
+            .query_row("SELECT count(*) FROM dirty_days", [], |r| r.get(0))
+            .unwrap_or_else(|e| fail(format!("counting dirty days: {e}")));
+        if dirty == 0 {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            fail(format!("{dirty} days still stale after 300 s"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Checkpoints the WAL into the database with a read-write connection (the daemon is stopped).
+fn checkpoint(db: &Path) {
+    let conn = rusqlite::Connection::open(db)
+        .unwrap_or_else(|e| fail(format!("opening {}: {e}", db.display())));
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap_or_else(|e| fail(format!("checkpointing {}: {e}", db.display())));
+}
+
+/// Bytes per table and index (SQLite's dbstat), largest first; small ones are summed.
+fn space_by_table(db: &Path) -> Vec<(String, u64)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| fail(format!("opening {}: {e}", db.display())));
+    let query = || -> rusqlite::Result<Vec<(String, u64)>> {
+        let mut st = conn.prepare(
+            "SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC",
+        )?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out: Vec<(String, u64)> = rows
+            .map(|r| r.map(|(name, bytes)| (name, bytes as u64)))
+            .collect::<rusqlite::Result<_>>()?;
+        if out.len() > 3 {
+            let rest: u64 = out[3..].iter().map(|r| r.1).sum();
+            out.truncate(3);
+            out.push(("the rest".into(), rest));
+        }
+        let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        out.push(("free pages".into(), (free * page) as u64));
+        Ok(out)
+    };
+    query().unwrap_or_else(|e| fail(format!("dbstat: {e}")))
+}
