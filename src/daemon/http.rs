@@ -26,8 +26,10 @@ use tokio::net::TcpListener;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// And finish the whole request within this time.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 512;
+/// Connections served at once; more wait in the kernel's backlog. High enough that stalled
+/// clients (cut off by the header timeout) cannot starve the others; the daemon raises its
+/// open-file limit to match.
+const MAX_CONNECTIONS: usize = 8192;
 
 /// What the HTTP layer needs besides the daemon state.
 #[derive(Clone)]
@@ -114,6 +116,7 @@ fn router(http: Http) -> Router {
         .route("/api/heartbeat", post(ingest))
         .route("/api/heartbeats", post(ingest))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(http.clone(), authenticate))
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .layer(middleware::from_fn_with_state(http.clone(), guard_host))
@@ -132,6 +135,13 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this endpoint",
+    )
 }
 
 async fn time_limit(req: Request, next: Next) -> Response {

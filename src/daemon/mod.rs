@@ -143,6 +143,7 @@ pub fn run(options: Options) -> Result<(), DaemonError> {
 }
 
 async fn serve(options: Options) -> Result<(), DaemonError> {
+    raise_open_file_limit();
     let paths = &options.paths;
     paths.create_dirs()?;
     let _lock = take_lock(paths)?;
@@ -266,6 +267,25 @@ fn signal(
         path: PathBuf::new(),
         source,
     })
+}
+
+/// Lets the daemon hold many connections (the HTTP API's cap is 8192): the soft limit is often
+/// 1024 while the hard limit is far higher.
+fn raise_open_file_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            let want = lim.rlim_max.min(16_384);
+            if lim.rlim_cur < want {
+                lim.rlim_cur = want;
+                let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            }
+        }
+    }
 }
 
 /// Takes the lock next to the database and writes our pid into it. Held until the file closes.

@@ -81,7 +81,7 @@ pub(crate) async fn summaries(state: &State, q: &HashMap<String, String>) -> Api
         }
     };
     let (start, end) = range::resolve(&spec, cal, now, state.options.config.report.week_start)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::BadRequest(http_range_error(e)))?;
     let (first, last) = (cal.date_of(start), cal.date_of(end - 1));
     let span = last.duration_since(first).as_secs() / 86_400 + 1;
     if span > MAX_SUMMARY_DAYS {
@@ -120,6 +120,18 @@ pub(crate) async fn summaries(state: &State, q: &HashMap<String, String>) -> Api
         }
     }
     json(summary::summaries(&days, cal, now))
+}
+
+/// Range errors in the HTTP parameters' names rather than the CLI's flags.
+fn http_range_error(e: range::RangeError) -> String {
+    match e {
+        range::RangeError::BadBound { flag, value } => {
+            let param = if flag == "from" { "start" } else { "end" };
+            format!("{param} {value:?} is not a date (expected YYYY-MM-DD, today or yesterday)")
+        }
+        range::RangeError::Empty { .. } => "start must not be after end".to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// `today`, `yesterday` or a date as given.
@@ -189,24 +201,37 @@ pub(crate) async fn all_time_since_today(state: &State) -> ApiResult {
 pub(crate) async fn projects(state: &State, query: Option<&str>) -> ApiResult {
     let cal = state.options.calendar.clone();
     state.writer.refresh(i32::MIN, i32::MAX).await?;
-    let rows = state.read(|r| r.projects(LOCAL_USER)).await?;
     let needle = query.map(str::to_lowercase);
-    let list: Vec<summary::ProjectInfo> = rows
-        .into_iter()
-        .filter(|(name, _, _)| {
-            needle
-                .as_deref()
-                .is_none_or(|n| name.to_lowercase().contains(n))
-        })
-        .map(|(name, first, last)| {
-            let at = |d| date_of_num(d).map(|d| cal.start_of(d) as f64 / 1000.0);
-            summary::ProjectInfo {
-                name,
-                first_heartbeat: at(first),
-                last_heartbeat: at(last),
+    let list = state
+        .read(move |r| {
+            let mut list = Vec::new();
+            for (name, first, last) in r.projects(LOCAL_USER)? {
+                if needle
+                    .as_deref()
+                    .is_some_and(|n| !name.to_lowercase().contains(n))
+                {
+                    continue;
+                }
+                // The rollups say which days; the heartbeats of those days give the times.
+                let bounds = |day| date_of_num(day).map(|d| cal.bounds(d));
+                let first_ms = match bounds(first) {
+                    Some((a, b)) => r.project_bounds_in(LOCAL_USER, &name, a, b)?.0,
+                    None => None,
+                };
+                let last_ms = match bounds(last) {
+                    Some((a, b)) => r.project_bounds_in(LOCAL_USER, &name, a, b)?.1,
+                    None => None,
+                };
+                let secs = |ms: Option<i64>| ms.map(crate::model::ms_to_seconds);
+                list.push(summary::ProjectInfo {
+                    name,
+                    first_heartbeat: secs(first_ms),
+                    last_heartbeat: secs(last_ms),
+                });
             }
+            Ok(list)
         })
-        .collect();
+        .await?;
     json(summary::projects(&list, now_ms()))
 }
 

@@ -883,6 +883,28 @@ impl Reader {
             .map_err(|e| self.err(e))
     }
 
+    /// The first and last heartbeat time of a project within `[start, end)` (one day, so the
+    /// time index keeps this cheap).
+    pub fn project_bounds_in(
+        &self,
+        user_id: i64,
+        project: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<(Option<i64>, Option<i64>)> {
+        let Some(id) = self.string_id(project)? else {
+            return Ok((None, None));
+        };
+        self.conn
+            .query_row(
+                "SELECT min(time_ms), max(time_ms) FROM heartbeats
+                 WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3 AND project = ?4",
+                params![user_id, start, end, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Number of heartbeats stored (all users), from the counter the writer keeps.
     pub fn count(&self) -> Result<i64> {
         self.conn

@@ -503,7 +503,9 @@ pub fn stats(input: &StatsInput) -> Stats {
     } else {
         0
     };
-    let active = if day_rows.is_empty() {
+    // Without a day dimension every day counts as active; with one, only days with time do.
+    let has_days = report.by.iter().any(|(dim, _)| dim == Dim::Day.as_str());
+    let active = if !has_days {
         days
     } else {
         day_rows.iter().filter(|r| r.seconds > 0.0).count() as u64

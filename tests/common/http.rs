@@ -283,9 +283,10 @@ from wakatime.main import execute
 sys.exit(execute(sys.argv[1:]))
 "#;
 
-/// How to get the client, for the SKIPPED message.
-const INSTALL_HINT: &str = "set TIMEFORGED_WAKATIME_PYTHON to the python of a venv with \
-    `pip install wakatime==13.1.0` (python3 -m venv /tmp/wvenv && /tmp/wvenv/bin/pip install \
+/// How to get the client, for the SKIPPED message. 13.1.0's vendored `six` fails to import on
+/// Python 3.12 and later, so the venv needs Python 3.10 or 3.11.
+const INSTALL_HINT: &str = "set TIMEFORGED_WAKATIME_PYTHON to the python of a Python 3.10/3.11 \
+    venv with wakatime 13.1.0 (python3.11 -m venv /tmp/wvenv && /tmp/wvenv/bin/pip install \
     wakatime==13.1.0 && export TIMEFORGED_WAKATIME_PYTHON=/tmp/wvenv/bin/python)";
 
 /// The real legacy WakaTime client (PyPI `wakatime==13.1.0`), run with `HOME` and
@@ -337,7 +338,8 @@ impl WakaClient {
         );
         assert!(
             version.trim() == "13.1.0",
-            "TIMEFORGED_WAKATIME_PYTHON={} must have wakatime 13.1.0, `--version` said {version:?}",
+            "TIMEFORGED_WAKATIME_PYTHON={} must be a Python 3.10/3.11 venv with wakatime \
+             13.1.0, `--version` said {version:?}",
             client.python.display()
         );
         Some(client)
