@@ -25,6 +25,7 @@ pub struct Config {
     pub durations: DurationsConfig,
     pub report: ReportConfig,
     pub http: HttpConfig,
+    pub shell: ShellConfig,
 }
 
 /// `[daemon]`
@@ -125,6 +126,38 @@ impl Default for HttpConfig {
 
 /// Where the HTTP API listens unless configured otherwise.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9113";
+
+/// `[shell]`: what the zsh/bash/fish hooks record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShellConfig {
+    /// Store whole command lines (secrets redacted) instead of only the first word.
+    pub record_args: bool,
+    /// Category of commands no rule classifies.
+    pub default_category: String,
+    /// Commands (glob on the command line, e.g. `"ls*"`) or directories (absolute, `~/…`) to ignore.
+    pub exclude: Vec<String>,
+    /// A command counts for at most this long (a forgotten `tail -f` must not count all day).
+    pub max_command_minutes: u32,
+    /// The spool (events queued while the daemon is down) keeps at most this many bytes.
+    pub spool_max_bytes: u64,
+    /// Extra rules, checked first: glob on the command line → category,
+    /// e.g. `"just test*" = "running tests"`.
+    pub categories: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for ShellConfig {
+    fn default() -> Self {
+        ShellConfig {
+            record_args: false,
+            default_category: "coding".to_owned(),
+            exclude: Vec::new(),
+            max_command_minutes: 240,
+            spool_max_bytes: 10 * 1024 * 1024,
+            categories: Default::default(),
+        }
+    }
+}
 
 /// `[report]`
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -300,6 +333,33 @@ impl Config {
                         .to_owned(),
             });
         }
+        let known = |c: &str| crate::model::Category::parse(c).is_some();
+        if !known(&self.shell.default_category) {
+            return Err(ConfigError::Invalid {
+                key: "shell.default_category",
+                message: format!(
+                    "shell.default_category = {:?} is not a category (expected one of: {})",
+                    self.shell.default_category,
+                    crate::model::CATEGORIES.join(", ")
+                ),
+            });
+        }
+        if let Some((pattern, category)) = self.shell.categories.iter().find(|(_, c)| !known(c)) {
+            return Err(ConfigError::Invalid {
+                key: "shell.categories",
+                message: format!(
+                    "shell.categories: {pattern:?} = {category:?} is not a category (expected one of: {})",
+                    crate::model::CATEGORIES.join(", ")
+                ),
+            });
+        }
+        if self.shell.max_command_minutes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "shell.max_command_minutes",
+                message: "shell.max_command_minutes = 0 is out of range (expected at least 1)"
+                    .to_owned(),
+            });
+        }
         let overrides = [
             ("daemon.socket", &self.daemon.socket),
             ("storage.database", &self.storage.database),
@@ -332,6 +392,7 @@ impl Config {
             toml_section("durations", &self.durations),
             toml_section("report", &self.report),
             toml_section("http", &self.http),
+            toml_section("shell", &self.shell),
         ]
         .join("\n")
     }
@@ -340,8 +401,16 @@ impl Config {
 fn toml_section(name: &str, section: &impl Serialize) -> String {
     // Cannot fail: every field is a string, bool, integer or UTF-8 path (paths come from TOML or
     // from UTF-8 environment values), but a panic is not worth it.
-    match toml::to_string(section) {
-        Ok(body) => format!("[{name}]\n{body}"),
+    // Serialized under its name, so that nested tables come out as `[name.sub]`.
+    let mut table = toml::Table::new();
+    match toml::Value::try_from(section) {
+        Ok(value) => {
+            table.insert(name.to_string(), value);
+        }
+        Err(err) => return format!("# [{name}] cannot be shown: {err}\n"),
+    }
+    match toml::to_string(&table) {
+        Ok(body) => body,
         Err(err) => format!("# [{name}] cannot be shown: {err}\n"),
     }
 }
@@ -932,7 +1001,9 @@ mod tests {
         let want = "[daemon]\nautostart = true\nlog_level = \"info\"\n\n[storage]\n\n\
                     [durations]\ntimeout_minutes = 15\npreset = \"timeforged\"\n\n\
                     [report]\nweek_start = \"monday\"\n\n\
-                    [http]\nenabled = true\nlisten = \"127.0.0.1:9113\"\nmax_heartbeat_age_days = 365\n";
+                    [http]\nenabled = true\nlisten = \"127.0.0.1:9113\"\nmax_heartbeat_age_days = 365\n\n\
+                    [shell]\nrecord_args = false\ndefault_category = \"coding\"\nexclude = []\n\
+                    max_command_minutes = 240\nspool_max_bytes = 10485760\n\n[shell.categories]\n";
         assert_eq!(text, want);
     }
 

@@ -12,6 +12,7 @@ pub mod paths;
 pub mod project;
 pub mod protocol;
 pub mod report;
+pub mod shell;
 pub mod store;
 pub mod timeline;
 pub mod wakatime;

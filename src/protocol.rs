@@ -54,6 +54,8 @@ pub enum Request {
         #[serde(default = "yes")]
         intervals: bool,
     },
+    /// A shell hook's "command started" / "command finished" (answered with `ok`).
+    Shell(crate::shell::ShellEvent),
     /// Keeps the connection open and pushes `event` responses.
     Subscribe,
     Shutdown,
@@ -185,6 +187,33 @@ pub struct StatusInfo {
     pub today_seconds: f64,
     /// The latest heartbeat, if there is one.
     pub current: Option<Current>,
+    /// Shells whose hooks reported in the last hour.
+    #[serde(default)]
+    pub shells: Vec<ShellSeen>,
+    /// Events queued by hooks while the daemon was down.
+    #[serde(default)]
+    pub spool: SpoolInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShellSeen {
+    pub shell: String,
+    pub pid: u32,
+    pub tty: Option<String>,
+    /// Unix seconds of the last event.
+    pub last_seen: f64,
+    /// The command running now (the program), if a start was seen without its end.
+    pub running: Option<String>,
+    /// Unix seconds when `running` started.
+    pub running_since: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpoolInfo {
+    /// Bytes waiting in the spool file (the daemon drains it when it starts).
+    pub pending_bytes: u64,
+    /// Events dropped because the spool outgrew `shell.spool_max_bytes`.
+    pub dropped: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,7 +251,7 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 9] = [
+const REQUEST_TYPES: [&str; 10] = [
     "hello",
     "status",
     "heartbeats",
@@ -230,6 +259,7 @@ const REQUEST_TYPES: [&str; 9] = [
     "report",
     "sessions",
     "log",
+    "shell",
     "subscribe",
     "shutdown",
 ];

@@ -84,6 +84,11 @@ pub enum Command {
         #[command(subcommand)]
         target: SetupTarget,
     },
+    /// Print the shell hook to source: `eval "$(tf init zsh)"` (bash and fish likewise).
+    Init { shell: HookShell },
+    /// Send a shell event (used by the bash and fish hooks; never prints, always succeeds).
+    #[command(hide = true)]
+    Hook(HookArgs),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
 }
@@ -192,6 +197,41 @@ pub struct AddArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum HookShell {
+    Zsh,
+    Bash,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// start or end.
+    pub event: String,
+    #[arg(long)]
+    pub shell: String,
+    #[arg(long, default_value_t = 0)]
+    pub pid: u32,
+    #[arg(long)]
+    pub tty: Option<std::ffi::OsString>,
+    #[arg(long)]
+    pub cwd: std::ffi::OsString,
+    #[arg(long, allow_hyphen_values = true)]
+    pub command: std::ffi::OsString,
+    /// Unix seconds; now when absent.
+    #[arg(long)]
+    pub time: Option<f64>,
+    /// For `end`: when the command started (unix seconds).
+    #[arg(long)]
+    pub start: Option<f64>,
+    /// For `end`: the exit status.
+    #[arg(long, allow_hyphen_values = true)]
+    pub status: Option<i32>,
+    /// For `end`: how long the command ran, in milliseconds (fish's $CMD_DURATION).
+    #[arg(long)]
+    pub duration_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ExportFormat {
     /// JSON lines, one heartbeat per line (WakaTime field names).
     Json,
@@ -264,7 +304,10 @@ mod tests {
             pages.push((name, buf));
         };
         let tf = Cli::command();
-        for sub in tf.get_subcommands().filter(|s| s.get_name() != "help") {
+        for sub in tf
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help" && !s.is_hide_set())
+        {
             let name = format!("tf-{}", sub.get_name());
             let page = format!("{name}.1");
             // clap wants a static name; leaking a few strings in a test is fine.

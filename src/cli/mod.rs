@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod format;
+mod hook;
 mod setup;
 mod transfer;
 
@@ -43,6 +44,12 @@ impl Context {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    // Hooks run on every prompt: no config errors, no output, no autostart.
+    let cli = match cli.command {
+        Command::Hook(args) => return Ok(hook::hook(args)),
+        Command::Init { shell } => return hook::init(shell, &mut std::io::stdout().lock()),
+        _ => cli,
+    };
     let ctx = Context::load()?;
     let out = &mut std::io::stdout().lock();
     match cli.command {
@@ -73,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => transfer::export(&ctx, range, format, output.as_deref(), out),
         Command::Daemon { action } => daemon(&ctx, action, out),
         Command::Config { action } => config(&ctx, action, out),
+        Command::Hook(_) | Command::Init { .. } => unreachable!("handled above"),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "tf", out);
@@ -163,6 +171,45 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
             style.bold(&format!("not listening: {e}"))
         )?,
         (None, None) => writeln!(out, "http       disabled")?,
+    }
+    if info.shells.is_empty() {
+        writeln!(
+            out,
+            "shells     {}",
+            style.dim("none seen in the last hour (eval \"$(tf init zsh)\" in ~/.zshrc)")
+        )?;
+    }
+    for s in &info.shells {
+        let running = match (&s.running, s.running_since) {
+            (Some(cmd), Some(since)) => {
+                let secs = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 - since;
+                format!(" · running {cmd} for {}", format::duration(secs))
+            }
+            _ => String::new(),
+        };
+        let tty = s
+            .tty
+            .as_deref()
+            .map(|t| format!(" {t}"))
+            .unwrap_or_default();
+        writeln!(out, "shell      {} pid {}{tty}{running}", s.shell, s.pid)?;
+    }
+    if info.spool.pending_bytes > 0 {
+        writeln!(
+            out,
+            "spool      {} bytes of shell events waiting (drained when the daemon starts)",
+            info.spool.pending_bytes
+        )?;
+    }
+    if info.spool.dropped > 0 {
+        writeln!(
+            out,
+            "spool      {}",
+            style.bold(&format!(
+                "{} shell events were dropped: the spool outgrew shell.spool_max_bytes while the daemon was down",
+                info.spool.dropped
+            ))
+        )?;
     }
     writeln!(out, "database   {}", info.database)?;
     writeln!(

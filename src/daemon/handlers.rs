@@ -156,6 +156,7 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
                 Err(e) => storage_error(e),
             }
         }
+        Request::Shell(event) => super::shell::handle(state, event).await,
         Request::Shutdown => {
             let _ = state.shutdown.send(true);
             Response::Ok
@@ -344,6 +345,15 @@ async fn status(state: &State) -> Result<Response, String> {
         timeout_minutes: timeout_ms as f64 / 60_000.0,
         http: state.http_addr.map(|a| a.to_string()),
         http_error: state.http_error.clone(),
+        shells: super::shell::seen(state),
+        spool: crate::protocol::SpoolInfo {
+            pending_bytes: std::fs::metadata(&paths.spool)
+                .map(|m| m.len())
+                .unwrap_or(0),
+            dropped: state
+                .spool_dropped
+                .load(std::sync::atomic::Ordering::Relaxed),
+        },
         heartbeats: count,
         today_seconds: total.total_seconds,
         current,

@@ -3,6 +3,7 @@
 
 mod handlers;
 mod http;
+mod shell;
 mod socket;
 mod wakatime_api;
 mod writer;
@@ -75,6 +76,14 @@ pub(crate) struct State {
     pub http_addr: Option<std::net::SocketAddr>,
     /// Why the HTTP API is not listening although enabled.
     pub http_error: Option<String>,
+    /// `[shell]` settings, checked once.
+    pub shell_rules: Arc<crate::shell::ShellRules>,
+    /// Shells whose hooks reported recently, by shell pid.
+    pub shells: Arc<Mutex<std::collections::HashMap<u32, crate::protocol::ShellSeen>>>,
+    /// Spooled events dropped because the spool was full.
+    pub spool_dropped: Arc<std::sync::atomic::AtomicU64>,
+    /// This machine's name, for heartbeats the daemon makes itself.
+    pub machine: Option<String>,
     /// The newest project/branch/language, for WakaTime's `<<LAST_PROJECT>>` placeholders.
     pub last: Arc<Mutex<Option<LastValues>>>,
 }
@@ -188,7 +197,17 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         http_addr: http_listener.as_ref().and_then(http::local_addr),
         http_error,
         last: Arc::new(Mutex::new(None)),
+        shell_rules: Arc::new(crate::shell::ShellRules::new(
+            &options.config.shell,
+            std::env::var_os("HOME")
+                .as_deref()
+                .map(std::path::Path::new),
+        )),
+        shells: Arc::new(Mutex::new(Default::default())),
+        spool_dropped: Arc::new(Default::default()),
+        machine: crate::cli::hostname(),
     };
+    tokio::spawn(shell::drain_spool(state.clone()));
     if let (Some(listener), Some(keys)) = (http_listener, api_keys) {
         let loopback_only = state.http_addr.is_some_and(|a| a.ip().is_loopback());
         let web = http::Http {

@@ -1,0 +1,1 @@
+# TimeForged bash hook (being written)

@@ -1,0 +1,1 @@
+# TimeForged fish hook (being written)

@@ -1,0 +1,1 @@
+# TimeForged zsh hook (being written)
