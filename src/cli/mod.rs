@@ -468,7 +468,7 @@ fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
     h.is_write = a.write;
     h.lineno = a.lineno;
     h.lines = a.lines;
-    h.machine = a.machine.or_else(hostname);
+    h.machine = a.machine.or_else(crate::model::hostname);
     h.editor = a.editor;
     h.source = Some(source);
     h.validate(now).map_err(|e| anyhow::anyhow!("--{e}"))?;
@@ -490,19 +490,6 @@ fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
         }
         other => bail!("unexpected answer: {other:?}"),
     }
-}
-
-/// This machine's host name.
-pub fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
-    (!name.is_empty()).then_some(name)
 }
 
 fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {

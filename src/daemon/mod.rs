@@ -205,7 +205,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         )),
         shells: Arc::new(Mutex::new(Default::default())),
         spool_dropped: Arc::new(Default::default()),
-        machine: crate::cli::hostname(),
+        machine: crate::model::hostname(),
     };
     tokio::spawn(shell::drain_spool(state.clone()));
     if let (Some(listener), Some(keys)) = (http_listener, api_keys) {
