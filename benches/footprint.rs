@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 /// How long the daemon must sit idle without using the CPU.
 const IDLE: Duration = Duration::from_secs(30);
+/// Time given to the daemon to wind down after the last request, before IDLE starts.
+const SETTLE: Duration = Duration::from_secs(15);
 /// The goals' MB are decimal; RSS is read in KiB.
 const MB: f64 = 1e6;
 const RSS_GOAL_MB: f64 = 10.0;
@@ -63,7 +65,12 @@ fn main() {
     let reported_rss = daemon.rss_kib();
     wait_for_fresh_rollups(&home.database());
 
-    // Figure 4: idle for IDLE without a request; the daemon must not wake up to poll.
+    // Figure 4. After the last request the daemon winds down once (the writer checks for stale
+    // rollups after 2 s, tokio's idle blocking threads exit after 10 s); that is counted on
+    // its own. Then, idle for IDLE without a request, it must not wake up at all.
+    let ticks = daemon.cpu_ticks();
+    std::thread::sleep(SETTLE);
+    let settle_ticks = daemon.cpu_ticks() - ticks;
     let ticks = daemon.cpu_ticks();
     std::thread::sleep(IDLE);
     let idle_ticks = daemon.cpu_ticks() - ticks;
@@ -169,14 +176,8 @@ fn main() {
             .goal("< 10 MB", under_goal(started_rss)),
     );
     table.push(
-        Row::new(
-            format!(
-                "daemon RSS idle, {} s after import + reports",
-                IDLE.as_secs()
-            ),
-            mib(idle_rss),
-        )
-        .goal("< 10 MB", under_goal(idle_rss)),
+        Row::new("daemon RSS idle, after import + reports", mib(idle_rss))
+            .goal("< 10 MB", under_goal(idle_rss)),
     );
     table.push(Row::detail(
         "RSS right after the import / after the reports / peak",
@@ -193,14 +194,24 @@ fn main() {
     ));
     table.push(
         Row::new(
-            format!("idle CPU, {} s after import + reports", IDLE.as_secs()),
+            format!("idle CPU over {} s, after import + reports", IDLE.as_secs()),
             format!("{idle_ticks} ticks"),
         )
         .goal("0 ticks", idle_ticks == 0),
     );
+    table.push(Row::detail(
+        format!(
+            "winding down in the {} s before (not idle yet)",
+            SETTLE.as_secs()
+        ),
+        format!("{settle_ticks} ticks"),
+    ));
     table.push(
         Row::new(
-            format!("idle CPU, {} s on an empty database", empty_idle.as_secs()),
+            format!(
+                "idle CPU over {} s, empty database from start",
+                empty_idle.as_secs()
+            ),
             format!("{empty_idle_ticks} ticks"),
         )
         .goal("0 ticks", empty_idle_ticks == 0),

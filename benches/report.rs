@@ -54,7 +54,13 @@ fn main() {
         .goal("< 150 ms", year_p95 < Duration::from_millis(150)),
     );
     let mut conn = daemon.connect();
-    let (socket_p50, _) = runs(RUNS, || report_on_socket(&mut conn));
+    let (socket_p50, _) = runs(RUNS, || {
+        on_socket(
+            &mut conn,
+            r#"{"v":1,"type":"report","range":{"name":"year"},"by":["project","language"]}"#,
+            "report",
+        )
+    });
     table.push(Row::detail(
         "of which the daemon (same request on a socket)",
         ms(socket_p50),
@@ -87,6 +93,13 @@ fn main() {
         Row::new("tf status", format!("{} / {}", ms(p50), ms(p95)))
             .goal("< 10 ms", p95 < Duration::from_millis(10)),
     );
+    let (socket_p50, _) = runs(RUNS, || {
+        on_socket(&mut conn, r#"{"v":1,"type":"status"}"#, "status")
+    });
+    table.push(Row::detail(
+        "of which the daemon (same request on a socket)",
+        ms(socket_p50),
+    ));
 
     // The baseline: every heartbeat's time, in order, read with plain rusqlite.
     let (scan, _) = runs(5, || full_scan(&home));
@@ -124,13 +137,12 @@ fn runs(n: usize, mut f: impl FnMut() -> Duration) -> (Duration, Duration) {
     (median(&mut times), percentile(&mut times, 95.0))
 }
 
-/// The figure's report as a protocol request, timed on an open connection.
-fn report_on_socket(conn: &mut Conn) -> Duration {
+/// One request on an open connection, timed until its answer (of type `kind`) is read.
+fn on_socket(conn: &mut Conn, request: &str, kind: &str) -> Duration {
     let started = Instant::now();
-    let answer = conn
-        .request(r#"{"v":1,"type":"report","range":{"name":"year"},"by":["project","language"]}"#);
-    if !answer.contains(r#""type":"report""#) {
-        fail(format!("unexpected answer to report: {answer}"));
+    let answer = conn.request(request);
+    if !answer.contains(&format!(r#""type":"{kind}""#)) {
+        fail(format!("unexpected answer to {kind}: {answer}"));
     }
     started.elapsed()
 }
