@@ -93,10 +93,17 @@ impl Category {
 
     /// Accepts WakaTime's spellings case-insensitively, with `-` or `_` for spaces.
     pub fn parse(s: &str) -> Option<Self> {
-        let wanted = s.trim().replace(['-', '_'], " ");
+        let wanted = s.trim().as_bytes();
+        let same = |c: &str| {
+            c.len() == wanted.len()
+                && c.bytes().zip(wanted).all(|(a, &b)| {
+                    let b = if b == b'-' || b == b'_' { b' ' } else { b };
+                    a.eq_ignore_ascii_case(&b)
+                })
+        };
         CATEGORIES
             .iter()
-            .position(|c| c.eq_ignore_ascii_case(&wanted))
+            .position(|c| same(c))
             .map(|i| Category(i as u8))
     }
 
@@ -134,7 +141,8 @@ impl Serialize for Category {
 
 impl<'de> Deserialize<'de> for Category {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
+        // Borrowed when possible: this runs for every heartbeat.
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
         Category::parse(&s).ok_or_else(|| {
             serde::de::Error::custom(format!(
                 "unknown category {s:?} (expected one of: {})",
@@ -271,28 +279,50 @@ mod lenient {
     use super::EntityType;
     use serde::{Deserialize, Deserializer, de::Error};
 
+    /// An integer, a float, a numeric string, an empty string or null. A visitor rather than
+    /// an untagged enum: this runs for three fields of every heartbeat.
     pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum IntOrString {
-            Int(i64),
-            Float(f64),
-            Text(String),
-        }
-        match Option::<IntOrString>::deserialize(d)? {
-            None => Ok(None),
-            Some(IntOrString::Int(i)) => Ok(Some(i)),
-            Some(IntOrString::Float(f)) if f.is_finite() => Ok(Some(f as i64)),
-            Some(IntOrString::Float(f)) => {
-                Err(D::Error::custom(format!("expected an integer, got {f}")))
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Option<i64>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an integer (or a string holding one)")
             }
-            Some(IntOrString::Text(s)) if s.trim().is_empty() => Ok(None),
-            Some(IntOrString::Text(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| D::Error::custom(format!("expected an integer, got {s:?}"))),
+            fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(Some)
+                    .map_err(|_| E::custom(format!("{v} is too large")))
+            }
+            fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
+                if v.is_finite() {
+                    Ok(Some(v as i64))
+                } else {
+                    Err(E::custom(format!("expected an integer, got {v}")))
+                }
+            }
+            fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
+                let t = s.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                t.parse()
+                    .map(Some)
+                    .map_err(|_| E::custom(format!("expected an integer, got {s:?}")))
+            }
+            fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(V)
+            }
         }
+        d.deserialize_option(V)
     }
 
     pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

@@ -264,6 +264,43 @@ const REQUEST_TYPES: [&str; 10] = [
     "shutdown",
 ];
 
+/// A parsed line; heartbeat items borrow from the line, so a large batch is read only once.
+#[derive(Debug)]
+pub enum Parsed<'a> {
+    Heartbeats {
+        items: Vec<&'a RawValue>,
+        source: Option<crate::model::Source>,
+    },
+    Other(Request),
+}
+
+/// Parses one request line. The common large case, a `heartbeats` batch, is read in a single
+/// pass without copying its items; anything else (and any error) goes through
+/// [`parse_request`], which gives the precise message.
+pub fn parse_line(line: &str) -> Result<Parsed<'_>, ProtocolError> {
+    #[derive(Deserialize)]
+    struct Batch<'a> {
+        v: Option<u32>,
+        #[serde(rename = "type", borrow)]
+        kind: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow)]
+        heartbeats: Option<Vec<&'a RawValue>>,
+        #[serde(default)]
+        source: Option<crate::model::Source>,
+    }
+    if let Ok(Batch {
+        v: Some(PROTOCOL_VERSION),
+        kind: Some(kind),
+        heartbeats: Some(items),
+        source,
+    }) = serde_json::from_str::<Batch>(line)
+        && kind == "heartbeats"
+    {
+        return Ok(Parsed::Heartbeats { items, source });
+    }
+    parse_request(line).map(Parsed::Other)
+}
+
 /// Parses one request line: the version is checked first, heartbeat items are kept raw.
 pub fn parse_request(line: &str) -> Result<Request, ProtocolError> {
     #[derive(Deserialize)]

@@ -212,6 +212,32 @@ fn csv_row(h: &Heartbeat) -> String {
     .join(",")
 }
 
+/// One `heartbeats` request line holding the raw items.
+fn batch_line(batch: &[Item], bytes: usize) -> String {
+    let mut line = String::with_capacity(bytes + 64);
+    line.push_str(&format!(
+        r#"{{"v":{PROTOCOL_VERSION},"type":"heartbeats","source":"import","heartbeats":["#
+    ));
+    for (i, item) in batch.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        // A pretty-printed item spans lines; the protocol is one line per request. Raw
+        // newlines can only be whitespace in JSON, so spaces are equivalent.
+        if item.raw.contains(['\n', '\r']) {
+            line.extend(
+                item.raw
+                    .chars()
+                    .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+            );
+        } else {
+            line.push_str(item.raw);
+        }
+    }
+    line.push_str("]}\n");
+    line
+}
+
 /// Bytes per request: well under the daemon's line limit.
 const BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// Rejections listed one by one; past this only counted.
@@ -320,38 +346,29 @@ fn send_items(
     } else {
         indicatif::ProgressBar::hidden()
     };
+    // Two batches in flight: the daemon parses one while the previous one commits, and this
+    // process builds the next meanwhile.
+    let mut in_flight: std::collections::VecDeque<(usize, usize)> = Default::default();
     let mut start = 0;
-    while start < items.len() {
-        // Batch by size, so that long entities never push a line over the limit.
-        let mut end = start;
-        let mut bytes = 0;
-        while end < items.len() && (end == start || bytes + items[end].raw.len() < BATCH_BYTES) {
-            bytes += items[end].raw.len() + 1;
-            end += 1;
-        }
-        let batch = &items[start..end];
-        let mut line = String::with_capacity(bytes + 64);
-        line.push_str(&format!(
-            r#"{{"v":{PROTOCOL_VERSION},"type":"heartbeats","source":"import","heartbeats":["#
-        ));
-        for (i, item) in batch.iter().enumerate() {
-            if i > 0 {
-                line.push(',');
+    while start < items.len() || !in_flight.is_empty() {
+        if start < items.len() && in_flight.len() < 2 {
+            // Batch by size, so that long entities never push a line over the limit.
+            let mut end = start;
+            let mut bytes = 0;
+            while end < items.len() && (end == start || bytes + items[end].raw.len() < BATCH_BYTES)
+            {
+                bytes += items[end].raw.len() + 1;
+                end += 1;
             }
-            // A pretty-printed item spans lines; the protocol is one line per request. Raw
-            // newlines can only be whitespace in JSON, so spaces are equivalent.
-            if item.raw.contains(['\n', '\r']) {
-                line.extend(
-                    item.raw
-                        .chars()
-                        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
-                );
-            } else {
-                line.push_str(item.raw);
-            }
+            client.send_raw(&batch_line(&items[start..end], bytes))?;
+            in_flight.push_back((start, end));
+            start = end;
+            continue;
         }
-        line.push_str("]}\n");
-        client.send_raw(&line)?;
+        let Some((first, end)) = in_flight.pop_front() else {
+            break;
+        };
+        let batch = &items[first..end];
         match client.receive()? {
             Response::Stored {
                 accepted: a,
@@ -372,7 +389,6 @@ fn send_items(
             other => bail!("unexpected answer to heartbeats: {other:?}"),
         }
         progress.inc(batch.len() as u64);
-        start = end;
     }
     progress.finish_and_clear();
     let mut added_intervals = 0;

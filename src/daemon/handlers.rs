@@ -6,16 +6,18 @@ use super::socket::{Line, read_line};
 use crate::calendar::Calendar;
 use crate::model::{Heartbeat, Source, ms_to_seconds};
 use crate::protocol::{
-    Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION,
-    Request, Response, StatusInfo, parse_request, to_line,
+    Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION, Parsed,
+    Request, Response, StatusInfo, parse_line, to_line,
 };
 use crate::report::{self, Dim, Filters, Query, RangeSpec};
 use crate::store::{LOCAL_USER, Stored};
 use crate::timeline::Rules;
 use serde_json::value::RawValue;
+use std::collections::VecDeque;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::net::unix::OwnedWriteHalf;
+use tokio::task::JoinHandle;
 
 pub async fn connection(state: State, stream: UnixStream) {
     let (read, mut write) = {
@@ -41,24 +43,41 @@ pub async fn connection(state: State, stream: UnixStream) {
         stream.into_split()
     };
     let mut reader = BufReader::with_capacity(64 * 1024, read);
+    let mut buf = Vec::new();
+    // Heartbeat batches are pipelined: while one waits for its commit, the next is parsed.
+    // Answers still go out in request order.
+    let mut pending: VecDeque<JoinHandle<Response>> = VecDeque::new();
     loop {
-        let line = match read_line(&mut reader, MAX_LINE_BYTES).await {
+        let line = tokio::select! {
+            biased;
+            done = async { pending.front_mut().expect("guarded by the condition").await }, if !pending.is_empty() => {
+                pending.pop_front();
+                let response = done.unwrap_or_else(|e| Response::error(ErrorCode::Storage, e.to_string()));
+                if send(&mut write, &response).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            line = read_line(&mut reader, &mut buf, MAX_LINE_BYTES), if pending.len() < MAX_IN_FLIGHT => line,
+        };
+        let line = match line {
             Ok(Line::Text(l)) => l,
-            Ok(Line::Eof) | Err(_) => return,
+            Ok(Line::Eof) | Err(_) => {
+                let _ = drain(&mut pending, &mut write).await;
+                return;
+            }
             Ok(Line::TooLong) => {
                 let msg = format!(
                     "request line longer than {MAX_LINE_BYTES} bytes; closing the connection"
                 );
+                let _ = drain(&mut pending, &mut write).await;
                 let _ = send(&mut write, &Response::error(ErrorCode::TooLarge, msg)).await;
                 return;
             }
             Ok(Line::NotUtf8) => {
-                if send(
-                    &mut write,
-                    &Response::error(ErrorCode::BadRequest, "request line is not UTF-8"),
-                )
-                .await
-                .is_err()
+                let bad = Response::error(ErrorCode::BadRequest, "request line is not UTF-8");
+                if drain(&mut pending, &mut write).await.is_err()
+                    || send(&mut write, &bad).await.is_err()
                 {
                     return;
                 }
@@ -68,25 +87,29 @@ pub async fn connection(state: State, stream: UnixStream) {
         if line.trim().is_empty() {
             continue;
         }
-        let request = match parse_request(&line) {
-            Ok(r) => r,
-            Err(e) => {
-                if send(&mut write, &Response::error(e.code(), e.to_string()))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+        let request = match parse_line(&line) {
+            Ok(Parsed::Heartbeats { items, source }) => {
+                let (good, errors) = validate_items(&items, source.unwrap_or_default());
+                pending.push_back(tokio::spawn(store_items(state.clone(), good, errors)));
                 continue;
             }
+            Ok(Parsed::Other(r)) => Ok(r),
+            Err(e) => Err(Response::error(e.code(), e.to_string())),
         };
+        // Everything else waits for the batches before it, so answers keep their order.
+        if drain(&mut pending, &mut write).await.is_err() {
+            return;
+        }
         let ok = match request {
-            Request::Subscribe => {
-                subscribe(&state, &mut reader, &mut write).await;
+            Err(error) => send(&mut write, &error).await,
+            Ok(Request::Subscribe) => {
+                subscribe(&state, &mut reader, &mut buf, &mut write).await;
                 return;
             }
-            Request::Log { range, intervals } => log(&state, range, intervals, &mut write).await,
-            other => {
+            Ok(Request::Log { range, intervals }) => {
+                log(&state, range, intervals, &mut write).await
+            }
+            Ok(other) => {
                 let response = handle(&state, other).await;
                 send(&mut write, &response).await
             }
@@ -95,6 +118,23 @@ pub async fn connection(state: State, stream: UnixStream) {
             return;
         }
     }
+}
+
+/// Heartbeat batches one connection may have waiting for their commit.
+const MAX_IN_FLIGHT: usize = 4;
+
+/// Sends the answers of every pipelined batch, in order.
+async fn drain(
+    pending: &mut VecDeque<JoinHandle<Response>>,
+    write: &mut OwnedWriteHalf,
+) -> std::io::Result<()> {
+    while let Some(handle) = pending.pop_front() {
+        let response = handle
+            .await
+            .unwrap_or_else(|e| Response::error(ErrorCode::Storage, e.to_string()));
+        send(write, &response).await?;
+    }
+    Ok(())
 }
 
 fn current_uid() -> u32 {
@@ -120,7 +160,8 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
         },
         Request::Status => status(state).await.unwrap_or_else(storage_error),
         Request::Heartbeats { heartbeats, source } => {
-            ingest(state, heartbeats, source.unwrap_or_default()).await
+            let items: Vec<&RawValue> = heartbeats.iter().map(|b| &**b).collect();
+            ingest(state, &items, source.unwrap_or_default()).await
         }
         Request::AddInterval { interval } => {
             let now = now_ms();
@@ -182,15 +223,40 @@ fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
     .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
 }
 
+/// One heartbeat from JSON. The fast parser runs first; only a failure is parsed again to name
+/// the field at fault.
+fn parse_heartbeat(raw: &str) -> Result<Heartbeat, String> {
+    if let Ok(h) = serde_json::from_str::<Heartbeat>(raw) {
+        return Ok(h);
+    }
+    let mut de = serde_json::Deserializer::from_str(raw);
+    match serde_path_to_error::deserialize::<_, Heartbeat>(&mut de) {
+        Ok(h) => Ok(h),
+        Err(e) => {
+            let path = e.path().to_string();
+            Err(if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            })
+        }
+    }
+}
+
 /// Validates each item on its own, stores the good ones in one transaction, and answers after
 /// the commit.
-async fn ingest(state: &State, items: Vec<Box<RawValue>>, default_source: Source) -> Response {
+async fn ingest(state: &State, items: &[&RawValue], default_source: Source) -> Response {
+    let (good, errors) = validate_items(items, default_source);
+    store_items(state.clone(), good, errors).await
+}
+
+/// Parses and validates each item on its own: good heartbeats, and an error per bad item.
+fn validate_items(items: &[&RawValue], default_source: Source) -> (Vec<Heartbeat>, Vec<ItemError>) {
     let now = ms_to_seconds(now_ms());
     let mut good = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, raw) in items.iter().enumerate() {
-        let mut de = serde_json::Deserializer::from_str(raw.get());
-        match serde_path_to_error::deserialize::<_, Heartbeat>(&mut de) {
+        match parse_heartbeat(raw.get()) {
             Ok(mut h) => match h.validate(now) {
                 Ok(()) => {
                     h.source.get_or_insert(default_source);
@@ -201,17 +267,15 @@ async fn ingest(state: &State, items: Vec<Box<RawValue>>, default_source: Source
                     error: e.to_string(),
                 }),
             },
-            Err(e) => {
-                let path = e.path().to_string();
-                let error = if path == "." {
-                    e.inner().to_string()
-                } else {
-                    format!("{path}: {}", e.inner())
-                };
-                errors.push(ItemError { index, error });
-            }
+            Err(error) => errors.push(ItemError { index, error }),
         }
     }
+    (good, errors)
+}
+
+/// Stores the good heartbeats in one transaction and answers after the commit.
+async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>) -> Response {
+    let state = &state;
     let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
     let newest = good
         .iter()
@@ -428,6 +492,7 @@ async fn log(
 async fn subscribe(
     state: &State,
     reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    buf: &mut Vec<u8>,
     write: &mut OwnedWriteHalf,
 ) {
     let mut events = state.events.subscribe();
@@ -443,7 +508,7 @@ async fn subscribe(
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(_) => return,
             },
-            line = read_line(reader, MAX_LINE_BYTES) => {
+            line = read_line(reader, buf, MAX_LINE_BYTES) => {
                 if !matches!(line, Ok(Line::Text(_))) { return }
             }
             _ = stopping.changed() => return,

@@ -127,6 +127,7 @@ impl State {
                 None => Reader::open(&path).map_err(|e| e.to_string())?,
             };
             let out = f(&reader).map_err(|e| e.to_string());
+            reader.shrink_memory();
             if let Ok(mut p) = pool.lock() {
                 p.push(reader);
             }
@@ -140,6 +141,7 @@ impl State {
 /// Runs the daemon until it is told to stop. Blocks; builds its own single-threaded runtime
 /// (a per-user daemon needs no more, and it keeps memory small).
 pub fn run(options: Options) -> Result<(), DaemonError> {
+    limit_allocator_caching();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -250,6 +252,10 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     drop(listener);
     let _ = std::fs::remove_file(&paths.socket);
     let _ = state.shutdown.send(true);
+    // Readers closed first, so the writer's final checkpoint can empty the WAL.
+    if let Ok(mut pool) = state.readers.lock() {
+        pool.clear();
+    }
     writer.stop();
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     tracing::info!("stopped");
@@ -286,6 +292,18 @@ fn signal(
         path: PathBuf::new(),
         source,
     })
+}
+
+/// A long-running daemon should not keep freed memory: one malloc arena (instead of one per
+/// thread) and large buffers straight from mmap, so a big import does not leave the daemon at
+/// several times its idle size.
+fn limit_allocator_caching() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only tunes glibc's allocator; called before other threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
 }
 
 /// Lets the daemon hold many connections (the HTTP API's cap is 8192): the soft limit is often

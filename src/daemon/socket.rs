@@ -48,32 +48,35 @@ pub enum Line {
 }
 
 /// Reads one `\n`-terminated line of at most `max` bytes without buffering more than that.
+/// Cancel-safe: a partial line stays in `buf` and the next call goes on from there.
 pub async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
+    buf: &mut Vec<u8>,
     max: usize,
 ) -> std::io::Result<Line> {
-    let mut buf = Vec::new();
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {
             return Ok(if buf.is_empty() {
                 Line::Eof
             } else {
-                finish(buf)
+                finish(std::mem::take(buf))
             });
         }
         match available.iter().position(|&b| b == b'\n') {
             Some(i) => {
                 if buf.len() + i > max {
+                    buf.clear();
                     return Ok(Line::TooLong);
                 }
                 buf.extend_from_slice(&available[..i]);
                 reader.consume(i + 1);
-                return Ok(finish(buf));
+                return Ok(finish(std::mem::take(buf)));
             }
             None => {
                 let n = available.len();
                 if buf.len() + n > max {
+                    buf.clear();
                     return Ok(Line::TooLong);
                 }
                 buf.extend_from_slice(available);

@@ -88,16 +88,19 @@ pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) 
         .name("timeforged-writer".into())
         .spawn(move || {
             let mut stale = true; // unknown at start: rules may have changed
+            let mut arrived: Option<WriteCmd> = None;
             loop {
-                let first = if stale {
+                let first = if let Some(cmd) = arrived.take() {
+                    cmd
+                } else if stale {
                     match rx.recv_timeout(IDLE_BEFORE_REFRESH) {
                         Ok(cmd) => cmd,
                         Err(mpsc::RecvTimeoutError::Timeout) => {
-                            match writer.refresh_dirty(LOCAL_USER, None, REFRESH_STEP) {
-                                Ok(n) => stale = n == REFRESH_STEP,
-                                Err(e) => {
-                                    tracing::error!("refreshing rollups: {e}");
+                            match refresh_while_idle(&mut writer, &rx) {
+                                Some(cmd) => arrived = Some(cmd),
+                                None => {
                                     stale = false;
+                                    release_memory(&writer);
                                 }
                             }
                             continue;
@@ -125,6 +128,9 @@ pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) 
                     }
                 }
                 if process(&mut writer, cmds) {
+                    if let Err(e) = writer.checkpoint() {
+                        tracing::warn!("checkpoint at shutdown: {e}");
+                    }
                     return;
                 }
                 stale = true;
@@ -132,6 +138,34 @@ pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) 
         })
         .expect("spawning the writer thread");
     (WriterHandle { tx }, thread)
+}
+
+/// Refreshes stale rollups a few days at a time for as long as no request is waiting.
+/// Returns the request that interrupted it, or None when every rollup is fresh.
+fn refresh_while_idle(writer: &mut Writer, rx: &mpsc::Receiver<WriteCmd>) -> Option<WriteCmd> {
+    loop {
+        match writer.refresh_dirty(LOCAL_USER, None, REFRESH_STEP) {
+            Ok(n) if n < REFRESH_STEP => return None,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!("refreshing rollups: {e}");
+                return None;
+            }
+        }
+        if let Ok(cmd) = rx.try_recv() {
+            return Some(cmd);
+        }
+    }
+}
+
+/// Gives memory back to the system once the writer has nothing to do.
+fn release_memory(writer: &Writer) {
+    writer.shrink_memory();
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap memory to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Handles a group of commands in order; returns true on Stop.

@@ -77,6 +77,8 @@ fn rollup_signature(calendar: &Calendar, rules: Rules) -> String {
 }
 
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    // Each connection is used by one thread at a time, so SQLite's own mutexes are not needed.
+    let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(|e| classify(path, e))?;
@@ -102,9 +104,42 @@ fn writable(path: &Path) -> bool {
 pub struct Writer {
     conn: Connection,
     path: PathBuf,
-    strings: HashMap<String, u32>,
+    strings: Interner,
     calendar: Calendar,
     rules: Rules,
+}
+
+/// Interned strings: the writer's cache of `strings` ids (hit for almost every field).
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<Box<str>, u32, xxhash_rust::xxh3::Xxh3Builder>,
+}
+
+impl Interner {
+    /// The id of `value` (≥ 1), inserting it when new.
+    fn id(&mut self, conn: &Connection, value: &str) -> rusqlite::Result<u32> {
+        if let Some(&id) = self.ids.get(value) {
+            return Ok(id);
+        }
+        if self.ids.len() >= STRING_CACHE_MAX {
+            self.ids.clear();
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO strings (value) VALUES (?1)")?
+            .execute([value])?;
+        let id: u32 = conn
+            .prepare_cached("SELECT id FROM strings WHERE value = ?1")?
+            .query_row([value], |r| r.get(0))?;
+        self.ids.insert(value.into(), id);
+        Ok(id)
+    }
+
+    fn opt(&mut self, conn: &Connection, value: Option<&str>) -> rusqlite::Result<Option<u32>> {
+        value.map(|v| self.id(conn, v)).transpose()
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+    }
 }
 
 /// Bound on the in-memory string cache, so a flood of unique paths cannot grow memory forever.
@@ -121,7 +156,7 @@ impl Writer {
         let mut w = Writer {
             conn,
             path: path.to_path_buf(),
-            strings: HashMap::new(),
+            strings: Interner::default(),
             calendar,
             rules,
         };
@@ -261,30 +296,6 @@ impl Writer {
         Ok(out)
     }
 
-    /// Interns a string, returning its id (≥ 1).
-    fn intern(&mut self, value: &str) -> rusqlite::Result<u32> {
-        if let Some(&id) = self.strings.get(value) {
-            return Ok(id);
-        }
-        if self.strings.len() >= STRING_CACHE_MAX {
-            self.strings.clear();
-        }
-        let mut ins = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO strings (value) VALUES (?1)")?;
-        ins.execute([value])?;
-        let mut sel = self
-            .conn
-            .prepare_cached("SELECT id FROM strings WHERE value = ?1")?;
-        let id: u32 = sel.query_row([value], |r| r.get(0))?;
-        self.strings.insert(value.to_string(), id);
-        Ok(id)
-    }
-
-    fn intern_opt(&mut self, value: Option<&str>) -> rusqlite::Result<Option<u32>> {
-        value.map(|v| self.intern(v)).transpose()
-    }
-
     /// Stores validated heartbeats in one transaction; each is new or a duplicate.
     pub fn insert(&mut self, user_id: i64, heartbeats: &[Heartbeat]) -> Result<Vec<Stored>> {
         let path = self.path.clone();
@@ -315,44 +326,38 @@ impl Writer {
         let mut out = Vec::with_capacity(heartbeats.len());
         let calendar = self.calendar.clone();
         let mut days = DayMarker::new(&calendar, self.rules.timeout_ms);
+        let (conn, strings) = (&self.conn, &mut self.strings);
+        // Prepared once per transaction: this loop runs per heartbeat.
+        let mut st = conn.prepare_cached(
+            "INSERT OR IGNORE INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
+                is_write, project, branch, language, machine, editor, os, user_agent, lines, lineno,
+                cursorpos, dependencies, meta)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        )?;
         for h in heartbeats {
-            let entity = self.intern(&h.entity)?;
-            let project = self.intern_opt(h.project.as_deref())?;
-            let branch = self.intern_opt(h.branch.as_deref())?;
-            let language = self.intern_opt(h.language.as_deref())?;
-            let machine = self.intern_opt(h.machine.as_deref())?;
-            let editor = self.intern_opt(h.editor.as_deref())?;
-            let os = self.intern_opt(h.os.as_deref())?;
-            let user_agent = self.intern_opt(h.user_agent.as_deref())?;
             let dependencies = (!h.dependencies.is_empty())
                 .then(|| serde_json::to_string(&h.dependencies).unwrap_or_default());
             let meta = h
                 .meta
                 .as_ref()
-                .map(|m| serde_json::Value::Object(m.clone()).to_string());
-            let mut st = self.conn.prepare_cached(
-                "INSERT OR IGNORE INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
-                    is_write, project, branch, language, machine, editor, os, user_agent, lines, lineno,
-                    cursorpos, dependencies, meta)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-            )?;
+                .map(|m| serde_json::to_string(m).unwrap_or_default());
             let time_ms = h.time_ms();
             let changed = st.execute(params![
                 user_id,
                 time_ms,
                 h.dedup_hash(user_id),
-                entity,
+                strings.id(conn, &h.entity)?,
                 h.entity_type.code(),
                 h.category.code(),
                 h.source.unwrap_or_default().code(),
                 h.is_write,
-                project,
-                branch,
-                language,
-                machine,
-                editor,
-                os,
-                user_agent,
+                strings.opt(conn, h.project.as_deref())?,
+                strings.opt(conn, h.branch.as_deref())?,
+                strings.opt(conn, h.language.as_deref())?,
+                strings.opt(conn, h.machine.as_deref())?,
+                strings.opt(conn, h.editor.as_deref())?,
+                strings.opt(conn, h.os.as_deref())?,
+                strings.opt(conn, h.user_agent.as_deref())?,
                 h.lines,
                 h.lineno,
                 h.cursorpos,
@@ -366,6 +371,7 @@ impl Writer {
                 out.push(Stored::Duplicate);
             }
         }
+        drop(st);
         let mut dirty = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)")?;
@@ -385,8 +391,8 @@ impl Writer {
         let path = self.path.clone();
         let run = |w: &mut Writer| -> rusqlite::Result<i64> {
             w.conn.execute_batch("BEGIN IMMEDIATE")?;
-            let project = w.intern(&iv.project)?;
-            let branch = w.intern_opt(iv.branch.as_deref())?;
+            let project = w.strings.id(&w.conn, &iv.project)?;
+            let branch = w.strings.opt(&w.conn, iv.branch.as_deref())?;
             let (start, end) = (
                 crate::model::seconds_to_ms(iv.start),
                 crate::model::seconds_to_ms(iv.end),
@@ -514,6 +520,19 @@ impl Writer {
             Ok(out)
         };
         run(&self.conn).map_err(|e| classify(&path, e))
+    }
+
+    /// Moves everything from the WAL into the database file and truncates the WAL, so the
+    /// database file alone is a complete copy (done at shutdown).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(|e| self.err(e))
+    }
+
+    /// Gives SQLite's page cache back (done when idle, to keep the daemon small).
+    pub fn shrink_memory(&self) {
+        let _ = self.conn.execute_batch("PRAGMA shrink_memory");
     }
 
     pub fn calendar(&self) -> &Calendar {
@@ -723,6 +742,11 @@ impl Reader {
         )
         .and_then(|rows| rows.collect())
         .map_err(|e| self.err(e))
+    }
+
+    /// Gives SQLite's page cache back (after a query, to keep the daemon small).
+    pub fn shrink_memory(&self) {
+        let _ = self.conn.execute_batch("PRAGMA shrink_memory");
     }
 
     /// Dirty days in `[from, to]` (their rollups must be refreshed before they are read).
