@@ -94,10 +94,10 @@ fn router(http: Http) -> Router {
         .route("/", post(ingest))
         .route("/heartbeat", post(ingest))
         .route("/heartbeats", post(ingest))
-        .route("/users/{user}/heartbeats.bulk", post(ingest_for_user))
+        .route("/users/{user}/heartbeats.bulk", post(ingest))
         .route(
             "/users/{user}/heartbeats",
-            post(ingest_for_user).get(heartbeats_of_day),
+            post(ingest).get(heartbeats_of_day),
         )
         .route("/users/{user}/statusbar/today", get(statusbar_today))
         .route("/users/{user}/status_bar/today", get(statusbar_today))
@@ -109,7 +109,8 @@ fn router(http: Http) -> Router {
             get(all_time_since_today),
         )
         .route("/users/{user}/projects", get(projects))
-        .route("/users/{user}", get(current_user));
+        .route("/users/{user}", get(current_user))
+        .route_layer(middleware::from_fn_with_state(http.clone(), only_own_user));
     Router::new()
         .nest("/api/v1", v1.clone())
         .nest("/api/compat/wakatime/v1", v1)
@@ -217,16 +218,19 @@ fn forbidden(http: &Http, user: &str) -> Option<Response> {
     })
 }
 
-async fn ingest_for_user(
+/// `/users/{user}/…` is only for `current` or the local user's name.
+async fn only_own_user(
     AxState(http): AxState<Http>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    params: axum::extract::RawPathParams,
+    req: Request,
+    next: Next,
 ) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
+    if let Some((_, user)) = params.iter().find(|(name, _)| *name == "user")
+        && let Some(refused) = forbidden(&http, user)
+    {
+        return refused;
     }
-    ingest(AxState(http), headers, body).await
+    next.run(req).await
 }
 
 /// Stores heartbeats sent by a WakaTime client; each item is accepted or rejected on its own,
@@ -330,71 +334,38 @@ async fn ingest(
 
 type Params = Query<HashMap<String, String>>;
 
-async fn statusbar_today(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
-    }
+async fn statusbar_today(AxState(http): AxState<Http>) -> Response {
     read_response(super::wakatime_api::statusbar_today(&http.state).await)
 }
 
-async fn summaries(
-    AxState(http): AxState<Http>,
-    Path(user): Path<String>,
-    Query(q): Params,
-) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
-    }
+async fn summaries(AxState(http): AxState<Http>, Query(q): Params) -> Response {
     read_response(super::wakatime_api::summaries(&http.state, &q).await)
 }
 
-async fn stats_default(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
-    stats(AxState(http), Path((user, "last_7_days".to_string()))).await
+async fn stats_default(AxState(http): AxState<Http>) -> Response {
+    read_response(super::wakatime_api::stats(&http.state, "last_7_days").await)
 }
 
 async fn stats(
     AxState(http): AxState<Http>,
-    Path((user, range)): Path<(String, String)>,
+    Path((_user, range)): Path<(String, String)>,
 ) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
-    }
     read_response(super::wakatime_api::stats(&http.state, &range).await)
 }
 
-async fn all_time_since_today(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
-    }
+async fn all_time_since_today(AxState(http): AxState<Http>) -> Response {
     read_response(super::wakatime_api::all_time_since_today(&http.state).await)
 }
 
-async fn projects(
-    AxState(http): AxState<Http>,
-    Path(user): Path<String>,
-    Query(q): Params,
-) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
-    }
+async fn projects(AxState(http): AxState<Http>, Query(q): Params) -> Response {
     read_response(super::wakatime_api::projects(&http.state, q.get("q").map(String::as_str)).await)
 }
 
-async fn current_user(AxState(http): AxState<Http>, Path(user): Path<String>) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
-    }
+async fn current_user(AxState(http): AxState<Http>) -> Response {
     read_response(super::wakatime_api::current_user(&http.state, &http.username).await)
 }
 
-async fn heartbeats_of_day(
-    AxState(http): AxState<Http>,
-    Path(user): Path<String>,
-    Query(q): Params,
-) -> Response {
-    if let Some(r) = forbidden(&http, &user) {
-        return r;
-    }
+async fn heartbeats_of_day(AxState(http): AxState<Http>, Query(q): Params) -> Response {
     read_response(
         super::wakatime_api::heartbeats_of_day(&http.state, q.get("date").map(String::as_str))
             .await,
