@@ -116,7 +116,11 @@ fn status(ctx: &Context, json: bool, out: &mut impl Write) -> Result<ExitCode> {
 }
 
 fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result<()> {
-    let cal = Calendar::system();
+    // The daemon's zone by name: finding the system zone's name walks all of zoneinfo, which
+    // would be most of `tf status`'s time.
+    let cal = jiff::tz::TimeZone::get(&info.timezone)
+        .map(Calendar::new)
+        .unwrap_or_else(|_| Calendar::system());
     writeln!(
         out,
         "{} {} · pid {} · up {}",
