@@ -55,6 +55,10 @@ fn main() {
     let bins = bins();
     let home = Home::new(&bins);
     let _daemon = home.start_daemon();
+    // A second home whose "daemon" only reads lines and answers `ok`: what the hook costs the
+    // shell by itself, apart from the real daemon's work competing for the CPU.
+    let quiet = Home::new(&bins);
+    listen_and_discard(&quiet.socket());
     let mut table = Table::new(format!(
         "prompt latency, Enter to the next prompt under a pty (release build; p50 / p99 of \
          {N} Enters after {WARMUP}, with and without the hook in the same run; the hook sends \
@@ -73,19 +77,30 @@ fn main() {
         }
         let mut plain = Pty::shell(&home, shell, false);
         let mut hooked = Pty::shell(&home, shell, true);
+        let mut hooked_quiet = Pty::shell(&quiet, shell, true);
+        // One command first, as in a session: until then bash's $_ is the whole hook script
+        // (the last argument of the rc's `eval`), which its DEBUG trap copies on every prompt.
+        for pty in [&mut plain, &mut hooked, &mut hooked_quiet] {
+            pty.enter(":");
+        }
         for (case, typed) in [("empty line", ""), ("`true`", "true")] {
             let mut without = Vec::with_capacity(N);
             let mut with = Vec::with_capacity(N);
+            let mut with_quiet = Vec::with_capacity(N);
             for i in 0..WARMUP + N {
                 let a = plain.enter(typed);
                 let b = hooked.enter(typed);
+                let c = hooked_quiet.enter(typed);
                 if i >= WARMUP {
                     without.push(a);
                     with.push(b);
+                    with_quiet.push(c);
                 }
             }
-            let (p50_without, p99_without) =
-                (percentile(&mut without, 50.0), percentile(&mut without, 99.0));
+            let (p50_without, p99_without) = (
+                percentile(&mut without, 50.0),
+                percentile(&mut without, 99.0),
+            );
             let (p50_with, p99_with) = (percentile(&mut with, 50.0), percentile(&mut with, 99.0));
             let added = p99_with.saturating_sub(p99_without);
             let mut row = Row::new(
@@ -112,9 +127,42 @@ fn main() {
                     signed_ms(p99_with, p99_without)
                 ),
             ));
+            let (p50_quiet, p99_quiet) = (
+                percentile(&mut with_quiet, 50.0),
+                percentile(&mut with_quiet, 99.0),
+            );
+            table.push(Row::detail(
+                "to a socket that only reads",
+                format!(
+                    "{} at p50, {} at p99",
+                    signed_ms(p50_quiet, p50_without),
+                    signed_ms(p99_quiet, p99_without)
+                ),
+            ));
         }
     }
     table.print();
+}
+
+/// Accepts connections on `socket` in the background, answering each line with `ok`.
+fn listen_and_discard(socket: &Path) {
+    use std::io::{BufRead, BufReader};
+    let listener = std::os::unix::net::UnixListener::bind(socket)
+        .unwrap_or_else(|e| fail(format!("listen on {}: {e}", socket.display())));
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let Ok(mut answer) = conn.try_clone() else {
+                    return;
+                };
+                for line in BufReader::new(conn).split(b'\n') {
+                    if line.is_err() || answer.write_all(b"{\"v\":1,\"type\":\"ok\"}\n").is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {
@@ -144,8 +192,16 @@ impl Pty {
             .unwrap_or_else(|e| fail(format!("temp dir: {e}")));
         let tf = home.bins.tf.display().to_string();
         let (rc_name, prompt, load) = match shell {
-            Shell::Zsh => (".zshrc", "PS1='@TFP@ '\n", format!("eval \"$('{tf}' init zsh)\"\n")),
-            Shell::Bash => (".bashrc", "PS1='@TFP@ '\n", format!("eval \"$('{tf}' init bash)\"\n")),
+            Shell::Zsh => (
+                ".zshrc",
+                "PS1='@TFP@ '\n",
+                format!("eval \"$('{tf}' init zsh)\"\n"),
+            ),
+            Shell::Bash => (
+                ".bashrc",
+                "PS1='@TFP@ '\n",
+                format!("eval \"$('{tf}' init bash)\"\n"),
+            ),
             Shell::Fish => (
                 "rc.fish",
                 "set -g fish_greeting\nset -g fish_autosuggestion_enabled 0\n\
@@ -231,11 +287,7 @@ impl Pty {
     fn until(&mut self, needle: &[u8]) {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            if let Some(at) = self
-                .pending
-                .windows(needle.len())
-                .position(|w| w == needle)
-            {
+            if let Some(at) = self.pending.windows(needle.len()).position(|w| w == needle) {
                 self.pending.drain(..at + needle.len());
                 return;
             }

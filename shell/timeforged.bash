@@ -10,9 +10,13 @@
 # the prompt never waits for it. The hooks never print, and leave $?, $_, $! and the job table
 # as they found them. Set TIMEFORGED_SHELL_DISABLED=1 to pause them.
 #
-# The command line comes from bash-preexec when it is loaded; otherwise a DEBUG trap notices the
-# first command after the prompt and PROMPT_COMMAND notices the prompt, both chained to the
-# user's own trap and PROMPT_COMMAND, never replacing them.
+# With bash-preexec loaded, its preexec and precmd functions do the work. Otherwise a DEBUG trap
+# notices the first command after the prompt (a line starting) and the first command of
+# PROMPT_COMMAND (the line's status), and an entry added last to PROMPT_COMMAND sends "command
+# finished". The user's own trap and PROMPT_COMMAND entries keep running, and see $?, $_ and
+# PIPESTATUS as they would without the hook. Like bash-preexec's, the trap runs before every
+# simple command typed at the prompt: tens of microseconds each, which only a long loop typed
+# at the prompt (not a script, not a function) adds up.
 #
 # Everything sits inside one `if`, not behind a top-level `return`: that would also end the
 # user's .bashrc when this text is eval'd there.

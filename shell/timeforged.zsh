@@ -106,27 +106,30 @@ __TF_PATH__
   # Bytes that a JSON string cannot hold as they are (or that may not be UTF-8).
   typeset -g _tf_special=$'*[\"\\\x00-\x1f\x80-\xff]*'
 
-  # Error messages of the hooks' own go nowhere (the redirections on this function and on the
-  # block in _tf_precmd, made on each call); the commands the user runs keep their stderr.
-  # Functions are called as little as possible: a call costs more than all the rest.
+  # Error messages of the hooks' own go nowhere: the redirections on the blocks below, made on
+  # each call (one on the function definition would be skipped when zsh calls it as a hook).
+  # The commands the user runs keep their stderr. Functions are called as little as possible:
+  # a call costs more than all the rest.
   _tf_preexec() {
     [[ ${TIMEFORGED_SHELL_DISABLED-} == 1 ]] && return 0
-    emulate -L zsh -o extended_glob -o no_multibyte
-    _tf_start=${EPOCHREALTIME/,/.}
-    # $1 is the line as typed; it is empty when the history mechanism is off, and $3 is the
-    # full text being run.
-    _tf_command=${1:-$3}
-    if [[ $_tf_command == ${~_tf_special} ]] || (( $#_tf_command > _tf_max_command )); then
-      _tf_escape $_tf_command $_tf_max_command
-      _tf_command=$_tf_json
-    fi
-    if [[ $PWD != "$_tf_pwd_seen" ]]; then
-      _tf_escape $PWD
-      _tf_pwd_seen=$PWD _tf_pwd_json=$_tf_json
-    fi
-    _tf_cwd=$_tf_pwd_json
-    _tf_send "{\"v\":1,\"type\":\"shell\",\"event\":\"start\",$_tf_who,\"cwd\":\"$_tf_cwd\",\"command\":\"$_tf_command\",\"time\":$_tf_start}"
-  } 2>/dev/null
+    {
+      emulate -L zsh -o extended_glob -o no_multibyte
+      _tf_start=${EPOCHREALTIME/,/.}
+      # $1 is the line as typed; it is empty when the history mechanism is off, and $3 is
+      # the full text being run.
+      _tf_command=${1:-$3}
+      if [[ $_tf_command == ${~_tf_special} ]] || (( $#_tf_command > _tf_max_command )); then
+        _tf_escape "$_tf_command" $_tf_max_command
+        _tf_command=$_tf_json
+      fi
+      if [[ $PWD != "$_tf_pwd_seen" ]]; then
+        _tf_escape "$PWD"
+        _tf_pwd_seen=$PWD _tf_pwd_json=$_tf_json
+      fi
+      _tf_cwd=$_tf_pwd_json
+      _tf_send "{\"v\":1,\"type\":\"shell\",\"event\":\"start\",$_tf_who,\"cwd\":\"$_tf_cwd\",\"command\":\"$_tf_command\",\"time\":$_tf_start}"
+    } 2>/dev/null
+  }
 
   # An empty line runs no preexec: then there is nothing to finish, and nothing is done.
   # The end event repeats the start's cwd and command: it describes the command, which ran in

@@ -206,6 +206,9 @@ pub struct ShellSeen {
     pub running: Option<String>,
     /// Unix seconds when `running` started.
     pub running_since: Option<f64>,
+    /// Unix seconds of the last finished command.
+    #[serde(default)]
+    pub last_end: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -69,11 +69,25 @@ fn to_event(a: HookArgs) -> Option<ShellEvent> {
         pid: a.pid,
         tty: a.tty.map(|t| t.to_string_lossy().into_owned()),
         cwd: a.cwd.to_string_lossy().into_owned(),
-        command: a.command.to_string_lossy().into_owned(),
+        command: truncate_at_char(a.command.to_string_lossy().into_owned(), COMMAND_MAX_BYTES),
         time,
         start,
         status: a.status,
     })
+}
+
+/// Command lines are cut here, as the zsh hook does (the daemon stores at most the entity limit).
+const COMMAND_MAX_BYTES: usize = 4096;
+
+fn truncate_at_char(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
 }
 
 fn send(socket: &Path, line: &str) -> std::io::Result<()> {

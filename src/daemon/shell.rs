@@ -65,10 +65,14 @@ fn remember(state: &State, e: &ShellEvent) {
         last_seen: e.time,
         running: None,
         running_since: None,
+        last_end: None,
     });
     seen.shell = e.shell.clone();
     seen.last_seen = seen.last_seen.max(e.time);
     match e.event {
+        // bash and fish send start and end from separate processes, so a start can arrive
+        // after its own end; it must not mark the shell as running again.
+        ShellEventKind::Start if seen.last_end.is_some_and(|end| e.time <= end) => {}
         ShellEventKind::Start => {
             seen.running = Some(program);
             seen.running_since = Some(e.time);
@@ -76,6 +80,7 @@ fn remember(state: &State, e: &ShellEvent) {
         ShellEventKind::End => {
             seen.running = None;
             seen.running_since = None;
+            seen.last_end = Some(seen.last_end.unwrap_or(e.time).max(e.time));
         }
     }
 }

@@ -32,10 +32,19 @@ pub fn script(shell: Shell, socket: &Path, spool: &Path, tf: &Path) -> String {
         Shell::Bash => BASH,
         Shell::Fish => FISH,
     };
+    // zsh and bash read the paths from quoted here-documents; fish has them in single quotes,
+    // where only `\` and `'` need escaping.
+    let fill = |p: &Path| {
+        let p = p.to_string_lossy();
+        match shell {
+            Shell::Fish => p.replace('\\', "\\\\").replace('\'', "\\'"),
+            _ => p.into_owned(),
+        }
+    };
     template
-        .replace("@TF_SOCKET@", &socket.to_string_lossy())
-        .replace("@TF_SPOOL@", &spool.to_string_lossy())
-        .replace("@TF_BIN@", &tf.to_string_lossy())
+        .replace("@TF_SOCKET@", &fill(socket))
+        .replace("@TF_SPOOL@", &fill(spool))
+        .replace("@TF_BIN@", &fill(tf))
 }
 
 /// What a hook sends. `start`/`end` share the fields; `end` adds the start time and status.
@@ -54,10 +63,10 @@ pub struct ShellEvent {
     /// Unix seconds (`$EPOCHREALTIME`).
     pub time: f64,
     /// For `end`: when the command started.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<f64>,
     /// For `end`: the exit status.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<i32>,
 }
 
@@ -182,8 +191,12 @@ pub fn heartbeats(
                 .map(crate::model::seconds_to_ms)
                 .unwrap_or(end_ms);
             let start_ms = start_ms.min(end_ms);
-            // A forgotten `tail -f` counts at most `max_command_ms`.
-            let last_ms = end_ms.min(start_ms + rules.max_command_ms);
+            // A forgotten `tail -f` counts at most `max_command_ms`. The last heartbeat is at
+            // least 1 ms after the first, or a command that ran for less than a millisecond
+            // would lose its exit status to the start heartbeat's dedup key.
+            let last_ms = end_ms
+                .min(start_ms + rules.max_command_ms)
+                .max(start_ms + 1);
             let step = (timeout_ms / 2).clamp(1_000, 60_000);
             let mut out = Vec::new();
             let mut t = start_ms;
@@ -245,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn runs_are_capped_and_quick_commands_give_one_heartbeat() {
+    fn runs_are_capped_and_quick_commands_give_two_heartbeats() {
         let mut r = rules();
         r.max_command_ms = 10 * 60_000;
         let hs = heartbeats(
@@ -257,8 +270,12 @@ mod tests {
             None,
         );
         assert_eq!(hs.last().unwrap().time, 600.0);
+        // A quick command: its start, and its end 1 ms later carrying the exit status.
         let hs = heartbeats(&event("ls", 10.0, 10.0), &r, 900_000, None, None, None);
-        assert_eq!(hs.len(), 1);
+        assert_eq!(
+            hs.iter().map(Heartbeat::time_ms).collect::<Vec<_>>(),
+            vec![10_000, 10_001]
+        );
     }
 
     #[test]
@@ -274,6 +291,33 @@ mod tests {
             crate::model::MAX_ENTITY_BYTES
         );
         assert_eq!(entity("   ", false), "");
+    }
+
+    #[test]
+    fn a_sub_millisecond_command_keeps_its_exit_status() {
+        let hs = heartbeats(
+            &event("true", 100.0, 100.0003),
+            &rules(),
+            900_000,
+            None,
+            None,
+            None,
+        );
+        assert_eq!(hs.len(), 2);
+        assert_ne!(hs[0].time_ms(), hs[1].time_ms());
+        assert_eq!(hs[1].meta.as_ref().unwrap()["exit_status"], 1);
+    }
+
+    #[test]
+    fn fish_paths_are_escaped() {
+        let s = script(
+            Shell::Fish,
+            Path::new("/a'b\\c"),
+            Path::new("/s"),
+            Path::new("/t"),
+        );
+        assert!(!s.contains("@TF_SOCKET@"));
+        assert!(s.contains("/a\\'b\\\\c") || !s.contains("/a'b"), "{s}");
     }
 
     #[test]

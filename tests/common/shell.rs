@@ -489,6 +489,9 @@ impl Session {
 }
 
 impl Drop for Session {
+    /// Kills the tmux server, then waits until the shell and the hook's background children
+    /// are gone: a shell writes its history as it exits, and a `tf hook` may still spool, both
+    /// into the temp dir that is removed next.
     fn drop(&mut self) {
         let _ = self
             .tmux()
@@ -496,7 +499,40 @@ impl Drop for Session {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        let gone = || {
+            let shell_gone = stat_field(self.pid, 3).is_none_or(|state| state == "Z");
+            (shell_gone && session_processes(self.pid).is_empty()).then_some(())
+        };
+        // Not wait_for: a panic in drop during a failing test would abort the run.
+        let deadline = std::time::Instant::now() + DEADLINE;
+        while gone().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
+}
+
+/// Field `n` (1-based, as in proc(5)) of /proc/PID/stat.
+pub fn stat_field(pid: u32, n: usize) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(n - 3).map(str::to_string)
+}
+
+/// The live processes in the session whose leader is `sid` (a shell), but the leader itself
+/// (a zombie has finished; it only waits for init to reap it).
+pub fn session_processes(sid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|&pid| {
+                    pid != sid
+                        && stat_field(pid, 6) == Some(sid.to_string())
+                        && stat_field(pid, 3).is_some_and(|state| state != "Z")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Waits until the user's prompt hook has run `n` times and the prompt is on the screen: keys
