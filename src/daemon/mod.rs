@@ -186,7 +186,8 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         None => None,
     };
     let listener = socket::bind(&paths.socket).await?;
-    let (writer, writer_thread) = writer::spawn(store);
+    let checkpointer = crate::store::Checkpointer::open(&paths.database)?;
+    let (writer, writer_thread) = writer::spawn(store, checkpointer);
     let (shutdown, mut stopping) = watch::channel(false);
     let state = State {
         started: Instant::now(),

@@ -82,8 +82,32 @@ const IDLE_BEFORE_REFRESH: Duration = Duration::from_secs(2);
 const REFRESH_STEP: usize = 8;
 
 /// Starts the writer thread; it exits after [`WriteCmd::Stop`] or when every handle is gone.
-pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) {
+/// Commits between two checkpoints (SQLite's own default is about every 1,000 pages).
+const COMMITS_PER_CHECKPOINT: u32 = 200;
+
+/// Starts the checkpoint thread; it runs a passive checkpoint each time it is nudged, and exits
+/// when the writer is gone.
+fn spawn_checkpointer(checkpointer: crate::store::Checkpointer) -> mpsc::SyncSender<()> {
+    let (nudge, nudged) = mpsc::sync_channel::<()>(1);
+    let _ = std::thread::Builder::new()
+        .name("timeforged-checkpoint".into())
+        .spawn(move || {
+            while nudged.recv().is_ok() {
+                if let Err(e) = checkpointer.passive() {
+                    tracing::warn!("checkpoint: {e}");
+                }
+            }
+        });
+    nudge
+}
+
+pub fn spawn(
+    mut writer: Writer,
+    checkpointer: crate::store::Checkpointer,
+) -> (WriterHandle, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel::<WriteCmd>();
+    let nudge = spawn_checkpointer(checkpointer);
+    let mut commits = 0u32;
     let thread = std::thread::Builder::new()
         .name("timeforged-writer".into())
         .spawn(move || {
@@ -100,6 +124,7 @@ pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) 
                                 Some(cmd) => arrived = Some(cmd),
                                 None => {
                                     stale = false;
+                                    let _ = nudge.try_send(());
                                     release_memory(&writer);
                                 }
                             }
@@ -126,6 +151,12 @@ pub fn spawn(mut writer: Writer) -> (WriterHandle, std::thread::JoinHandle<()>) 
                         }
                         Err(_) => break,
                     }
+                }
+                commits += 1;
+                if commits >= COMMITS_PER_CHECKPOINT {
+                    commits = 0;
+                    // Full channel: a checkpoint is already pending, which is as good.
+                    let _ = nudge.try_send(());
                 }
                 if process(&mut writer, cmds) {
                     if let Err(e) = writer.checkpoint() {
