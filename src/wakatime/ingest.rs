@@ -418,7 +418,7 @@ pub fn url_decode(input: impl AsRef<[u8]>) -> String {
 ///
 /// wakatime-cli decodes it into its `heartbeat.Heartbeat`, whose `category` and `type` refuse
 /// `null` and unknown names and whose `time` must be a number, so those are always written as
-/// the client sent them; the optional fields are `null` when unknown, as WakaTime writes them.
+/// the client sent them; optional fields are left out when unknown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeartbeatData {
     pub id: String,
@@ -427,16 +427,27 @@ pub struct HeartbeatData {
     pub entity_type: EntityType,
     pub time: f64,
     pub category: Category,
+    // Unknown values are left out rather than written as null: clients read a missing field as
+    // null, and a bulk reply echoes every heartbeat, so the bytes add up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     pub is_write: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lines: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineno: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursorpos: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<String>,
     /// WakaTime's is an id; ours is the machine's name, as Wakapi does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_name_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     /// RFC 3339 UTC, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1177,8 +1188,8 @@ mod tests {
                 [{"data": {
                     "id": "abc", "entity": "/tmp/main.go", "type": "file",
                     "time": 1_585_598_059.0, "category": "coding", "project": "wakatime-cli",
-                    "branch": "heartbeat", "language": "Go", "is_write": true, "lines": null,
-                    "lineno": 42, "cursorpos": null, "dependencies": ["dep1"],
+                    "branch": "heartbeat", "language": "Go", "is_write": true,
+                    "lineno": 42, "dependencies": ["dep1"],
                     "machine_name_id": "laptop", "user_agent": "wakatime/13.0.6",
                     "created_at": "2020-04-14T21:27:15Z"
                 }}, 201],
