@@ -274,74 +274,165 @@ fn default_type() -> EntityType {
     EntityType::File
 }
 
-/// WakaTime clients send `null` for absent fields and some send numbers as strings; accept both.
-mod lenient {
+/// WakaTime clients send `null` for absent fields and numbers and booleans as strings; these
+/// accept all of it. Shared by `tf import`, the socket and the HTTP API.
+pub(crate) mod lenient {
     use super::EntityType;
-    use serde::{Deserialize, Deserializer, de::Error};
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, SeqAccess, Visitor};
+    use std::fmt;
 
-    /// An integer, a float, a numeric string, an empty string or null. A visitor rather than
-    /// an untagged enum: this runs for three fields of every heartbeat.
-    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Option<i64>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an integer (or a string holding one)")
-            }
-            fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Some(v))
-            }
-            fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
-                i64::try_from(v)
-                    .map(Some)
-                    .map_err(|_| E::custom(format!("{v} is too large")))
-            }
-            fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
-                if v.is_finite() {
-                    Ok(Some(v as i64))
-                } else {
-                    Err(E::custom(format!("expected an integer, got {v}")))
-                }
-            }
-            fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
-                let t = s.trim();
-                if t.is_empty() {
-                    return Ok(None);
-                }
-                t.parse()
-                    .map(Some)
-                    .map_err(|_| E::custom(format!("expected an integer, got {s:?}")))
-            }
-            fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(V)
-            }
-        }
-        d.deserialize_option(V)
+    enum Scalar {
+        Null,
+        Bool(bool),
+        Int(i64),
+        Float(f64),
+        Text(String),
     }
 
-    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum ListOrString {
-            List(Vec<String>),
-            Text(String),
+    struct ScalarVisitor;
+
+    impl<'de> Visitor<'de> for ScalarVisitor {
+        type Value = Scalar;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number, a string or null")
         }
-        Ok(match Option::<ListOrString>::deserialize(d)? {
-            None => Vec::new(),
-            Some(ListOrString::List(l)) => l,
-            Some(ListOrString::Text(s)) => s
-                .split(',')
+        fn visit_unit<E>(self) -> Result<Scalar, E> {
+            Ok(Scalar::Null)
+        }
+        fn visit_none<E>(self) -> Result<Scalar, E> {
+            Ok(Scalar::Null)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+            Ok(Scalar::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+            Ok(Scalar::Int(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+            Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+            Ok(Scalar::Float(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+            Ok(Scalar::Text(v.to_string()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
+            Ok(Scalar::Text(v))
+        }
+    }
+
+    fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+
+    fn fail<E: de::Error>(expected: &str, got: impl fmt::Display) -> E {
+        E::custom(format!("expected {expected}, got {got}"))
+    }
+
+    /// Unix seconds as a number or a numeric string; an empty string counts as absent.
+    pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        const WHAT: &str = "unix seconds as a number";
+        match scalar(d)? {
+            Scalar::Null => Ok(None),
+            Scalar::Int(i) => Ok(Some(i as f64)),
+            Scalar::Float(f) => Ok(Some(f)),
+            Scalar::Text(s) if s.trim().is_empty() => Ok(None),
+            Scalar::Text(s) => s
+                .trim()
+                .parse::<f64>()
+                .map(Some)
+                .map_err(|_| fail(WHAT, format_args!("{s:?}"))),
+            Scalar::Bool(b) => Err(fail(WHAT, b)),
+        }
+    }
+
+    /// An integer, a whole float (`7.0`) or a string holding one; an empty string is absent.
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        const WHAT: &str = "an integer";
+        match scalar(d)? {
+            Scalar::Null => Ok(None),
+            Scalar::Int(i) => Ok(Some(i)),
+            Scalar::Float(f) if f.is_finite() => Ok(Some(f as i64)),
+            Scalar::Float(f) => Err(fail(WHAT, f)),
+            Scalar::Text(s) if s.trim().is_empty() => Ok(None),
+            Scalar::Text(s) => {
+                let t = s.trim();
+                t.parse::<i64>()
+                    .ok()
+                    .or_else(|| {
+                        t.parse::<f64>()
+                            .ok()
+                            .filter(|f| f.is_finite())
+                            .map(|f| f as i64)
+                    })
+                    .map(Some)
+                    .ok_or_else(|| fail(WHAT, format_args!("{s:?}")))
+            }
+            Scalar::Bool(b) => Err(fail(WHAT, b)),
+        }
+    }
+
+    /// `true`/`false`, `0`/`1`, or those as strings.
+    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        const WHAT: &str = "true or false";
+        match scalar(d)? {
+            Scalar::Null => Ok(None),
+            Scalar::Bool(b) => Ok(Some(b)),
+            Scalar::Int(0) => Ok(Some(false)),
+            Scalar::Int(1) => Ok(Some(true)),
+            Scalar::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "" => Ok(None),
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                _ => Err(fail(WHAT, format_args!("{s:?}"))),
+            },
+            Scalar::Int(i) => Err(fail(WHAT, i)),
+            Scalar::Float(f) => Err(fail(WHAT, f)),
+        }
+    }
+
+    struct ListVisitor;
+
+    impl<'de> Visitor<'de> for ListVisitor {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of strings, a comma-separated string or null")
+        }
+        fn visit_unit<E>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Vec<String>, E> {
+            Ok(v.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(String::from)
-                .collect(),
-        })
+                .collect())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+            while let Some(item) = seq.next_element::<String>()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+
+    /// A list of strings, a comma-separated string, or null.
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        d.deserialize_any(ListVisitor)
     }
 
     pub fn or_default<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(

@@ -12,7 +12,7 @@ use crate::client::{Client, ClientError, start_daemon, stop_daemon};
 use crate::config::Config;
 use crate::model::{Category, EntityType, Heartbeat, Interval, Source};
 use crate::paths::Paths;
-use crate::protocol::{Request, Response, StatusInfo, to_line};
+use crate::protocol::{Request, Response, StatusInfo};
 use crate::report::{Dim, Filters, RangeSpec, Report, Session};
 use anyhow::{Context as _, Result, bail};
 pub use args::Cli;
@@ -621,11 +621,6 @@ fn config(ctx: &Context, action: ConfigAction, out: &mut impl Write) -> Result<E
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A request line as `to_line` writes it, for callers that build raw batches.
-pub fn request_line(request: &Request) -> String {
-    to_line(request)
 }
 
 #[cfg(test)]

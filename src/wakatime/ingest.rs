@@ -136,10 +136,10 @@ pub struct IngestContext {
 /// field is reported by name rather than as "invalid type … expected struct".
 #[derive(Deserialize)]
 struct Wire {
-    #[serde(default, deserialize_with = "lenient::time")]
+    #[serde(default, deserialize_with = "crate::model::lenient::time")]
     time: Option<f64>,
     /// The Python client's stdin alias for `time`.
-    #[serde(default, deserialize_with = "lenient::time")]
+    #[serde(default, deserialize_with = "crate::model::lenient::time")]
     timestamp: Option<f64>,
     #[serde(default)]
     entity: Option<String>,
@@ -153,15 +153,15 @@ struct Wire {
     branch: Option<String>,
     #[serde(default)]
     language: Option<String>,
-    #[serde(default, deserialize_with = "lenient::boolean")]
+    #[serde(default, deserialize_with = "crate::model::lenient::boolean")]
     is_write: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "crate::model::lenient::int")]
     lines: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "crate::model::lenient::int")]
     lineno: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(default, deserialize_with = "crate::model::lenient::int")]
     cursorpos: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::list")]
+    #[serde(default, deserialize_with = "crate::model::lenient::list")]
     dependencies: Vec<String>,
     /// Wakapi's name for the machine in the body.
     #[serde(default)]
@@ -539,166 +539,6 @@ pub struct ErrorBody {
 pub fn error_body(message: &str) -> ErrorBody {
     ErrorBody {
         error: message.to_string(),
-    }
-}
-
-/// Clients send `null` for absent fields and some send numbers and booleans as strings. Each
-/// field is read in one pass, without buffering (an untagged enum would copy every value).
-mod lenient {
-    use serde::de::{self, Deserializer, SeqAccess, Visitor};
-    use std::fmt;
-
-    enum Scalar {
-        Null,
-        Bool(bool),
-        Int(i64),
-        Float(f64),
-        Text(String),
-    }
-
-    struct ScalarVisitor;
-
-    impl<'de> Visitor<'de> for ScalarVisitor {
-        type Value = Scalar;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a number, a string or null")
-        }
-        fn visit_unit<E>(self) -> Result<Scalar, E> {
-            Ok(Scalar::Null)
-        }
-        fn visit_none<E>(self) -> Result<Scalar, E> {
-            Ok(Scalar::Null)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
-            Ok(Scalar::Bool(v))
-        }
-        fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
-            Ok(Scalar::Int(v))
-        }
-        fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
-            Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
-        }
-        fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
-            Ok(Scalar::Float(v))
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
-            Ok(Scalar::Text(v.to_string()))
-        }
-        fn visit_string<E>(self, v: String) -> Result<Scalar, E> {
-            Ok(Scalar::Text(v))
-        }
-    }
-
-    fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
-        d.deserialize_any(ScalarVisitor)
-    }
-
-    fn fail<E: de::Error>(expected: &str, got: impl fmt::Display) -> E {
-        E::custom(format!("expected {expected}, got {got}"))
-    }
-
-    /// Unix seconds as a number or a numeric string; an empty string counts as absent.
-    pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        const WHAT: &str = "unix seconds as a number";
-        match scalar(d)? {
-            Scalar::Null => Ok(None),
-            Scalar::Int(i) => Ok(Some(i as f64)),
-            Scalar::Float(f) => Ok(Some(f)),
-            Scalar::Text(s) if s.trim().is_empty() => Ok(None),
-            Scalar::Text(s) => s
-                .trim()
-                .parse::<f64>()
-                .map(Some)
-                .map_err(|_| fail(WHAT, format_args!("{s:?}"))),
-            Scalar::Bool(b) => Err(fail(WHAT, b)),
-        }
-    }
-
-    /// An integer, a whole float (`7.0`) or a string holding one; an empty string is absent.
-    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        const WHAT: &str = "an integer";
-        match scalar(d)? {
-            Scalar::Null => Ok(None),
-            Scalar::Int(i) => Ok(Some(i)),
-            Scalar::Float(f) if f.is_finite() => Ok(Some(f as i64)),
-            Scalar::Float(f) => Err(fail(WHAT, f)),
-            Scalar::Text(s) if s.trim().is_empty() => Ok(None),
-            Scalar::Text(s) => {
-                let t = s.trim();
-                t.parse::<i64>()
-                    .ok()
-                    .or_else(|| {
-                        t.parse::<f64>()
-                            .ok()
-                            .filter(|f| f.is_finite())
-                            .map(|f| f as i64)
-                    })
-                    .map(Some)
-                    .ok_or_else(|| fail(WHAT, format_args!("{s:?}")))
-            }
-            Scalar::Bool(b) => Err(fail(WHAT, b)),
-        }
-    }
-
-    /// `true`/`false`, `0`/`1`, or those as strings.
-    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        const WHAT: &str = "true or false";
-        match scalar(d)? {
-            Scalar::Null => Ok(None),
-            Scalar::Bool(b) => Ok(Some(b)),
-            Scalar::Int(0) => Ok(Some(false)),
-            Scalar::Int(1) => Ok(Some(true)),
-            Scalar::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
-                "" => Ok(None),
-                "true" | "1" => Ok(Some(true)),
-                "false" | "0" => Ok(Some(false)),
-                _ => Err(fail(WHAT, format_args!("{s:?}"))),
-            },
-            Scalar::Int(i) => Err(fail(WHAT, i)),
-            Scalar::Float(f) => Err(fail(WHAT, f)),
-        }
-    }
-
-    struct ListVisitor;
-
-    impl<'de> Visitor<'de> for ListVisitor {
-        type Value = Vec<String>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list of strings, a comma-separated string or null")
-        }
-        fn visit_unit<E>(self) -> Result<Vec<String>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E>(self) -> Result<Vec<String>, E> {
-            Ok(Vec::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Vec<String>, E> {
-            Ok(v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-            while let Some(item) = seq.next_element::<String>()? {
-                out.push(item);
-            }
-            Ok(out)
-        }
-    }
-
-    /// A list of strings, a comma-separated string, or null.
-    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        d.deserialize_any(ListVisitor)
     }
 }
 
