@@ -295,10 +295,16 @@ async fn ingest(
             .map_err(|e| e.to_string())
         })
         .collect();
+    // The reply's data is built now, so the heartbeats can move to the writer without a copy.
+    let results: Vec<Result<wakatime::HeartbeatData, String>> = outcomes
+        .into_iter()
+        .map(|o| o.map(|i| wakatime::ingest::created(&good[i])))
+        .collect();
+    let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
     let stored = if good.is_empty() {
         Vec::new()
     } else {
-        match state.writer.heartbeats(good.clone()).await {
+        match state.writer.heartbeats(good).await {
             Ok(s) => s,
             Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
         }
@@ -306,16 +312,11 @@ async fn ingest(
     state.set_last_values(ctx.last);
     let accepted = stored.iter().filter(|s| **s == Stored::New).count();
     if accepted > 0 {
-        let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
         let _ = state.events.send(crate::protocol::Event::Heartbeats {
             count: accepted,
             latest_time,
         });
     }
-    let results: Vec<Result<wakatime::HeartbeatData, String>> = outcomes
-        .into_iter()
-        .map(|o| o.map(|i| wakatime::ingest::created(&good[i])))
-        .collect();
     if single {
         return match results.into_iter().next() {
             Some(Ok(data)) => {
