@@ -26,6 +26,7 @@ pub struct Config {
     pub report: ReportConfig,
     pub http: HttpConfig,
     pub shell: ShellConfig,
+    pub watch: WatchConfig,
 }
 
 /// `[daemon]`
@@ -155,6 +156,37 @@ impl Default for ShellConfig {
             max_command_minutes: 240,
             spool_max_bytes: 10 * 1024 * 1024,
             categories: Default::default(),
+        }
+    }
+}
+
+/// `[watch]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Directories whose git repositories are tracked from file changes (`~/…` allowed);
+    /// `tf watch add` adds more without editing this file.
+    pub roots: Vec<PathBuf>,
+    /// Directory names never watched, beside the built-in ones (`.git`, `target`,
+    /// `node_modules`, …) and what `.gitignore` ignores.
+    pub exclude: Vec<String>,
+    /// A file counts at most once per this many seconds.
+    pub debounce_seconds: u32,
+    /// How often directories beyond the kernel's watch limit are polled.
+    pub poll_seconds: u32,
+    /// Most inotify watches to use (0 = as many as the kernel allows); past it, directories
+    /// are polled.
+    pub max_watches: usize,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            roots: Vec::new(),
+            exclude: Vec::new(),
+            debounce_seconds: 30,
+            poll_seconds: 10,
+            max_watches: 0,
         }
     }
 }
@@ -360,6 +392,31 @@ impl Config {
                     .to_owned(),
             });
         }
+        for (key, value) in [
+            ("watch.debounce_seconds", self.watch.debounce_seconds),
+            ("watch.poll_seconds", self.watch.poll_seconds),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!("{key} = 0 is out of range (expected at least 1 second)"),
+                });
+            }
+        }
+        if let Some(root) = self
+            .watch
+            .roots
+            .iter()
+            .find(|p| !(p.is_absolute() || p.starts_with("~")))
+        {
+            return Err(ConfigError::Invalid {
+                key: "watch.roots",
+                message: format!(
+                    "watch.roots: {:?} is not an absolute path (expected /… or ~/…)",
+                    root.display().to_string()
+                ),
+            });
+        }
         let overrides = [
             ("daemon.socket", &self.daemon.socket),
             ("storage.database", &self.storage.database),
@@ -393,6 +450,7 @@ impl Config {
             toml_section("report", &self.report),
             toml_section("http", &self.http),
             toml_section("shell", &self.shell),
+            toml_section("watch", &self.watch),
         ]
         .join("\n")
     }

@@ -56,6 +56,26 @@ pub enum Request {
     },
     /// A shell hook's "command started" / "command finished" (answered with `ok`).
     Shell(crate::shell::ShellEvent),
+    /// A git hook's event (answered with `ok`).
+    Git(crate::git::GitEvent),
+    /// Time per project and branch, with first/last activity and commits made.
+    Branches {
+        #[serde(default)]
+        range: RangeSpec,
+        #[serde(default)]
+        project: Option<String>,
+    },
+    /// Commits with the time spent on their branch since the previous commit.
+    Commits {
+        #[serde(default)]
+        range: RangeSpec,
+        #[serde(default)]
+        project: Option<String>,
+        #[serde(default)]
+        branch: Option<String>,
+    },
+    /// Add, remove or list watched roots (answered with `watch_roots`).
+    Watch(WatchAction),
     /// Keeps the connection open and pushes `event` responses.
     Subscribe,
     Shutdown,
@@ -116,6 +136,15 @@ pub enum Response {
     Sessions {
         sessions: Vec<Session>,
     },
+    Branches {
+        branches: Vec<crate::report::git::BranchRow>,
+    },
+    Commits {
+        commits: Vec<crate::report::git::CommitRow>,
+    },
+    WatchRoots {
+        roots: Vec<WatchRoot>,
+    },
     LogChunk {
         #[serde(default)]
         heartbeats: Vec<Heartbeat>,
@@ -153,6 +182,33 @@ pub struct LoggedInterval {
     pub interval: Interval,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum WatchAction {
+    /// Start watching a directory (kept across restarts).
+    Add { path: String },
+    /// Stop watching a root added with `add` (roots from the config file stay).
+    Remove { path: String },
+    List,
+}
+
+/// A watched root and how it is watched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchRoot {
+    pub path: String,
+    /// `config` (listed in `[watch] roots`) or `added` (`tf watch add`).
+    pub origin: String,
+    /// Directories watched with inotify.
+    pub watched_dirs: usize,
+    /// Directories polled because the kernel's watch limit was reached.
+    pub polled_dirs: usize,
+    /// Git repositories found under the root.
+    pub repositories: usize,
+    /// Why the root is not (fully) watched, if it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// Pushed to subscribers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -164,6 +220,12 @@ pub enum Event {
     },
     IntervalAdded {
         id: i64,
+    },
+    /// A branch switch or commits were recorded.
+    Git {
+        project: String,
+        branch: Option<String>,
+        kind: crate::git::GitEventKind,
     },
 }
 
@@ -193,6 +255,12 @@ pub struct StatusInfo {
     /// Events queued by hooks while the daemon was down.
     #[serde(default)]
     pub spool: SpoolInfo,
+    /// Watched roots (file-system tracking).
+    #[serde(default)]
+    pub watch: Vec<WatchRoot>,
+    /// Set when the kernel's inotify watch limit was reached: what happened and the fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_limit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,7 +322,7 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 10] = [
+const REQUEST_TYPES: [&str; 14] = [
     "hello",
     "status",
     "heartbeats",
@@ -263,6 +331,10 @@ const REQUEST_TYPES: [&str; 10] = [
     "sessions",
     "log",
     "shell",
+    "git",
+    "branches",
+    "commits",
+    "watch",
     "subscribe",
     "shutdown",
 ];

@@ -198,6 +198,14 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             }
         }
         Request::Shell(event) => super::shell::handle(state, event).await,
+        Request::Git(event) => super::git::record(state, event, true).await,
+        Request::Branches { range, project } => super::git::branches(state, range, project).await,
+        Request::Commits {
+            range,
+            project,
+            branch,
+        } => super::git::commits(state, range, project, branch).await,
+        Request::Watch(action) => super::watcher::handle(state, action).await,
         Request::Shutdown => {
             let _ = state.shutdown.send(true);
             Response::Ok
@@ -209,11 +217,11 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
     }
 }
 
-fn storage_error(e: String) -> Response {
+pub(crate) fn storage_error(e: String) -> Response {
     Response::error(ErrorCode::Storage, e)
 }
 
-fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
+pub(crate) fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
     report::range::resolve(
         range,
         &state.options.calendar,
@@ -397,6 +405,10 @@ async fn status(state: &State) -> Result<Response, String> {
         entity: h.entity,
         time: h.time,
     });
+    let (watch, watch_limit) = match state.watch.get() {
+        Some(w) => w.status().await.unwrap_or_default(),
+        None => Default::default(),
+    };
     let paths = &state.options.paths;
     Ok(Response::Status(Box::new(StatusInfo {
         pid: std::process::id(),
@@ -421,6 +433,8 @@ async fn status(state: &State) -> Result<Response, String> {
         heartbeats: count,
         today_seconds: total.total_seconds,
         current,
+        watch,
+        watch_limit,
     })))
 }
 

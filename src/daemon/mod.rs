@@ -1,11 +1,13 @@
 //! The running daemon: lock file, socket hygiene, the accept loop, the writer thread, and a
 //! graceful stop on SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
 
+mod git;
 mod handlers;
 mod http;
 mod shell;
 mod socket;
 mod wakatime_api;
+mod watcher;
 mod writer;
 
 use crate::calendar::Calendar;
@@ -86,6 +88,8 @@ pub(crate) struct State {
     pub machine: Option<String>,
     /// The newest project/branch/language, for WakaTime's `<<LAST_PROJECT>>` placeholders.
     pub last: Arc<Mutex<Option<LastValues>>>,
+    /// The file watcher (set once it is started).
+    pub watch: Arc<std::sync::OnceLock<crate::watch::WatchHandle>>,
 }
 
 impl State {
@@ -161,6 +165,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     // Open the database before taking the socket, so a bad database leaves no socket behind.
     let rules = rules_for(&options.config);
     let mut store = Writer::open(&paths.database, options.calendar.clone(), rules)?;
+    let added_roots = store.watch_roots()?;
     let api_keys = if options.config.http.enabled {
         Some(register_api_key(paths, &mut store)?)
     } else {
@@ -209,8 +214,10 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         shells: Arc::new(Mutex::new(Default::default())),
         spool_dropped: Arc::new(Default::default()),
         machine: crate::model::hostname(),
+        watch: Arc::default(),
     };
     tokio::spawn(shell::drain_spool(state.clone()));
+    let _ = state.watch.set(watcher::start(&state, added_roots));
     if let (Some(listener), Some(keys)) = (http_listener, api_keys) {
         let loopback_only = state.http_addr.is_some_and(|a| a.ip().is_loopback());
         let web = http::Http {
@@ -253,6 +260,9 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     drop(listener);
     let _ = std::fs::remove_file(&paths.socket);
     let _ = state.shutdown.send(true);
+    if let Some(w) = state.watch.get() {
+        w.stop();
+    }
     // Readers closed first, so the writer's final checkpoint can empty the WAL.
     if let Ok(mut pool) = state.readers.lock() {
         pool.clear();

@@ -137,6 +137,10 @@ pub(crate) async fn drain_spool(state: State) {
                 handle(&state, e).await;
                 ok += 1;
             }
+            Ok(Request::Git(e)) => {
+                super::git::record(&state, e, true).await;
+                ok += 1;
+            }
             _ => bad += 1,
         }
     }

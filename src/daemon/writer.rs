@@ -25,6 +25,8 @@ pub enum WriteCmd {
         to: DayNum,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// Any other write, run on the writer thread in queue order (it answers by itself).
+    Run(Box<dyn FnOnce(&mut Writer) + Send>),
     /// Finish everything queued before this, then exit.
     Stop,
 }
@@ -62,6 +64,21 @@ impl WriterHandle {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(WriteCmd::Refresh { from, to, reply })
+            .map_err(|_| CLOSED.to_string())?;
+        rx.await.map_err(|_| CLOSED.to_string())?
+    }
+
+    /// Runs `f` with the writer, after everything queued before it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Result<T, String> {
+        let (reply, rx) = oneshot::channel();
+        let job = Box::new(move |w: &mut Writer| {
+            let _ = reply.send(f(w).map_err(|e| e.to_string()));
+        });
+        self.tx
+            .send(WriteCmd::Run(job))
             .map_err(|_| CLOSED.to_string())?;
         rx.await.map_err(|_| CLOSED.to_string())?
     }
@@ -225,6 +242,7 @@ fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
                         let res = writer.refresh_dirty(LOCAL_USER, Some((from, to)), usize::MAX);
                         let _ = reply.send(res.map(|_| ()).map_err(|e| e.to_string()));
                     }
+                    WriteCmd::Run(job) => job(writer),
                     WriteCmd::Stop => stop = true,
                     WriteCmd::Heartbeats { .. } => unreachable!("handled above"),
                 }

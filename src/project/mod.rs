@@ -76,6 +76,11 @@ fn nearest_existing_dir(path: &Path) -> Option<PathBuf> {
     }
 }
 
+/// [`clean`] for other modules: paths compared as map keys must be spelled one way.
+pub fn clean_path(path: &Path) -> PathBuf {
+    clean(path)
+}
+
 /// Drops `.` and resolves `..` by popping, so walking up with `Path::parent` means what it says.
 fn clean(path: &Path) -> PathBuf {
     let mut cleaned = PathBuf::new();
@@ -166,6 +171,42 @@ fn repo_dir_name(git_dir: &Path) -> Option<String> {
 fn dir_name(dir: &Path) -> Option<String> {
     dir.file_name()
         .map(|name| name.to_string_lossy().into_owned())
+}
+
+/// What HEAD points to, and where the git directory is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    /// As [`ProjectInfo::branch`]: short name, `detached:<sha7>`, or an unborn branch's name.
+    pub branch: Option<String>,
+    /// The commit HEAD resolves to (full hex), if any.
+    pub sha: Option<String>,
+    /// The repository's git directory (`.git`, or `.git/worktrees/<name>` for a linked worktree).
+    pub git_dir: Option<PathBuf>,
+}
+
+/// HEAD of the repository whose work tree is exactly `root` (no search upwards). A missing or
+/// corrupt repository gives what could be read.
+pub fn head(root: &Path) -> Head {
+    let no_ceilings: [&Path; 0] = [];
+    match Repository::open_ext(root, RepositoryOpenFlags::NO_SEARCH, no_ceilings) {
+        Ok(repo) => head_of(&repo),
+        Err(err) => {
+            debug!(root = %root.display(), %err, "cannot open git repository");
+            Head::default()
+        }
+    }
+}
+
+pub fn head_of(repo: &Repository) -> Head {
+    Head {
+        branch: branch(repo),
+        sha: repo
+            .head()
+            .ok()
+            .and_then(|h| h.target())
+            .map(|oid| oid.to_string()),
+        git_dir: Some(repo.path().to_path_buf()),
+    }
 }
 
 fn branch(repo: &Repository) -> Option<String> {

@@ -1,10 +1,12 @@
 //! Reports: the one place that aggregates credited time. Whole days come from the daily rollups,
 //! partial days and entity-level questions from the raw timeline; both use the same rules.
 
+pub mod git;
 pub mod range;
 
 use crate::calendar::{Calendar, day_num};
 use crate::model::{Category, Source};
+use crate::git::ticket::ticket as git_ticket;
 use crate::store::{DailyFilter, Dims, Reader, Result};
 use crate::timeline::{self, Rules, Span};
 pub use range::{RangeError, RangeSpec};
@@ -18,6 +20,8 @@ pub enum Dim {
     Project,
     Language,
     Branch,
+    /// The ticket key in the branch name (`feature/ABC-123-login` → `ABC-123`).
+    Ticket,
     Category,
     Entity,
     Editor,
@@ -28,10 +32,11 @@ pub enum Dim {
 }
 
 impl Dim {
-    pub const ALL: [Dim; 10] = [
+    pub const ALL: [Dim; 11] = [
         Dim::Project,
         Dim::Language,
         Dim::Branch,
+        Dim::Ticket,
         Dim::Category,
         Dim::Entity,
         Dim::Editor,
@@ -46,6 +51,7 @@ impl Dim {
             Dim::Project => "project",
             Dim::Language => "language",
             Dim::Branch => "branch",
+            Dim::Ticket => "ticket",
             Dim::Category => "category",
             Dim::Entity => "entity",
             Dim::Editor => "editor",
@@ -269,10 +275,12 @@ pub fn report(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Report> {
         for (dims, day, ms) in &pieces.items {
             *groups.entry(group_key(dim, dims, *day)).or_default() += ms;
         }
-        let mut rows = Vec::with_capacity(groups.len());
+        // Keyed by name: several branches can carry one ticket.
+        let mut named: HashMap<String, i64> = HashMap::with_capacity(groups.len());
         for (key, ms) in groups {
-            rows.push((name_of(reader, dim, key)?, ms));
+            *named.entry(name_of(reader, dim, key)?).or_default() += ms;
         }
+        let mut rows: Vec<(String, i64)> = named.into_iter().collect();
         if dim == Dim::Day {
             rows.sort_by(|a, b| a.0.cmp(&b.0));
         } else {
@@ -308,7 +316,7 @@ fn group_key(dim: Dim, d: &Dims, day: i32) -> u64 {
     u64::from(match dim {
         Dim::Project => d.project,
         Dim::Language => d.language,
-        Dim::Branch => d.branch,
+        Dim::Branch | Dim::Ticket => d.branch,
         Dim::Category => u32::from(d.category),
         Dim::Entity => d.entity,
         Dim::Editor => d.editor,
@@ -331,6 +339,7 @@ fn name_of(reader: &Reader, dim: Dim, key: u64) -> Result<String> {
             let d = key as i32;
             format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
         }
+        Dim::Ticket => git_ticket(&reader.name(key as u32)?).unwrap_or_default(),
         _ => reader.name(key as u32)?,
     };
     Ok(if name.is_empty() {

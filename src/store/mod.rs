@@ -2,7 +2,10 @@
 //! transactions, and [`Reader`]s for queries. Strings are interned; per-day rollups of
 //! credited time are kept up to date lazily (days are marked dirty on write, recomputed on read).
 
+mod git;
 mod schema;
+
+pub use git::{CommitRecord, GitRecorded};
 
 use crate::calendar::{Calendar, DayNum, date_of_num};
 use crate::model::{Category, EntityType, Heartbeat, Interval, Source, ms_to_seconds};

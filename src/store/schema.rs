@@ -77,4 +77,32 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     ",
+    // 2: git — commits (marks on a branch; a rewrite points the old commit at its new one),
+    // branch switches, and roots added with `tf watch add`.
+    "
+    CREATE TABLE commits (
+        user_id     INTEGER NOT NULL,
+        project     INTEGER NOT NULL,   -- strings.id
+        sha         TEXT NOT NULL,
+        branch      INTEGER,            -- strings.id
+        time_ms     INTEGER NOT NULL,   -- when it was made (kept through rebases)
+        summary     TEXT,
+        merge       INTEGER NOT NULL DEFAULT 0,
+        replaced_by TEXT,               -- the commit that replaced it (amend, rebase, squash)
+        PRIMARY KEY (user_id, project, sha)
+    ) WITHOUT ROWID;
+    CREATE INDEX commits_by_time ON commits (user_id, time_ms);
+    CREATE TABLE branch_switches (
+        user_id INTEGER NOT NULL,
+        project INTEGER NOT NULL,       -- strings.id
+        time_ms INTEGER NOT NULL,
+        branch  INTEGER NOT NULL,       -- strings.id: the branch checked out from then on
+        head    TEXT,
+        PRIMARY KEY (user_id, project, time_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE watch_roots (
+        path     TEXT PRIMARY KEY,
+        added_ms INTEGER NOT NULL
+    );
+    ",
 ];

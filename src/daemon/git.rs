@@ -1,0 +1,149 @@
+//! Git in the daemon: events from the hooks and the HEAD watcher are stored (branch switches,
+//! commits, rewrites), a switch or commit seen live also counts as activity on its branch, and
+//! the branch and commit reports are answered here.
+
+use super::State;
+use super::handlers::{now_ms, resolve, storage_error};
+use crate::git::{GitEvent, GitEventKind};
+use crate::model::{EntityType, Heartbeat, Source, ms_to_seconds, seconds_to_ms};
+use crate::protocol::{ErrorCode, Event, Response};
+use crate::report::RangeSpec;
+use crate::report::{self, Filters, Query};
+use crate::store::LOCAL_USER;
+
+/// Stores a git event. `live`: it happened just now (a hook, or HEAD seen changing), as
+/// opposed to the branch a repository was found on when the watcher started.
+pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
+    if let Err(msg) = e.validate() {
+        return Response::error(ErrorCode::Invalid, format!("invalid git event: {msg}"));
+    }
+    let repo = e.repo.clone();
+    let info =
+        tokio::task::spawn_blocking(move || crate::project::detect(std::path::Path::new(&repo)))
+            .await
+            .unwrap_or_default();
+    let Some(project) = info.project else {
+        return Response::error(
+            ErrorCode::Invalid,
+            format!("invalid git event: repo: {} is not inside a git repository", e.repo),
+        );
+    };
+    let time_ms = seconds_to_ms(e.time);
+    let (event, name) = (e.clone(), project.clone());
+    let recorded = match state
+        .writer
+        .run(move |w| w.record_git(LOCAL_USER, &name, &event, time_ms))
+        .await
+    {
+        Ok(r) => r,
+        Err(msg) => return storage_error(msg),
+    };
+    let changed = recorded.switched || recorded.commits > 0;
+    let is_commit = matches!(e.kind, GitEventKind::Commit | GitEventKind::Merge)
+        || e.rewrite == Some(crate::git::RewriteKind::Amend);
+    if live && (recorded.switched || is_commit) {
+        // Switching branches or committing is work on the branch: from here on, time goes
+        // to the new branch, not the one before.
+        let mut h = Heartbeat::new(e.time, "git".to_string());
+        h.entity_type = EntityType::App;
+        h.project = Some(project.clone());
+        h.branch = e.branch.clone();
+        h.machine = state.machine.clone();
+        h.source = Some(Source::Git);
+        if h.validate(ms_to_seconds(now_ms())).is_ok()
+            && let Ok(stored) = state.writer.heartbeats(vec![h]).await
+            && stored.first() == Some(&crate::store::Stored::New)
+        {
+            let _ = state.events.send(Event::Heartbeats {
+                count: 1,
+                latest_time: e.time,
+            });
+        }
+    }
+    if changed {
+        let _ = state.events.send(Event::Git {
+            project,
+            branch: e.branch,
+            kind: e.kind,
+        });
+    }
+    Response::Ok
+}
+
+/// Refreshes the rollups a git report reads, from `from` to `to`.
+async fn fresh(state: &State, from: i64, to: i64) -> Result<(), String> {
+    let cal = &state.options.calendar;
+    state.writer.refresh(cal.day_of(from), cal.day_of(to - 1)).await
+}
+
+pub(crate) async fn branches(state: &State, range: RangeSpec, project: Option<String>) -> Response {
+    let (start, end) = match resolve(state, &range) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    if let Err(e) = fresh(state, start, end).await {
+        return storage_error(e);
+    }
+    let (cal, rules) = (state.options.calendar.clone(), state.rules);
+    let filters = Filters {
+        project,
+        ..Filters::default()
+    };
+    match state
+        .read(move |r| {
+            let q = Query {
+                start_ms: start,
+                end_ms: end,
+                by: &[],
+                filters: &filters,
+                rules,
+                rollups_usable: true,
+                user_id: LOCAL_USER,
+            };
+            report::git::branches(r, &cal, &q)
+        })
+        .await
+    {
+        Ok(branches) => Response::Branches { branches },
+        Err(e) => storage_error(e),
+    }
+}
+
+pub(crate) async fn commits(
+    state: &State,
+    range: RangeSpec,
+    project: Option<String>,
+    branch: Option<String>,
+) -> Response {
+    let (start, end) = match resolve(state, &range) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    // The first commit in the range may look back before it.
+    if let Err(e) = fresh(state, start - report::git::FIRST_COMMIT_LOOKBACK_MS, end).await {
+        return storage_error(e);
+    }
+    let (cal, rules) = (state.options.calendar.clone(), state.rules);
+    let filters = Filters {
+        project,
+        ..Filters::default()
+    };
+    match state
+        .read(move |r| {
+            let q = Query {
+                start_ms: start,
+                end_ms: end,
+                by: &[],
+                filters: &filters,
+                rules,
+                rollups_usable: true,
+                user_id: LOCAL_USER,
+            };
+            report::git::commits(r, &cal, &q, branch.as_deref())
+        })
+        .await
+    {
+        Ok(commits) => Response::Commits { commits },
+        Err(e) => storage_error(e),
+    }
+}

@@ -1,0 +1,727 @@
+//! The file-system watcher: inotify watches (notify) on every directory of the configured roots
+//! that is not ignored, turning file writes inside git repositories into heartbeats
+//! (`source=fs`, at most one per file per debounce period) and HEAD changes into branch
+//! switches. Past the kernel's watch limit, the remaining directories are polled.
+//!
+//! Everything runs on one thread that owns the watchers and the state; the daemon talks to it
+//! through [`WatchHandle`] and receives what it found through a [`Sink`].
+
+mod rules;
+mod tree;
+
+pub use rules::{ALWAYS_IGNORED_DIRS, is_temporary_file};
+
+use crate::git::{GitEvent, GitEventKind};
+use crate::model::{Category, Heartbeat, Source};
+use crate::protocol::WatchRoot;
+use notify::event::{AccessKind, AccessMode, CreateKind, MetadataKind, ModifyKind, RenameMode};
+use notify::{EventKind, RecursiveMode, Watcher as _};
+use rules::IgnoreCache;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// What the watcher hands to the daemon.
+#[derive(Debug)]
+pub enum Output {
+    Heartbeats(Vec<Heartbeat>),
+    /// A git event seen by the watcher. `live` is false for what was learnt when a repository
+    /// was first found (the branch it is on), true for a switch seen happening.
+    Git { event: GitEvent, live: bool },
+}
+
+pub type Sink = Box<dyn Fn(Output) + Send>;
+
+/// The watcher's settings (from `[watch]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub exclude: Vec<String>,
+    pub debounce: Duration,
+    pub poll_interval: Duration,
+    /// 0 = as many as the kernel allows.
+    pub max_watches: usize,
+    /// Directories never watched (the daemon's own data, so its writes do not feed back).
+    pub skip: Vec<PathBuf>,
+    pub machine: Option<String>,
+}
+
+impl Settings {
+    pub fn from_config(c: &crate::config::WatchConfig, skip: Vec<PathBuf>) -> Settings {
+        Settings {
+            exclude: c.exclude.clone(),
+            debounce: Duration::from_secs(u64::from(c.debounce_seconds)),
+            poll_interval: Duration::from_secs(u64::from(c.poll_seconds)),
+            max_watches: c.max_watches,
+            skip,
+            machine: crate::model::hostname(),
+        }
+    }
+}
+
+/// Where a root comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Config,
+    Added,
+}
+
+impl Origin {
+    fn as_str(self) -> &'static str {
+        match self {
+            Origin::Config => "config",
+            Origin::Added => "added",
+        }
+    }
+}
+
+enum Msg {
+    Fs(notify::Result<notify::Event>),
+    AddRoot {
+        path: PathBuf,
+        origin: Origin,
+        reply: oneshot::Sender<WatchRoot>,
+    },
+    RemoveRoot {
+        path: PathBuf,
+        reply: oneshot::Sender<bool>,
+    },
+    Status {
+        reply: oneshot::Sender<(Vec<WatchRoot>, Option<String>)>,
+    },
+    Stop,
+}
+
+/// Talks to the watcher thread. Cheap to clone.
+#[derive(Clone)]
+pub struct WatchHandle {
+    tx: mpsc::Sender<Msg>,
+}
+
+const GONE: &str = "the watcher stopped";
+
+impl WatchHandle {
+    /// Starts watching `path` (walking it happens before the answer).
+    pub async fn add_root(&self, path: PathBuf, origin: Origin) -> Result<WatchRoot, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::AddRoot {
+                path,
+                origin,
+                reply,
+            })
+            .map_err(|_| GONE.to_string())?;
+        rx.await.map_err(|_| GONE.to_string())
+    }
+
+    /// Stops watching a root; false when it was not watched.
+    pub async fn remove_root(&self, path: PathBuf) -> Result<bool, String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::RemoveRoot { path, reply })
+            .map_err(|_| GONE.to_string())?;
+        rx.await.map_err(|_| GONE.to_string())
+    }
+
+    /// The roots and, if it was reached, the watch-limit message.
+    pub async fn status(&self) -> Result<(Vec<WatchRoot>, Option<String>), String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Status { reply })
+            .map_err(|_| GONE.to_string())?;
+        rx.await.map_err(|_| GONE.to_string())
+    }
+
+    pub fn stop(&self) {
+        let _ = self.tx.send(Msg::Stop);
+    }
+}
+
+/// Starts the watcher thread with `roots` (walked on the thread, so the daemon starts at once).
+pub fn spawn(settings: Settings, roots: Vec<(PathBuf, Origin)>, sink: Sink) -> WatchHandle {
+    let (tx, rx) = mpsc::channel();
+    let handle = WatchHandle { tx: tx.clone() };
+    let spawned = std::thread::Builder::new()
+        .name("timeforged-watch".into())
+        .spawn(move || {
+            let mut w = Watch::new(settings, sink, tx);
+            for (path, origin) in roots {
+                w.add_root(path, origin);
+            }
+            w.run(rx);
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the file watcher: {e}");
+    }
+    handle
+}
+
+/// How long events are gathered before they are turned into heartbeats: a save is several
+/// events, a checkout thousands.
+const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// More distinct files than this written in one repository within one batch is a tool at
+/// work (checkout, formatter, build), not a person: one heartbeat stands for the rest.
+const BURST_FILES: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Inotify,
+    Poll,
+}
+
+struct Root {
+    path: PathBuf,
+    origin: Origin,
+    error: Option<String>,
+}
+
+/// A repository (or linked worktree) found under a root.
+struct Repo {
+    git_dir: PathBuf,
+    project: Option<String>,
+    branch: Option<String>,
+}
+
+struct Watch {
+    settings: Settings,
+    sink: Sink,
+    /// For the watchers' event handlers.
+    tx: mpsc::Sender<Msg>,
+    inotify: Option<notify::RecommendedWatcher>,
+    poller: Option<notify::PollWatcher>,
+    roots: Vec<Root>,
+    dirs: HashMap<PathBuf, Mode>,
+    inotify_count: usize,
+    /// Work-tree root → repository.
+    repos: HashMap<PathBuf, Repo>,
+    /// Git directory → work-tree root, to route HEAD changes.
+    git_dirs: HashMap<PathBuf, PathBuf>,
+    ignores: IgnoreCache,
+    /// File → when it last made a heartbeat (ms), for the debounce.
+    recent: HashMap<PathBuf, i64>,
+    last_prune: Instant,
+    limit: Option<String>,
+}
+
+impl Watch {
+    fn new(settings: Settings, sink: Sink, tx: mpsc::Sender<Msg>) -> Watch {
+        let events = tx.clone();
+        let inotify = notify::recommended_watcher(move |e| {
+            let _ = events.send(Msg::Fs(e));
+        })
+        .map_err(|e| tracing::warn!("inotify unavailable, polling instead: {e}"))
+        .ok();
+        Watch {
+            settings,
+            sink,
+            tx,
+            inotify,
+            poller: None,
+            roots: Vec::new(),
+            dirs: HashMap::new(),
+            inotify_count: 0,
+            repos: HashMap::new(),
+            git_dirs: HashMap::new(),
+            ignores: IgnoreCache::default(),
+            recent: HashMap::new(),
+            last_prune: Instant::now(),
+            limit: None,
+        }
+    }
+
+    fn run(&mut self, rx: mpsc::Receiver<Msg>) {
+        while let Ok(msg) = rx.recv() {
+            let mut batch = Batch::default();
+            let mut next = Some(msg);
+            let until = Instant::now() + BATCH_WINDOW;
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Fs(Ok(event)) => self.on_event(event, &mut batch),
+                    Msg::Fs(Err(e)) => tracing::debug!("watch error: {e}"),
+                    Msg::AddRoot {
+                        path,
+                        origin,
+                        reply,
+                    } => {
+                        self.add_root(path.clone(), origin);
+                        let _ = reply.send(self.root_status(&path));
+                    }
+                    Msg::RemoveRoot { path, reply } => {
+                        let _ = reply.send(self.remove_root(&path));
+                    }
+                    Msg::Status { reply } => {
+                        let roots = self.roots.iter().map(|r| self.root_status(&r.path)).collect();
+                        let _ = reply.send((roots, self.limit.clone()));
+                    }
+                    Msg::Stop => return,
+                }
+                // Only file events are worth waiting for: gather the rest of the burst.
+                if batch.events > 0 {
+                    let left = until.saturating_duration_since(Instant::now());
+                    next = rx.recv_timeout(left).ok();
+                }
+            }
+            self.flush(batch);
+        }
+    }
+
+    fn flush(&mut self, batch: Batch) {
+        if !batch.heartbeats.is_empty() {
+            (self.sink)(Output::Heartbeats(batch.heartbeats));
+        }
+        for event in batch.git {
+            (self.sink)(Output::Git { event, live: true });
+        }
+        if self.last_prune.elapsed() > self.settings.debounce {
+            let oldest = now_ms() - self.settings.debounce.as_millis() as i64;
+            self.recent.retain(|_, t| *t > oldest);
+            self.recent.shrink_to_fit();
+            self.last_prune = Instant::now();
+        }
+    }
+
+    fn add_root(&mut self, path: PathBuf, origin: Origin) {
+        if let Some(r) = self.roots.iter_mut().find(|r| r.path == path) {
+            // Re-adding re-walks: picks up what a failed first attempt missed.
+            r.error = None;
+        } else {
+            self.roots.push(Root {
+                path: path.clone(),
+                origin,
+                error: None,
+            });
+        }
+        let started = Instant::now();
+        let error = match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => match std::fs::read_dir(&path) {
+                Ok(_) => {
+                    self.walk(&path);
+                    None
+                }
+                Err(e) => Some(format!("cannot read {}: {e}", path.display())),
+            },
+            Ok(_) => Some(format!("{} is not a directory", path.display())),
+            Err(e) => Some(format!("cannot watch {}: {e}", path.display())),
+        };
+        if let Some(e) = &error {
+            tracing::warn!("{e}");
+        } else {
+            tracing::info!(
+                root = %path.display(),
+                dirs = self.dirs.len(),
+                repositories = self.repos.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "watching"
+            );
+        }
+        if let Some(r) = self.roots.iter_mut().find(|r| r.path == path) {
+            r.error = error;
+        }
+    }
+
+    fn remove_root(&mut self, path: &Path) -> bool {
+        let Some(i) = self.roots.iter().position(|r| r.path == path) else {
+            return false;
+        };
+        self.roots.remove(i);
+        // Keep what another root still covers.
+        let covered = |p: &Path, roots: &[Root]| roots.iter().any(|r| p.starts_with(&r.path));
+        let gone: Vec<PathBuf> = self
+            .dirs
+            .keys()
+            .filter(|d| d.starts_with(path) && !covered(d, &self.roots))
+            .cloned()
+            .collect();
+        for d in gone {
+            self.unwatch(&d);
+        }
+        let repos: Vec<PathBuf> = self
+            .repos
+            .keys()
+            .filter(|d| d.starts_with(path) && !covered(d, &self.roots))
+            .cloned()
+            .collect();
+        for r in repos {
+            self.forget_repo(&r);
+        }
+        true
+    }
+
+    fn root_status(&self, path: &Path) -> WatchRoot {
+        let root = self.roots.iter().find(|r| r.path == path);
+        let (mut watched, mut polled) = (0, 0);
+        for (d, mode) in &self.dirs {
+            if d.starts_with(path) {
+                match mode {
+                    Mode::Inotify => watched += 1,
+                    Mode::Poll => polled += 1,
+                }
+            }
+        }
+        WatchRoot {
+            path: path.display().to_string(),
+            origin: root.map_or("config", |r| r.origin.as_str()).to_string(),
+            watched_dirs: watched,
+            polled_dirs: polled,
+            repositories: self.repos.keys().filter(|r| r.starts_with(path)).count(),
+            error: root.and_then(|r| r.error.clone()),
+        }
+    }
+
+    /// Watches one directory: inotify while the limit allows, else polling.
+    fn watch(&mut self, dir: &Path) {
+        if self.dirs.contains_key(dir) {
+            return;
+        }
+        let under_cap = self.settings.max_watches == 0 || self.inotify_count < self.settings.max_watches;
+        if self.limit.is_none()
+            && under_cap
+            && let Some(w) = self.inotify.as_mut()
+        {
+            match w.watch(dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    self.inotify_count += 1;
+                    self.dirs.insert(dir.to_path_buf(), Mode::Inotify);
+                    return;
+                }
+                Err(e) if is_limit(&e) => self.limit_reached(),
+                Err(e) => {
+                    // Gone or unreadable meanwhile: nothing to watch.
+                    tracing::debug!(dir = %dir.display(), "cannot watch: {e}");
+                    return;
+                }
+            }
+        } else if self.limit.is_none() && !under_cap {
+            self.limit_reached();
+        }
+        if self.poller.is_none() {
+            let events = self.tx.clone();
+            let config = notify::Config::default().with_poll_interval(self.settings.poll_interval);
+            match notify::PollWatcher::new(
+                move |e| {
+                    let _ = events.send(Msg::Fs(e));
+                },
+                config,
+            ) {
+                Ok(p) => self.poller = Some(p),
+                Err(e) => {
+                    tracing::warn!("cannot poll {}: {e}", dir.display());
+                    return;
+                }
+            }
+        }
+        if let Some(p) = self.poller.as_mut()
+            && p.watch(dir, RecursiveMode::NonRecursive).is_ok()
+        {
+            self.dirs.insert(dir.to_path_buf(), Mode::Poll);
+        }
+    }
+
+    fn limit_reached(&mut self) {
+        let msg = format!(
+            "inotify watch limit reached after {} watches: the other directories are polled every {} s \
+             (slower to notice, more CPU). Raise the limit: `sudo sysctl fs.inotify.max_user_watches=524288` \
+             (and add `fs.inotify.max_user_watches=524288` to /etc/sysctl.d/90-timeforged.conf), then \
+             `tf daemon stop`; or narrow [watch] roots / add [watch] exclude names",
+            self.inotify_count,
+            self.settings.poll_interval.as_secs()
+        );
+        tracing::warn!("{msg}");
+        self.limit = Some(msg);
+    }
+
+    fn unwatch(&mut self, dir: &Path) {
+        match self.dirs.remove(dir) {
+            Some(Mode::Inotify) => {
+                self.inotify_count -= 1;
+                if let Some(w) = self.inotify.as_mut() {
+                    // The kernel drops the watch of a deleted directory itself.
+                    let _ = w.unwatch(dir);
+                }
+            }
+            Some(Mode::Poll) => {
+                if let Some(p) = self.poller.as_mut() {
+                    let _ = p.unwatch(dir);
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Forgets a directory tree that was deleted or moved away.
+    fn drop_tree(&mut self, gone: &Path) {
+        let dirs: Vec<PathBuf> = self
+            .dirs
+            .keys()
+            .filter(|d| d.starts_with(gone))
+            .cloned()
+            .collect();
+        for d in dirs {
+            self.unwatch(&d);
+        }
+        let repos: Vec<PathBuf> = self
+            .repos
+            .keys()
+            .filter(|d| d.starts_with(gone))
+            .cloned()
+            .collect();
+        for r in repos {
+            self.forget_repo(&r);
+        }
+        self.recent.retain(|p, _| !p.starts_with(gone));
+        self.ignores.forget_tree(gone);
+    }
+
+    fn forget_repo(&mut self, root: &Path) {
+        if let Some(repo) = self.repos.remove(root) {
+            self.git_dirs.remove(&repo.git_dir);
+            self.unwatch(&repo.git_dir);
+        }
+    }
+
+    /// Registers the repository whose work tree is `root`: watches its git directory (for
+    /// HEAD) and reports the branch it is on.
+    fn add_repo(&mut self, root: &Path) {
+        if self.repos.contains_key(root) {
+            return;
+        }
+        let head = crate::project::head(root);
+        let git_dir = head
+            .git_dir
+            .clone()
+            .or_else(|| tree::git_dir_of(root))
+            .unwrap_or_else(|| root.join(".git"));
+        let git_dir = crate::project::clean_path(&git_dir);
+        let project = crate::project::detect(root).project;
+        self.watch(&git_dir);
+        self.git_dirs.insert(git_dir.clone(), root.to_path_buf());
+        self.repos.insert(
+            root.to_path_buf(),
+            Repo {
+                git_dir,
+                project: project.clone(),
+                branch: head.branch.clone(),
+            },
+        );
+        if head.branch.is_some() {
+            (self.sink)(Output::Git {
+                event: GitEvent {
+                    kind: GitEventKind::Checkout,
+                    time: now_ms() as f64 / 1000.0,
+                    repo: root.display().to_string(),
+                    head: head.sha,
+                    branch: head.branch,
+                    summary: None,
+                    rewrite: None,
+                    rewritten: Vec::new(),
+                },
+                live: false,
+            });
+        }
+    }
+
+    fn on_event(&mut self, event: notify::Event, batch: &mut Batch) {
+        batch.events += 1;
+        match event.kind {
+            EventKind::Create(CreateKind::Folder) => {
+                for p in event.paths {
+                    self.new_dir(&p, batch);
+                }
+            }
+            EventKind::Create(_)
+            | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Any)) => {
+                for p in event.paths {
+                    self.created_or_moved_in(&p, batch);
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                if let [from, to] = event.paths.as_slice() {
+                    self.removed(from);
+                    self.created_or_moved_in(to, batch);
+                }
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)) | EventKind::Remove(_) => {
+                for p in &event.paths {
+                    self.removed(p);
+                }
+            }
+            EventKind::Modify(
+                ModifyKind::Data(_)
+                | ModifyKind::Any
+                | ModifyKind::Other
+                | ModifyKind::Metadata(MetadataKind::WriteTime),
+            )
+            | EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                for p in event.paths {
+                    self.written(&p, batch);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn created_or_moved_in(&mut self, p: &Path, batch: &mut Batch) {
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if m.is_dir() => self.new_dir(p, batch),
+            Ok(_) => self.written(p, batch),
+            Err(_) => {} // already gone: a temporary file
+        }
+    }
+
+    fn removed(&mut self, p: &Path) {
+        if self.dirs.contains_key(p) || self.repos.contains_key(p) {
+            self.drop_tree(p);
+        }
+        if self.git_dirs.contains_key(p.parent().unwrap_or(p)) {
+            return;
+        }
+        self.recent.remove(p);
+    }
+
+    /// A directory appeared (created, moved in, or a repository cloned): watch it unless
+    /// ignored. Its files are not counted: they were made before we could see them typed.
+    fn new_dir(&mut self, p: &Path, batch: &mut Batch) {
+        let Some(parent) = p.parent() else { return };
+        if p.file_name().is_some_and(|n| n == ".git") {
+            // `git init` in a watched directory.
+            if self.dirs.contains_key(parent) {
+                self.add_repo(parent);
+            }
+            return;
+        }
+        if !self.dirs.contains_key(parent) || self.in_git_dir(p) {
+            return;
+        }
+        if let Some(repo) = self.repo_of(p)
+            && !p.join(".git").exists()
+        {
+            let (root, git_dir) = (repo.0.clone(), repo.1.git_dir.clone());
+            if self.ignores.is_ignored(&root, &git_dir, p, true) {
+                return;
+            }
+        }
+        if !self.skip_dir(p, self.repo_of(p).is_some()) {
+            self.walk(p);
+        }
+        batch.events += 1;
+    }
+
+    fn written(&mut self, p: &Path, batch: &mut Batch) {
+        let Some(name) = p.file_name() else { return };
+        let parent = p.parent().unwrap_or(p);
+        if let Some(root) = self.git_dirs.get(parent) {
+            if name == "HEAD" {
+                let root = root.clone();
+                self.head_changed(&root, batch);
+            }
+            return;
+        }
+        if self.in_git_dir(p) || rules::is_temporary_file(name) {
+            return;
+        }
+        if name == ".gitignore" {
+            self.ignores.forget(parent);
+        }
+        let now = now_ms();
+        let debounce = self.settings.debounce.as_millis() as i64;
+        if self.recent.get(p).is_some_and(|t| now - t < debounce) {
+            return;
+        }
+        let Some((root, repo)) = self.repo_of(p) else {
+            return;
+        };
+        let (root, git_dir) = (root.clone(), repo.git_dir.clone());
+        let (project, branch) = (repo.project.clone(), repo.branch.clone());
+        // Checked after the debounce so a burst to one file costs one lookup.
+        if self.ignores.is_ignored(&root, &git_dir, p, false) {
+            self.recent.insert(p.to_path_buf(), now);
+            return;
+        }
+        if !std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()) {
+            return;
+        }
+        self.recent.insert(p.to_path_buf(), now);
+        let count = batch.per_repo.entry(root).or_default();
+        *count += 1;
+        if *count > BURST_FILES {
+            return;
+        }
+        let mut h = Heartbeat::new(now as f64 / 1000.0, p.to_string_lossy().into_owned());
+        h.category = Category::CODING;
+        h.is_write = true;
+        h.project = project;
+        h.branch = branch;
+        h.language = crate::project::language_for_path(p).map(str::to_string);
+        h.machine = self.settings.machine.clone();
+        h.source = Some(Source::Fs);
+        batch.heartbeats.push(h);
+    }
+
+    fn head_changed(&mut self, root: &Path, batch: &mut Batch) {
+        let head = crate::project::head(root);
+        let Some(repo) = self.repos.get_mut(root) else {
+            return;
+        };
+        // A corrupt or half-written HEAD says nothing about the branch.
+        if head.branch.is_none() || head.branch == repo.branch {
+            return;
+        }
+        tracing::debug!(repo = %root.display(), from = ?repo.branch, to = ?head.branch, "branch switch");
+        repo.branch = head.branch.clone();
+        // The first write on the new branch must count, however recent the last one was.
+        self.recent.retain(|p, _| !p.starts_with(root));
+        batch.git.push(GitEvent {
+            kind: GitEventKind::Checkout,
+            time: now_ms() as f64 / 1000.0,
+            repo: root.display().to_string(),
+            head: head.sha,
+            branch: head.branch,
+            summary: None,
+            rewrite: None,
+            rewritten: Vec::new(),
+        });
+    }
+
+    /// The innermost known repository containing `p`.
+    fn repo_of(&self, p: &Path) -> Option<(&PathBuf, &Repo)> {
+        p.ancestors().skip(1).find_map(|a| self.repos.get_key_value(a))
+    }
+
+    fn in_git_dir(&self, p: &Path) -> bool {
+        p.components().any(|c| c.as_os_str() == ".git")
+    }
+
+    /// Whether a directory found while walking is skipped. Hidden directories count only
+    /// inside repositories (`.github/`), not in a home directory (`.cache/`, `.local/`).
+    fn skip_dir(&self, p: &Path, in_repo: bool) -> bool {
+        let Some(name) = p.file_name() else {
+            return true;
+        };
+        rules::ignored_dir_name(name, &self.settings.exclude)
+            || (!in_repo && name.as_encoded_bytes().first() == Some(&b'.'))
+            || self.settings.skip.iter().any(|s| p.starts_with(s))
+    }
+}
+
+/// What one batch of events produced.
+#[derive(Default)]
+struct Batch {
+    events: usize,
+    heartbeats: Vec<Heartbeat>,
+    git: Vec<GitEvent>,
+    /// Heartbeat-worthy files per repository in this batch, for the burst rule.
+    per_repo: HashMap<PathBuf, usize>,
+}
+
+fn is_limit(e: &notify::Error) -> bool {
+    match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => true,
+        notify::ErrorKind::Io(io) => io.raw_os_error() == Some(libc::ENOSPC),
+        _ => false,
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
