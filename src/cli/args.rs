@@ -43,6 +43,36 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Time per branch: first and last activity, commits made, ticket keys.
+    Branches {
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Only branches of this project.
+        #[arg(long)]
+        project: Option<String>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Commits, each with the time spent on its branch since the previous commit.
+    Commits {
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Only commits of this project.
+        #[arg(long)]
+        project: Option<String>,
+        /// Only commits on this branch.
+        #[arg(long)]
+        branch: Option<String>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Track file changes in git repositories below a directory.
+    Watch {
+        #[command(subcommand)]
+        action: WatchCommand,
+    },
     /// Send one heartbeat (for scripts and integrations).
     Heartbeat(HeartbeatArgs),
     /// Add a manual interval; it wins over heartbeat time in its span.
@@ -110,7 +140,7 @@ pub struct RangeArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub range: RangeArgs,
-    /// Group by: project, language, branch, category, entity, editor, machine, os, source, day (repeatable).
+    /// Group by: project, language, branch, ticket, category, entity, editor, machine, os, source, day (repeatable).
     #[arg(long = "by", value_name = "DIM")]
     pub by: Vec<String>,
     /// Only time on this project.
@@ -236,6 +266,20 @@ pub enum ExportFormat {
     /// JSON lines, one heartbeat per line (WakaTime field names).
     Json,
     Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Watch a directory (kept across restarts; `[watch] roots` in the config does the same).
+    Add { path: PathBuf },
+    /// Stop watching a directory added with `tf watch add`.
+    Remove { path: PathBuf },
+    /// The watched directories, how many directories and repositories each has.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod format;
+mod git_report;
 mod hook;
 mod setup;
 mod transfer;
@@ -57,6 +58,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report(&ctx, args, out),
         Command::Sessions { range, json } => sessions(&ctx, range, json, out),
         Command::Log { range, json } => transfer::log(&ctx, range, json, out),
+        Command::Branches {
+            range,
+            project,
+            json,
+        } => git_report::branches(&ctx, range, project, json, out),
+        Command::Commits {
+            range,
+            project,
+            branch,
+            json,
+        } => git_report::commits(&ctx, range, project, branch, json, out),
+        Command::Watch { action } => git_report::watch(&ctx, action, out),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
         Command::Import { kind_or_file, file } => match file {
@@ -214,6 +227,25 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
                 info.spool.dropped
             ))
         )?;
+    }
+    for r in &info.watch {
+        let how = match &r.error {
+            Some(e) => style.bold(&format!("error: {e}")),
+            None => format!(
+                "{} repositories · {} directories{}",
+                r.repositories,
+                r.watched_dirs + r.polled_dirs,
+                if r.polled_dirs > 0 {
+                    format!(" ({} polled)", r.polled_dirs)
+                } else {
+                    String::new()
+                }
+            ),
+        };
+        writeln!(out, "watching   {} · {how}", r.path)?;
+    }
+    if let Some(limit) = &info.watch_limit {
+        writeln!(out, "watching   {}", style.bold(limit))?;
     }
     writeln!(out, "database   {}", info.database)?;
     writeln!(
