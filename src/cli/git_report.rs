@@ -29,7 +29,9 @@ pub fn branches(
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let range = range_spec(&range_or(range, "week"));
-    let Response::Branches { branches } = ctx.client()?.request(&Request::Branches { range, project })?
+    let Response::Branches { branches } = ctx
+        .client()?
+        .request(&Request::Branches { range, project })?
     else {
         bail!("unexpected answer to branches")
     };
@@ -110,7 +112,11 @@ fn print_commits(rows: &[CommitRow], style: Style, out: &mut impl Write) -> Resu
         return Ok(());
     }
     let pw = column(rows.iter().map(|r| r.project.as_str()), "project", 20);
-    let bw = column(rows.iter().map(|r| r.branch.as_deref().unwrap_or("")), "branch", 30);
+    let bw = column(
+        rows.iter().map(|r| r.branch.as_deref().unwrap_or("")),
+        "branch",
+        30,
+    );
     writeln!(
         out,
         "{}",
@@ -149,8 +155,18 @@ pub fn watch(ctx: &Context, action: WatchCommand, out: &mut impl Write) -> Resul
         }
     };
     let (action, json) = match action {
-        WatchCommand::Add { path } => (WatchAction::Add { path: absolute(path)? }, false),
-        WatchCommand::Remove { path } => (WatchAction::Remove { path: absolute(path)? }, false),
+        WatchCommand::Add { path } => (
+            WatchAction::Add {
+                path: absolute(path)?,
+            },
+            false,
+        ),
+        WatchCommand::Remove { path } => (
+            WatchAction::Remove {
+                path: absolute(path)?,
+            },
+            false,
+        ),
         WatchCommand::List { json } => (WatchAction::List, json),
     };
     match ctx.client()?.request(&Request::Watch(action))? {
@@ -169,7 +185,9 @@ pub fn print_roots(roots: &[WatchRoot], style: Style, out: &mut impl Write) -> R
         writeln!(
             out,
             "{}",
-            style.dim("no watched directories (tf watch add ~/code, or [watch] roots in the config)")
+            style.dim(
+                "no watched directories (tf watch add ~/code, or [watch] roots in the config)"
+            )
         )?;
         return Ok(());
     }
@@ -185,7 +203,13 @@ pub fn print_roots(roots: &[WatchRoot], style: Style, out: &mut impl Write) -> R
                 r.repositories, r.watched_dirs
             ),
         };
-        writeln!(out, "{}  {}  {}", style.bold(&r.path), style.dim(&r.origin), how)?;
+        writeln!(
+            out,
+            "{}  {}  {}",
+            style.bold(&r.path),
+            style.dim(&r.origin),
+            how
+        )?;
     }
     Ok(())
 }
@@ -201,5 +225,7 @@ fn column<'a>(values: impl Iterator<Item = &'a str>, title: &str, max: usize) ->
 
 /// `2026-11-25T14:03:00+01:00` → `11-25 14:03`.
 fn short_time(t: Option<&str>) -> String {
-    t.and_then(|t| t.get(5..16)).map(|s| s.replace('T', " ")).unwrap_or_default()
+    t.and_then(|t| t.get(5..16))
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_default()
 }

@@ -25,7 +25,10 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
     let Some(project) = info.project else {
         return Response::error(
             ErrorCode::Invalid,
-            format!("invalid git event: repo: {} is not inside a git repository", e.repo),
+            format!(
+                "invalid git event: repo: {} is not inside a git repository",
+                e.repo
+            ),
         );
     };
     let time_ms = seconds_to_ms(e.time);
@@ -73,7 +76,10 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
 /// Refreshes the rollups a git report reads, from `from` to `to`.
 async fn fresh(state: &State, from: i64, to: i64) -> Result<(), String> {
     let cal = &state.options.calendar;
-    state.writer.refresh(cal.day_of(from), cal.day_of(to - 1)).await
+    state
+        .writer
+        .refresh(cal.day_of(from), cal.day_of(to - 1))
+        .await
 }
 
 pub(crate) async fn branches(state: &State, range: RangeSpec, project: Option<String>) -> Response {

@@ -41,7 +41,9 @@ pub(crate) fn start(state: &State, added: Vec<String>) -> WatchHandle {
             match out {
                 Output::Heartbeats(beats) => store(&st, beats).await,
                 Output::Git { event, live } => {
-                    if let Response::Error { message, .. } = super::git::record(&st, event, live).await {
+                    if let Response::Error { message, .. } =
+                        super::git::record(&st, event, live).await
+                    {
                         tracing::debug!("git event from the watcher: {message}");
                     }
                 }
@@ -77,7 +79,11 @@ pub(crate) async fn handle(state: &State, action: WatchAction) -> Response {
             };
             let text = path.display().to_string();
             let now = now_ms();
-            if let Err(e) = state.writer.run(move |w| w.add_watch_root(&text, now)).await {
+            if let Err(e) = state
+                .writer
+                .run(move |w| w.add_watch_root(&text, now))
+                .await
+            {
                 return storage_error(e);
             }
             if let Err(e) = watch.add_root(path, Origin::Added).await {
@@ -85,7 +91,8 @@ pub(crate) async fn handle(state: &State, action: WatchAction) -> Response {
             }
         }
         WatchAction::Remove { path } => {
-            let path = crate::project::clean_path(&std::path::absolute(&path).unwrap_or(path.into()));
+            let path =
+                crate::project::clean_path(&std::path::absolute(&path).unwrap_or(path.into()));
             let roots = match watch.status().await {
                 Ok((roots, _)) => roots,
                 Err(e) => return storage_error(e),

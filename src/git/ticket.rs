@@ -35,7 +35,9 @@ fn project_key(segment: &str) -> Option<String> {
                 && prefix.len() >= 2
                 && prefix.len() <= 10
                 && !prefix.bytes().all(|b| b.is_ascii_digit())
-                && !IGNORED_PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(prefix))
+                && !IGNORED_PREFIXES
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case(prefix))
             {
                 let mut k = digits_start;
                 while k < bytes.len() && bytes[k].is_ascii_digit() {

@@ -67,7 +67,13 @@ pub fn branches(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Vec<Branch
         .map(|(p, b, first, last)| ((p, b), (first, last)))
         .collect();
     let mut commits: HashMap<(String, String), usize> = HashMap::new();
-    for c in reader.commits(q.user_id, q.start_ms, q.end_ms, filters.project.as_deref(), None)? {
+    for c in reader.commits(
+        q.user_id,
+        q.start_ms,
+        q.end_ms,
+        filters.project.as_deref(),
+        None,
+    )? {
         *commits
             .entry((c.project, c.branch.unwrap_or_default()))
             .or_default() += 1;

@@ -34,7 +34,10 @@ impl Writer {
         e: &GitEvent,
         time_ms: i64,
     ) -> Result<GitRecorded> {
-        let tx = self.conn.transaction().map_err(|e| super::classify(&self.path, e))?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| super::classify(&self.path, e))?;
         let mut out = GitRecorded::default();
         let mut run = |out: &mut GitRecorded| -> rusqlite::Result<()> {
             let project = self.strings.id(&tx, project)?;
@@ -69,7 +72,8 @@ impl Writer {
                 }
                 GitEventKind::Rewrite => {
                     for (old, new) in &e.rewritten {
-                        out.commits += rewrite(&tx, user_id, project, old, new, e, branch, time_ms)?;
+                        out.commits +=
+                            rewrite(&tx, user_id, project, old, new, e, branch, time_ms)?;
                     }
                 }
             }
@@ -209,7 +213,9 @@ impl Reader {
                  WHERE c.user_id = ?1 AND p.value = ?2 AND b.value IS ?3 AND c.time_ms < ?4
                    AND c.replaced_by IS NULL",
             )
-            .and_then(|mut st| st.query_row(params![user_id, project, branch, before_ms], |r| r.get(0)))
+            .and_then(|mut st| {
+                st.query_row(params![user_id, project, branch, before_ms], |r| r.get(0))
+            })
             .map_err(|e| self.err(e))
     }
 

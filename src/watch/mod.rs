@@ -29,7 +29,10 @@ pub enum Output {
     Heartbeats(Vec<Heartbeat>),
     /// A git event seen by the watcher. `live` is false for what was learnt when a repository
     /// was first found (the branch it is on), true for a switch seen happening.
-    Git { event: GitEvent, live: bool },
+    Git {
+        event: GitEvent,
+        live: bool,
+    },
 }
 
 pub type Sink = Box<dyn Fn(Output) + Send>;
@@ -251,7 +254,11 @@ impl Watch {
                         let _ = reply.send(self.remove_root(&path));
                     }
                     Msg::Status { reply } => {
-                        let roots = self.roots.iter().map(|r| self.root_status(&r.path)).collect();
+                        let roots = self
+                            .roots
+                            .iter()
+                            .map(|r| self.root_status(&r.path))
+                            .collect();
                         let _ = reply.send((roots, self.limit.clone()));
                     }
                     Msg::Stop => return,
@@ -374,7 +381,8 @@ impl Watch {
         if self.dirs.contains_key(dir) {
             return;
         }
-        let under_cap = self.settings.max_watches == 0 || self.inotify_count < self.settings.max_watches;
+        let under_cap =
+            self.settings.max_watches == 0 || self.inotify_count < self.settings.max_watches;
         if self.limit.is_none()
             && under_cap
             && let Some(w) = self.inotify.as_mut()
@@ -685,7 +693,9 @@ impl Watch {
 
     /// The innermost known repository containing `p`.
     fn repo_of(&self, p: &Path) -> Option<(&PathBuf, &Repo)> {
-        p.ancestors().skip(1).find_map(|a| self.repos.get_key_value(a))
+        p.ancestors()
+            .skip(1)
+            .find_map(|a| self.repos.get_key_value(a))
     }
 
     fn in_git_dir(&self, p: &Path) -> bool {

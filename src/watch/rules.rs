@@ -1,8 +1,8 @@
 //! What the watcher skips: build and dependency directories, editors' temporary files, and
 //! what `.gitignore` (plus `.git/info/exclude` and the global excludes file) ignores.
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::Match;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -134,7 +134,13 @@ impl IgnoreCache {
 
     /// Whether git would ignore `path` (a file, or a directory when `is_dir`) inside the
     /// repository at `repo_root`. Deeper `.gitignore` files win, as in git.
-    pub fn is_ignored(&mut self, repo_root: &Path, git_dir: &Path, path: &Path, is_dir: bool) -> bool {
+    pub fn is_ignored(
+        &mut self,
+        repo_root: &Path,
+        git_dir: &Path,
+        path: &Path,
+        is_dir: bool,
+    ) -> bool {
         let Ok(rel) = path.strip_prefix(repo_root) else {
             return false;
         };
@@ -182,12 +188,28 @@ mod tests {
     #[test]
     fn temporary_files() {
         for name in [
-            "main.rs.swp", ".main.rs.swp", "main.rs~", "4913", "5036", ".#main.rs", "#main.rs#",
-            "main.rs___jb_tmp___", "main.rs___jb_old___", ".goutputstream-ABC123", "x.tmp",
+            "main.rs.swp",
+            ".main.rs.swp",
+            "main.rs~",
+            "4913",
+            "5036",
+            ".#main.rs",
+            "#main.rs#",
+            "main.rs___jb_tmp___",
+            "main.rs___jb_old___",
+            ".goutputstream-ABC123",
+            "x.tmp",
         ] {
             assert!(is_temporary_file(OsStr::new(name)), "{name}");
         }
-        for name in ["main.rs", "Makefile", "v2.rs", "2024-notes.md", "1234567.txt", ".gitignore"] {
+        for name in [
+            "main.rs",
+            "Makefile",
+            "v2.rs",
+            "2024-notes.md",
+            "1234567.txt",
+            ".gitignore",
+        ] {
             assert!(!is_temporary_file(OsStr::new(name)), "{name}");
         }
     }

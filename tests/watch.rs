@@ -1,0 +1,477 @@
+//! File-system and git tracking against a real daemon watching real git repositories made by
+//! the git CLI: writes land on the right branch, switches split time, ignored paths stay
+//! silent, the tree is followed as it changes, and the watch limit falls back to polling.
+
+mod common;
+
+use common::{TestEnv, now_secs, wait_for};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn have_git() -> bool {
+    let ok = Command::new("git")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        common::skip("git is not installed");
+    }
+    ok
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", common::show(&out));
+}
+
+/// A repository with one commit on `main`, at `code/<name>`.
+fn repo(env: &TestEnv, name: &str) -> PathBuf {
+    let dir = env.scratch().join("code").join(name);
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["config", "user.email", "t@example.com"]);
+    git(&dir, &["config", "user.name", "T"]);
+    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(dir.join(".gitignore"), "*.log\ngenerated/\n").unwrap();
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "init"]);
+    dir
+}
+
+/// Starts the daemon watching `code/` with extra `[watch]` settings.
+fn start(env: &mut TestEnv, extra: &str) {
+    let root = env.scratch().join("code");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&env.base).unwrap();
+    std::fs::write(
+        env.config_file(),
+        format!(
+            "[watch]\nroots = [{:?}]\n{extra}",
+            root.display().to_string()
+        ),
+    )
+    .unwrap();
+    env.start_daemon();
+    // Watching starts on its own thread: wait until the root is walked.
+    wait_for("the root to be watched", || {
+        let s = env.connect().status();
+        (s["watch"][0]["watched_dirs"].as_u64().unwrap_or(0) > 0).then_some(())
+    });
+}
+
+fn fs_beats(env: &TestEnv) -> Vec<Value> {
+    env.connect()
+        .log_all()
+        .into_iter()
+        .filter(|h| h["source"] == "fs")
+        .collect()
+}
+
+/// Waits for a heartbeat on `file` (path suffix) and returns it.
+fn wait_beat(env: &TestEnv, file: &str, branch: &str) -> Value {
+    wait_for(&format!("a heartbeat for {file} on {branch}"), || {
+        env.connect().log_all().into_iter().find(|h| {
+            h["entity"].as_str().is_some_and(|e| e.ends_with(file)) && h["branch"] == branch
+        })
+    })
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_write_becomes_a_heartbeat_with_project_branch_and_language() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "alpha");
+    start(&mut env, "");
+    write(&dir.join("src/lib.rs"), "pub fn x() {}\n");
+    let h = wait_beat(&env, "src/lib.rs", "main");
+    assert_eq!(h["project"], "alpha", "{h}");
+    assert_eq!(h["language"], "Rust", "{h}");
+    assert_eq!(h["is_write"], true, "{h}");
+    assert_eq!(h["type"], "file", "{h}");
+    assert_eq!(h["category"], "coding", "{h}");
+    // Debounced: more writes to the same file within 30 s add nothing.
+    for i in 0..5 {
+        write(&dir.join("src/lib.rs"), &format!("pub fn x{i}() {{}}\n"));
+    }
+    write(&dir.join("src/marker.rs"), "\n");
+    wait_beat(&env, "src/marker.rs", "main");
+    let on_lib = fs_beats(&env)
+        .iter()
+        .filter(|h| h["entity"].as_str().unwrap().ends_with("src/lib.rs"))
+        .count();
+    assert_eq!(on_lib, 1);
+}
+
+#[test]
+fn switching_branches_splits_time_between_them() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "beta");
+    start(&mut env, "");
+    write(&dir.join("src/main.rs"), "fn main() { one() }\n");
+    wait_beat(&env, "src/main.rs", "main");
+    git(&dir, &["checkout", "-q", "-b", "feature/ABC-123-login"]);
+    // The switch itself is recorded on the new branch…
+    let switch = wait_for("the branch switch", || {
+        env.connect()
+            .log_all()
+            .into_iter()
+            .find(|h| h["source"] == "git" && h["branch"] == "feature/ABC-123-login")
+    });
+    // …and the same file written right after counts again, on the new branch.
+    write(&dir.join("src/main.rs"), "fn main() { two() }\n");
+    let second = wait_beat(&env, "src/main.rs", "feature/ABC-123-login");
+
+    let beats = env.connect().log_all();
+    let first = beats
+        .iter()
+        .find(|h| h["branch"] == "main" && h["source"] == "fs")
+        .unwrap();
+    let t = |h: &Value| h["time"].as_f64().unwrap();
+    let day = common::rfc3339(t(first) - 3600.0);
+    let end = common::rfc3339(now_secs() + 60.0);
+    let report = env
+        .connect()
+        .report(&day, &end, &["branch", "ticket"], None);
+    let on_main = common::row_seconds(&report, "branch", "main");
+    let on_feature = common::row_seconds(&report, "branch", "feature/ABC-123-login");
+    assert!(
+        (on_main - (t(&switch) - t(first))).abs() < 0.002,
+        "main gets the time up to the switch: {report}"
+    );
+    assert!(
+        (on_feature - (t(&second) - t(&switch))).abs() < 0.002,
+        "the new branch gets the time after it: {report}"
+    );
+    assert!((common::row_seconds(&report, "ticket", "ABC-123") - on_feature).abs() < 0.002);
+
+    let branches = env.tf_json(["branches", "--json"]);
+    let names: Vec<&str> = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["branch"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"main") && names.contains(&"feature/ABC-123-login"),
+        "{branches}"
+    );
+    let feature = branches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["branch"] == "feature/ABC-123-login")
+        .unwrap();
+    assert_eq!(feature["ticket"], "ABC-123");
+    assert_eq!(feature["project"], "beta");
+    // Detached HEAD is a branch of its own.
+    git(&dir, &["checkout", "-q", "--detach", "main"]);
+    wait_for("the detached HEAD", || {
+        env.connect().log_all().into_iter().find(|h| {
+            h["branch"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("detached:") && b.len() == 16)
+        })
+    });
+}
+
+#[test]
+fn ignored_and_temporary_files_make_no_heartbeats() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "gamma");
+    std::fs::create_dir_all(dir.join("target/debug")).unwrap();
+    std::fs::create_dir_all(dir.join("node_modules/x")).unwrap();
+    std::fs::create_dir_all(dir.join("generated")).unwrap();
+    start(&mut env, "exclude = [\"vendor-cache\"]\n");
+    std::fs::create_dir_all(dir.join("vendor-cache")).unwrap();
+    for f in [
+        "build.log",
+        "generated/out.rs",
+        "target/debug/main.rs",
+        "node_modules/x/index.js",
+        "vendor-cache/a.rs",
+        "src/.main.rs.swp",
+        "src/main.rs~",
+        "src/4913",
+        "src/.#main.rs",
+        "src/main.rs___jb_tmp___",
+        ".git/config-test",
+    ] {
+        write(&dir.join(f), "x\n");
+    }
+    // A real write after them all: once it is in, the ignored ones would have been too.
+    write(&dir.join("src/real.rs"), "\n");
+    wait_beat(&env, "src/real.rs", "main");
+    let entities: Vec<String> = fs_beats(&env)
+        .iter()
+        .map(|h| h["entity"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(entities.len(), 1, "only src/real.rs: {entities:?}");
+    // Outside any repository nothing counts either.
+    write(&env.scratch().join("code/notes.txt"), "x\n");
+    write(&dir.join("src/real2.rs"), "\n");
+    wait_beat(&env, "src/real2.rs", "main");
+    assert_eq!(fs_beats(&env).len(), 2);
+}
+
+#[test]
+fn new_directories_are_watched_and_deleted_ones_dropped() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "delta");
+    std::fs::create_dir_all(dir.join("old/inner")).unwrap();
+    start(&mut env, "");
+    let dirs = |env: &TestEnv| {
+        env.connect().status()["watch"][0]["watched_dirs"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = dirs(&env);
+    std::fs::create_dir_all(dir.join("src/new/deeper")).unwrap();
+    wait_for("the new directories to be watched", || {
+        (dirs(&env) == before + 2).then_some(())
+    });
+    write(&dir.join("src/new/deeper/x.py"), "print(1)\n");
+    let h = wait_beat(&env, "src/new/deeper/x.py", "main");
+    assert_eq!(h["language"], "Python");
+
+    std::fs::remove_dir_all(dir.join("old")).unwrap();
+    wait_for("the deleted directories to be dropped", || {
+        (dirs(&env) == before).then_some(())
+    });
+    // The watcher still works after the deletion.
+    write(&dir.join("src/after.rs"), "\n");
+    wait_beat(&env, "src/after.rs", "main");
+    // A directory deleted and created again under the same name is watched again.
+    std::fs::create_dir_all(dir.join("old")).unwrap();
+    write(&dir.join("old/again.rs"), "\n");
+    wait_for(
+        "old/again.rs (possibly rewritten once the watch is in place)",
+        || {
+            write(&dir.join("old/again.rs"), "\n");
+            fs_beats(&env)
+                .into_iter()
+                .find(|h| h["entity"].as_str().unwrap().ends_with("old/again.rs"))
+        },
+    );
+}
+
+#[test]
+fn linked_worktrees_count_as_one_project_with_their_own_branch() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "epsilon");
+    let wt = env.scratch().join("code/epsilon-wt");
+    git(
+        &dir,
+        &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
+    );
+    start(&mut env, "");
+    write(&wt.join("src/side.rs"), "\n");
+    let h = wait_beat(&env, "src/side.rs", "side");
+    assert_eq!(h["project"], "epsilon", "{h}");
+    write(&dir.join("src/main.rs"), "fn main() {}\n\n");
+    let h = wait_beat(&env, "epsilon/src/main.rs", "main");
+    assert_eq!(h["project"], "epsilon", "{h}");
+    // A switch in the worktree is seen through its own HEAD.
+    git(&wt, &["checkout", "-q", "-b", "side-2"]);
+    write(&wt.join("src/side.rs"), "\n\n");
+    wait_beat(&env, "src/side.rs", "side-2");
+    let s = env.connect().status();
+    assert_eq!(s["watch"][0]["repositories"], 2, "{s}");
+}
+
+#[test]
+fn past_the_watch_limit_directories_are_polled_and_reported() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "zeta");
+    for d in ["a", "b", "c", "d"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    start(&mut env, "max_watches = 3\npoll_seconds = 1\n");
+    let s = env.connect().status();
+    let root = &s["watch"][0];
+    assert_eq!(root["watched_dirs"], 3, "{s}");
+    assert!(root["polled_dirs"].as_u64().unwrap() >= 4, "{s}");
+    let msg = s["watch_limit"].as_str().expect("the limit is reported");
+    assert!(msg.contains("fs.inotify.max_user_watches"), "{msg}");
+    assert!(env.log_text().contains("fs.inotify.max_user_watches"));
+    let text = env.tf_ok(["status"]);
+    assert!(
+        text.contains("polled") && text.contains("max_user_watches"),
+        "{text}"
+    );
+    // Writes in polled directories still count (each directory is polled every second).
+    for d in ["a", "b", "c", "d"] {
+        write(&dir.join(d).join("f.rs"), "\n");
+    }
+    for d in ["a", "b", "c", "d"] {
+        wait_beat(&env, &format!("{d}/f.rs"), "main");
+    }
+}
+
+#[test]
+fn watch_add_list_remove_and_their_bad_input() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let other = env.scratch().join("elsewhere");
+    std::fs::create_dir_all(&other).unwrap();
+    let dir = repo(&env, "eta");
+    start(&mut env, "");
+    let other_s = other.to_str().unwrap();
+    let out = env.tf_ok(["watch", "add", other_s]);
+    assert!(out.contains(other_s), "{out}");
+    // A repository created later under an added root is found.
+    let sub = other.join("late");
+    std::fs::create_dir_all(&sub).unwrap();
+    git(&sub, &["init", "-q", "-b", "trunk"]);
+    write(&sub.join("x.go"), "package x\n");
+    wait_for("late/x.go", || {
+        write(&sub.join("x.go"), "package x\n");
+        fs_beats(&env)
+            .into_iter()
+            .find(|h| h["project"] == "late" && h["branch"] == "trunk")
+    });
+    let list = env.tf_json(["watch", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+
+    // Added roots survive a restart.
+    env.terminate_daemon();
+    env.start_daemon();
+    let list = env.tf_json(["watch", "list", "--json"]);
+    let added = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == other_s)
+        .cloned();
+    assert_eq!(
+        added.map(|r| r["origin"].clone()),
+        Some(json!("added")),
+        "{list}"
+    );
+
+    // Bad input: clear errors naming the path, nothing changes.
+    let missing = env.scratch().join("missing");
+    for (args, want) in [
+        (vec!["watch", "add", missing.to_str().unwrap()], "missing"),
+        (
+            vec!["watch", "add", dir.join("src/main.rs").to_str().unwrap()],
+            "not a directory",
+        ),
+        (
+            vec!["watch", "remove", missing.to_str().unwrap()],
+            "not a watched root",
+        ),
+        (
+            vec![
+                "watch",
+                "remove",
+                env.scratch().join("code").to_str().unwrap(),
+            ],
+            "config file",
+        ),
+    ] {
+        let out = env.tf(&args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = common::stderr(&out);
+        assert!(
+            err.contains("path") && err.contains(want),
+            "{args:?}: {err}"
+        );
+    }
+    env.tf_ok(["watch", "remove", other_s]);
+    let list = env.tf_json(["watch", "list", "--json"]);
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+#[test]
+fn hostile_trees_do_not_break_the_watcher() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "theta");
+    // A symlink loop, a symlink out of the tree, a non-UTF-8 name, a corrupt repository.
+    std::os::unix::fs::symlink("..", dir.join("src/loop")).unwrap();
+    std::os::unix::fs::symlink("/", dir.join("src/root")).unwrap();
+    let corrupt = env.scratch().join("code/corrupt");
+    std::fs::create_dir_all(corrupt.join(".git")).unwrap();
+    std::fs::write(corrupt.join(".git/HEAD"), "garbage\n").unwrap();
+    // A root that does not exist is reported, not fatal.
+    std::fs::create_dir_all(env.scratch().join("code")).unwrap();
+    std::fs::create_dir_all(&env.base).unwrap();
+    let missing = env.scratch().join("nope");
+    std::fs::write(
+        env.config_file(),
+        format!(
+            "[watch]\nroots = [{:?}, {:?}]\n",
+            env.scratch().join("code").display().to_string(),
+            missing.display().to_string()
+        ),
+    )
+    .unwrap();
+    env.start_daemon();
+    let s = wait_for("both roots", || {
+        let s = env.connect().status();
+        (s["watch"].as_array().map_or(0, Vec::len) == 2).then_some(s)
+    });
+    let bad = s["watch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == missing.to_str().unwrap())
+        .unwrap();
+    assert!(bad["error"].as_str().unwrap().contains("nope"), "{s}");
+    let text = env.tf_ok(["status"]);
+    assert!(text.contains("error: cannot watch"), "{text}");
+
+    use std::os::unix::ffi::OsStrExt;
+    let odd = dir
+        .join("src")
+        .join(std::ffi::OsStr::from_bytes(b"caf\xe9.rs"));
+    std::fs::write(&odd, "\n").unwrap();
+    wait_for("the non-UTF-8 file's heartbeat", || {
+        fs_beats(&env)
+            .into_iter()
+            .find(|h| h["entity"].as_str().unwrap().contains("caf\u{fffd}.rs"))
+    });
+    // A repository whose HEAD turns to garbage keeps its last branch for writes.
+    std::fs::write(dir.join(".git/HEAD"), "not a ref\n").unwrap();
+    write(&dir.join("src/still.rs"), "\n");
+    wait_beat(&env, "src/still.rs", "main");
+    write(&corrupt.join("c.rs"), "\n");
+    write(&dir.join("src/last.rs"), "\n");
+    wait_beat(&env, "src/last.rs", "main");
+    assert!(env.daemon_pid().is_some());
+}
