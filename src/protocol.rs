@@ -186,9 +186,13 @@ pub struct LoggedInterval {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum WatchAction {
     /// Start watching a directory (kept across restarts).
-    Add { path: String },
+    Add {
+        path: String,
+    },
     /// Stop watching a root added with `add` (roots from the config file stay).
-    Remove { path: String },
+    Remove {
+        path: String,
+    },
     List,
 }
 
@@ -414,6 +418,19 @@ pub fn parse_request(line: &str) -> Result<Request, ProtocolError> {
             heartbeats: body.heartbeats,
             source: body.source,
         });
+    }
+    if kind == "git" {
+        // Parsed on its own (not through the tagged enum) so the error names the field.
+        let mut de = serde_json::Deserializer::from_str(line);
+        return serde_path_to_error::deserialize(&mut de)
+            .map(Request::Git)
+            .map_err(|e| ProtocolError::Invalid {
+                kind: kind.clone(),
+                message: match e.path().to_string().as_str() {
+                    "." => e.inner().to_string(),
+                    path => format!("{path}: {}", e.inner()),
+                },
+            });
     }
     serde_json::from_str(line).map_err(invalid)
 }
