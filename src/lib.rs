@@ -16,5 +16,5 @@ pub mod report;
 pub mod shell;
 pub mod store;
 pub mod timeline;
-pub mod watch;
 pub mod wakatime;
+pub mod watch;

@@ -6,7 +6,7 @@ mod common;
 
 use common::{TestEnv, recent_hour, wait_for};
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A real (empty) repository named `proj`, so the daemon can name the project from the path.
@@ -26,7 +26,7 @@ fn sha(n: u32) -> String {
     format!("{n:0>40x}")
 }
 
-fn event(repo: &PathBuf, kind: &str, time: f64, extra: Value) -> Value {
+fn event(repo: &Path, kind: &str, time: f64, extra: Value) -> Value {
     let mut e = json!({"v": 1, "type": "git", "kind": kind, "time": time,
         "repo": repo.display().to_string(), "branch": "feature/TF-1"});
     for (k, v) in extra.as_object().unwrap() {

@@ -114,6 +114,14 @@ pub enum Command {
         #[command(subcommand)]
         target: SetupTarget,
     },
+    /// Install or remove TimeForged's git hooks; see which are installed.
+    ///
+    /// The hooks record commits, checkouts, merges and rewrites (amend, rebase) for the reports
+    /// by branch and commit. A hook already there keeps running.
+    Git {
+        #[command(subcommand)]
+        action: GitAction,
+    },
     /// Print the shell hook to source: `eval "$(tf init zsh)"` (bash and fish likewise).
     Init { shell: HookShell },
     /// Send a shell event (used by the bash and fish hooks; never prints, always succeeds).
@@ -292,6 +300,41 @@ pub enum SetupTarget {
         /// Restore the file as it was before `tf setup wakatime`.
         #[arg(long)]
         undo: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GitAction {
+    /// Install the post-commit, post-checkout, post-merge and post-rewrite hooks.
+    ///
+    /// They go where git runs hooks from: core.hooksPath when set, else hooks/ in the common git
+    /// directory (linked worktrees share it; in a bare repository, its worktrees run them). A
+    /// hook already there is kept as NAME.pre-timeforged and run by ours, with the same
+    /// arguments and input. Reinstalling updates our hooks and changes nothing else.
+    Install {
+        /// A path in the repository (default: the current directory).
+        repo: Option<PathBuf>,
+    },
+    /// Remove TimeForged's hooks and put back the hooks they kept.
+    ///
+    /// A hook of ours that was edited since it was installed is left alone, with a warning.
+    Uninstall {
+        /// A path in the repository (default: the current directory).
+        repo: Option<PathBuf>,
+    },
+    /// Where the hooks directory is and which hooks are installed.
+    Status {
+        /// A path in the repository (default: the current directory).
+        repo: Option<PathBuf>,
+    },
+    /// Record a git event (run by the installed hooks; never prints, always succeeds).
+    #[command(hide = true)]
+    Hook {
+        /// post-commit, post-checkout, post-merge or post-rewrite.
+        name: String,
+        /// The arguments git gave the hook.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 

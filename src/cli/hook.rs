@@ -37,6 +37,13 @@ pub fn hook(a: HookArgs) -> ExitCode {
     let Some(event) = to_event(a) else {
         return ExitCode::SUCCESS;
     };
+    deliver(&to_line(&Request::Shell(event)), Duration::from_secs(2));
+    ExitCode::SUCCESS
+}
+
+/// Sends a request line to the daemon (never starting it), waiting at most `timeout` for each
+/// of the write and the answer; spools the line when the daemon cannot be reached. Silent.
+pub(crate) fn deliver(line: &str, timeout: Duration) {
     // A broken config must not break the shell: fall back to the default paths.
     let paths = match super::Context::load() {
         Ok(ctx) => Some((ctx.paths, ctx.config.shell.spool_max_bytes)),
@@ -45,13 +52,11 @@ pub fn hook(a: HookArgs) -> ExitCode {
             .map(|p| (p, crate::config::ShellConfig::default().spool_max_bytes)),
     };
     let Some((paths, spool_max)) = paths else {
-        return ExitCode::SUCCESS;
+        return;
     };
-    let line = to_line(&Request::Shell(event));
-    if send(&paths.socket, &line).is_err() {
-        let _ = spool(&paths.spool, &line, spool_max);
+    if send(&paths.socket, line, timeout).is_err() {
+        let _ = spool(&paths.spool, line, spool_max);
     }
-    ExitCode::SUCCESS
 }
 
 fn to_event(a: HookArgs) -> Option<ShellEvent> {
@@ -90,12 +95,12 @@ fn truncate_at_char(mut s: String, max: usize) -> String {
     s
 }
 
-fn send(socket: &Path, line: &str) -> std::io::Result<()> {
+fn send(socket: &Path, line: &str, timeout: Duration) -> std::io::Result<()> {
     let mut s = UnixStream::connect(socket)?;
-    s.set_write_timeout(Some(Duration::from_secs(2)))?;
+    s.set_write_timeout(Some(timeout))?;
     s.write_all(line.as_bytes())?;
     // Wait for the answer so the event is stored before the next one is sent (keeps order).
-    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.set_read_timeout(Some(timeout))?;
     let mut buf = [0u8; 256];
     let _ = std::io::Read::read(&mut s, &mut buf);
     Ok(())

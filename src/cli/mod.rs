@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod format;
+mod git;
 mod git_report;
 mod hook;
 mod setup;
@@ -49,6 +50,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let cli = match cli.command {
         Command::Hook(args) => return Ok(hook::hook(args)),
         Command::Init { shell } => return hook::init(shell, &mut std::io::stdout().lock()),
+        // Git hooks need neither the config nor the daemon (and must never fail a commit).
+        Command::Git { action } => return git::run(action, &mut std::io::stdout().lock()),
         _ => cli,
     };
     let ctx = Context::load()?;
@@ -93,7 +96,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => transfer::export(&ctx, range, format, output.as_deref(), out),
         Command::Daemon { action } => daemon(&ctx, action, out),
         Command::Config { action } => config(&ctx, action, out),
-        Command::Hook(_) | Command::Init { .. } => unreachable!("handled above"),
+        Command::Hook(_) | Command::Init { .. } | Command::Git { .. } => {
+            unreachable!("handled above")
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "tf", out);

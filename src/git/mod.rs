@@ -1,6 +1,7 @@
 //! Git events: what the git hooks and the daemon's HEAD watcher report (branch switches,
 //! commits, merges, rewrites), and ticket keys read from branch names.
 
+pub mod hooks;
 pub mod ticket;
 
 use serde::{Deserialize, Serialize};
@@ -60,9 +61,13 @@ impl GitEvent {
             return Err(format!("time: expected unix seconds, got {}", self.time));
         }
         if self.repo.is_empty() || !self.repo.starts_with('/') {
-            return Err(format!("repo: expected an absolute path, got {:?}", self.repo));
+            return Err(format!(
+                "repo: expected an absolute path, got {:?}",
+                self.repo
+            ));
         }
-        let is_sha = |s: &str| (4..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let is_sha =
+            |s: &str| (4..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
         if let Some(head) = &self.head
             && !is_sha(head)
         {

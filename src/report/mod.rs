@@ -5,8 +5,8 @@ pub mod git;
 pub mod range;
 
 use crate::calendar::{Calendar, day_num};
-use crate::model::{Category, Source};
 use crate::git::ticket::ticket as git_ticket;
+use crate::model::{Category, Source};
 use crate::store::{DailyFilter, Dims, Reader, Result};
 use crate::timeline::{self, Rules, Span};
 pub use range::{RangeError, RangeSpec};
