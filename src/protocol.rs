@@ -46,6 +46,11 @@ pub enum Request {
         #[serde(default)]
         range: RangeSpec,
     },
+    /// Credited time as stretches of one project (the dashboard's timeline).
+    Timeline {
+        #[serde(default)]
+        range: RangeSpec,
+    },
     /// Streams `log_chunk` responses, then `end`.
     Log {
         #[serde(default)]
@@ -135,6 +140,9 @@ pub enum Response {
     Report(Box<Report>),
     Sessions {
         sessions: Vec<Session>,
+    },
+    Timeline {
+        segments: Vec<crate::report::Segment>,
     },
     Branches {
         branches: Vec<crate::report::git::BranchRow>,
@@ -326,13 +334,14 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 14] = [
+const REQUEST_TYPES: [&str; 15] = [
     "hello",
     "status",
     "heartbeats",
     "add_interval",
     "report",
     "sessions",
+    "timeline",
     "log",
     "shell",
     "git",

@@ -197,6 +197,21 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
                 Err(e) => storage_error(e),
             }
         }
+        Request::Timeline { range } => {
+            let (start, end) = match resolve(state, &range) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            let cal = state.options.calendar.clone();
+            let rules = state.rules;
+            match state
+                .read(move |r| report::segments(r, &cal, rules, LOCAL_USER, start, end))
+                .await
+            {
+                Ok(segments) => Response::Timeline { segments },
+                Err(e) => storage_error(e),
+            }
+        }
         Request::Shell(event) => super::shell::handle(state, event).await,
         Request::Git(event) => super::git::record(state, event, true).await,
         Request::Branches { range, project } => super::git::branches(state, range, project).await,

@@ -361,6 +361,48 @@ pub struct Session {
     pub start_ms: Option<i64>,
 }
 
+/// A stretch of credited time on one project, for the dashboard's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub start_unix: f64,
+    pub end_unix: f64,
+    pub project: String,
+}
+
+/// Credited time in `[start, end)` as segments: touching spans of one project are merged.
+pub fn segments(
+    reader: &Reader,
+    cal: &Calendar,
+    rules: Rules,
+    user_id: i64,
+    start: i64,
+    end: i64,
+) -> Result<Vec<Segment>> {
+    let spans = reader.credited_spans(cal, rules, user_id, start, end)?;
+    let mut merged: Vec<(i64, i64, u32)> = Vec::new();
+    for s in timeline::clip(&spans, start, end) {
+        match merged.last_mut() {
+            Some(last) if last.2 == s.key.project && last.1 == s.start_ms => last.1 = s.end_ms,
+            _ => merged.push((s.start_ms, s.end_ms, s.key.project)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(a, b, project)| {
+            let name = reader.name(project)?;
+            Ok(Segment {
+                start_unix: a as f64 / 1000.0,
+                end_unix: b as f64 / 1000.0,
+                project: if name.is_empty() {
+                    NONE_NAME.to_string()
+                } else {
+                    name
+                },
+            })
+        })
+        .collect()
+}
+
 /// Sessions overlapping `[start, end)`, clipped to it.
 pub fn sessions(
     reader: &Reader,
