@@ -824,6 +824,24 @@ mod tests {
         type Vars = &'static [(&'static str, &'static str)];
         let cases: &[Case] = &[
             (
+                "zero debounce",
+                "[watch]\ndebounce_seconds = 0\n",
+                &[],
+                &["watch.debounce_seconds = 0 is out of range (expected at least 1 second)"],
+            ),
+            (
+                "relative watch root",
+                "[watch]\nroots = [\"/ok\", \"code\"]\n",
+                &[],
+                &["watch.roots: \"code\" is not an absolute path (expected /… or ~/…)"],
+            ),
+            (
+                "watch roots not a list",
+                "[watch]\nroots = \"~/code\"\n",
+                &[],
+                &["watch.roots: invalid type: string \"~/code\", expected a sequence"],
+            ),
+            (
                 "bad type in file",
                 "[durations]\ntimeout_minutes = \"ten\"\n",
                 &[],
@@ -1050,6 +1068,9 @@ mod tests {
         custom.durations.timeout_minutes = 42;
         custom.durations.preset = Preset::Wakapi;
         custom.report.week_start = WeekStart::Sunday;
+        custom.watch.roots = vec!["~/code".into(), "/srv/src".into()];
+        custom.watch.exclude = vec!["vendor".into()];
+        custom.watch.max_watches = 1000;
         for config in [Config::default(), custom] {
             let text = config.to_toml();
             let back = parse(&text, &[]).unwrap_or_else(|err| panic!("{err}\n{text}"));
@@ -1061,7 +1082,9 @@ mod tests {
                     [report]\nweek_start = \"monday\"\n\n\
                     [http]\nenabled = true\nlisten = \"127.0.0.1:9113\"\nmax_heartbeat_age_days = 365\n\n\
                     [shell]\nrecord_args = false\ndefault_category = \"coding\"\nexclude = []\n\
-                    max_command_minutes = 240\nspool_max_bytes = 10485760\n\n[shell.categories]\n";
+                    max_command_minutes = 240\nspool_max_bytes = 10485760\n\n[shell.categories]\n\n\
+                    [watch]\nroots = []\nexclude = []\ndebounce_seconds = 30\npoll_seconds = 10\n\
+                    max_watches = 0\n";
         assert_eq!(text, want);
     }
 

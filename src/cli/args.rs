@@ -43,6 +43,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A live dashboard of today, the week, the month and each project (keys: ? for help).
+    Dash,
     /// Time per branch: first and last activity, commits made, ticket keys.
     Branches {
         #[command(flatten)]

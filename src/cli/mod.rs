@@ -2,6 +2,7 @@
 //! The binary only parses arguments and calls [`run`].
 
 pub mod args;
+mod dash;
 pub mod format;
 mod git;
 mod git_report;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
         } => git_report::commits(&ctx, range, project, branch, json, out),
         Command::Watch { action } => git_report::watch(&ctx, action, out),
+        Command::Dash => dash::dash(&ctx),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
         Command::Import { kind_or_file, file } => match file {
