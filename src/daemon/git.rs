@@ -54,13 +54,9 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
         h.machine = state.machine.clone();
         h.source = Some(Source::Git);
         if h.validate(ms_to_seconds(now_ms())).is_ok()
-            && let Ok(stored) = state.writer.heartbeats(vec![h]).await
-            && stored.first() == Some(&crate::store::Stored::New)
+            && let Err(msg) = state.store(vec![h]).await
         {
-            let _ = state.events.send(Event::Heartbeats {
-                count: 1,
-                latest_time: e.time,
-            });
+            return storage_error(msg);
         }
     }
     if changed {
@@ -73,29 +69,39 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
     Response::Ok
 }
 
-/// Refreshes the rollups a git report reads, from `from` to `to`.
-async fn fresh(state: &State, from: i64, to: i64) -> Result<(), String> {
-    let cal = &state.options.calendar;
-    state
-        .writer
-        .refresh(cal.day_of(from), cal.day_of(to - 1))
-        .await
-}
-
-pub(crate) async fn branches(state: &State, range: RangeSpec, project: Option<String>) -> Response {
+/// Answers a git report: resolves the range, refreshes the rollups it reads (from `lookback`
+/// before it), and runs `f` over the range with a project filter.
+async fn git_report(
+    state: &State,
+    range: RangeSpec,
+    project: Option<String>,
+    lookback_ms: i64,
+    f: impl FnOnce(
+        &crate::store::Reader,
+        &crate::calendar::Calendar,
+        &Query,
+    ) -> crate::store::Result<Response>
+    + Send
+    + 'static,
+) -> Response {
     let (start, end) = match resolve(state, &range) {
         Ok(r) => r,
         Err(e) => return e,
     };
-    if let Err(e) = fresh(state, start, end).await {
+    let cal = state.options.calendar.clone();
+    if let Err(e) = state
+        .writer
+        .refresh(cal.day_of(start - lookback_ms), cal.day_of(end - 1))
+        .await
+    {
         return storage_error(e);
     }
-    let (cal, rules) = (state.options.calendar.clone(), state.rules);
+    let rules = state.rules;
     let filters = Filters {
         project,
         ..Filters::default()
     };
-    match state
+    state
         .read(move |r| {
             let q = Query {
                 start_ms: start,
@@ -106,13 +112,17 @@ pub(crate) async fn branches(state: &State, range: RangeSpec, project: Option<St
                 rollups_usable: true,
                 user_id: LOCAL_USER,
             };
-            report::git::branches(r, &cal, &q)
+            f(r, &cal, &q)
         })
         .await
-    {
-        Ok(branches) => Response::Branches { branches },
-        Err(e) => storage_error(e),
-    }
+        .unwrap_or_else(storage_error)
+}
+
+pub(crate) async fn branches(state: &State, range: RangeSpec, project: Option<String>) -> Response {
+    git_report(state, range, project, 0, |r, cal, q| {
+        report::git::branches(r, cal, q).map(|branches| Response::Branches { branches })
+    })
+    .await
 }
 
 pub(crate) async fn commits(
@@ -121,35 +131,11 @@ pub(crate) async fn commits(
     project: Option<String>,
     branch: Option<String>,
 ) -> Response {
-    let (start, end) = match resolve(state, &range) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
     // The first commit in the range may look back before it.
-    if let Err(e) = fresh(state, start - report::git::FIRST_COMMIT_LOOKBACK_MS, end).await {
-        return storage_error(e);
-    }
-    let (cal, rules) = (state.options.calendar.clone(), state.rules);
-    let filters = Filters {
-        project,
-        ..Filters::default()
-    };
-    match state
-        .read(move |r| {
-            let q = Query {
-                start_ms: start,
-                end_ms: end,
-                by: &[],
-                filters: &filters,
-                rules,
-                rollups_usable: true,
-                user_id: LOCAL_USER,
-            };
-            report::git::commits(r, &cal, &q, branch.as_deref())
-        })
-        .await
-    {
-        Ok(commits) => Response::Commits { commits },
-        Err(e) => storage_error(e),
-    }
+    let lookback = report::git::FIRST_COMMIT_LOOKBACK_MS;
+    git_report(state, range, project, lookback, move |r, cal, q| {
+        report::git::commits(r, cal, q, branch.as_deref())
+            .map(|commits| Response::Commits { commits })
+    })
+    .await
 }

@@ -183,34 +183,18 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             timeout_minutes,
         } => run_report(state, range, by, filters, timeout_minutes).await,
         Request::Sessions { range } => {
-            let (start, end) = match resolve(state, &range) {
-                Ok(r) => r,
-                Err(e) => return e,
-            };
-            let cal = state.options.calendar.clone();
-            let rules = state.rules;
-            match state
-                .read(move |r| report::sessions(r, &cal, rules, LOCAL_USER, start, end))
-                .await
-            {
-                Ok(sessions) => Response::Sessions { sessions },
-                Err(e) => storage_error(e),
-            }
+            read_range(state, &range, |r, cal, rules, start, end| {
+                report::sessions(r, cal, rules, LOCAL_USER, start, end)
+                    .map(|sessions| Response::Sessions { sessions })
+            })
+            .await
         }
         Request::Timeline { range } => {
-            let (start, end) = match resolve(state, &range) {
-                Ok(r) => r,
-                Err(e) => return e,
-            };
-            let cal = state.options.calendar.clone();
-            let rules = state.rules;
-            match state
-                .read(move |r| report::segments(r, &cal, rules, LOCAL_USER, start, end))
-                .await
-            {
-                Ok(segments) => Response::Timeline { segments },
-                Err(e) => storage_error(e),
-            }
+            read_range(state, &range, |r, cal, rules, start, end| {
+                report::segments(r, cal, rules, LOCAL_USER, start, end)
+                    .map(|segments| Response::Timeline { segments })
+            })
+            .await
         }
         Request::Shell(event) => super::shell::handle(state, event).await,
         Request::Git(event) => super::git::record(state, event, true).await,
@@ -230,6 +214,25 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             "streaming request handled by the connection",
         ),
     }
+}
+
+/// Resolves `range` and answers with `f` run on a reader (the daemon's calendar and rules).
+async fn read_range(
+    state: &State,
+    range: &RangeSpec,
+    f: impl FnOnce(&crate::store::Reader, &Calendar, Rules, i64, i64) -> crate::store::Result<Response>
+    + Send
+    + 'static,
+) -> Response {
+    let (start, end) = match resolve(state, range) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let (cal, rules) = (state.options.calendar.clone(), state.rules);
+    state
+        .read(move |r| f(r, &cal, rules, start, end))
+        .await
+        .unwrap_or_else(storage_error)
 }
 
 pub(crate) fn storage_error(e: String) -> Response {

@@ -117,6 +117,21 @@ impl State {
         }
     }
 
+    /// Stores heartbeats the daemon made itself (shell, watcher, git) and tells subscribers;
+    /// returns how many were new.
+    pub async fn store(&self, beats: Vec<crate::model::Heartbeat>) -> Result<usize, String> {
+        let latest_time = beats.iter().map(|h| h.time).fold(f64::MIN, f64::max);
+        let stored = self.writer.heartbeats(beats).await?;
+        let count = stored
+            .iter()
+            .filter(|s| **s == crate::store::Stored::New)
+            .count();
+        if count > 0 {
+            let _ = self.events.send(Event::Heartbeats { count, latest_time });
+        }
+        Ok(count)
+    }
+
     /// Runs `f` with a reader on a blocking thread (queries can take milliseconds).
     pub async fn read<T: Send + 'static>(
         &self,

@@ -5,9 +5,8 @@
 use super::State;
 use super::handlers::now_ms;
 use crate::model::ms_to_seconds;
-use crate::protocol::{ErrorCode, Event, Request, Response, ShellSeen, parse_request};
+use crate::protocol::{ErrorCode, Request, Response, ShellSeen, parse_request};
 use crate::shell::{self, ShellEvent, ShellEventKind};
-use crate::store::Stored;
 use std::io::BufRead;
 
 /// Shells are listed in `tf status` for this long after their last event.
@@ -37,15 +36,8 @@ pub(crate) async fn handle(state: &State, e: ShellEvent) -> Response {
     if beats.is_empty() {
         return Response::Ok;
     }
-    let latest_time = beats.iter().map(|h| h.time).fold(f64::MIN, f64::max);
-    match state.writer.heartbeats(beats).await {
-        Ok(stored) => {
-            let count = stored.iter().filter(|s| **s == Stored::New).count();
-            if count > 0 {
-                let _ = state.events.send(Event::Heartbeats { count, latest_time });
-            }
-            Response::Ok
-        }
+    match state.store(beats).await {
+        Ok(_) => Response::Ok,
         Err(e) => Response::error(ErrorCode::Storage, e),
     }
 }

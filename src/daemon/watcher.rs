@@ -3,8 +3,7 @@
 
 use super::State;
 use super::handlers::{now_ms, storage_error};
-use crate::protocol::{ErrorCode, Event, Response, WatchAction};
-use crate::store::Stored;
+use crate::protocol::{ErrorCode, Response, WatchAction};
 use crate::watch::{Origin, Output, Settings, WatchHandle};
 use std::path::{Path, PathBuf};
 
@@ -54,15 +53,8 @@ pub(crate) fn start(state: &State, added: Vec<String>) -> WatchHandle {
 }
 
 async fn store(state: &State, beats: Vec<crate::model::Heartbeat>) {
-    let latest_time = beats.iter().map(|h| h.time).fold(f64::MIN, f64::max);
-    match state.writer.heartbeats(beats).await {
-        Ok(stored) => {
-            let count = stored.iter().filter(|s| **s == Stored::New).count();
-            if count > 0 {
-                let _ = state.events.send(Event::Heartbeats { count, latest_time });
-            }
-        }
-        Err(e) => tracing::error!("storing file heartbeats: {e}"),
+    if let Err(e) = state.store(beats).await {
+        tracing::error!("storing file heartbeats: {e}");
     }
 }
 

@@ -389,18 +389,23 @@ pub fn segments(
     merged
         .into_iter()
         .map(|(a, b, project)| {
-            let name = reader.name(project)?;
             Ok(Segment {
                 start_unix: a as f64 / 1000.0,
                 end_unix: b as f64 / 1000.0,
-                project: if name.is_empty() {
-                    NONE_NAME.to_string()
-                } else {
-                    name
-                },
+                project: name_or_none(reader, project)?,
             })
         })
         .collect()
+}
+
+/// The interned name, or [`NONE_NAME`] for none.
+fn name_or_none(reader: &Reader, id: u32) -> Result<String> {
+    let n = reader.name(id)?;
+    Ok(if n.is_empty() {
+        NONE_NAME.to_string()
+    } else {
+        n
+    })
 }
 
 /// Sessions overlapping `[start, end)`, clipped to it.
@@ -438,14 +443,7 @@ pub fn sessions(
             .iter()
             .max_by_key(|(_, ms)| *ms)
             .map_or(0, |b| b.0);
-        let name = |id: u32| -> Result<String> {
-            let n = reader.name(id)?;
-            Ok(if n.is_empty() {
-                NONE_NAME.to_string()
-            } else {
-                n
-            })
-        };
+        let name = |id: u32| name_or_none(reader, id);
         out.push(Session {
             start: cal.rfc3339(run.start_ms),
             end: cal.rfc3339(run.end_ms),

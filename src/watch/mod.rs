@@ -333,26 +333,26 @@ impl Watch {
         };
         self.roots.remove(i);
         // Keep what another root still covers.
-        let covered = |p: &Path, roots: &[Root]| roots.iter().any(|r| p.starts_with(&r.path));
-        let gone: Vec<PathBuf> = self
-            .dirs
-            .keys()
-            .filter(|d| d.starts_with(path) && !covered(d, &self.roots))
-            .cloned()
-            .collect();
-        for d in gone {
+        let roots: Vec<PathBuf> = self.roots.iter().map(|r| r.path.clone()).collect();
+        self.forget_under(path, |p| roots.iter().any(|r| p.starts_with(r)));
+        true
+    }
+
+    /// Unwatches the directories and forgets the repositories under `top`, except those `keep`
+    /// says to keep.
+    fn forget_under(&mut self, top: &Path, keep: impl Fn(&Path) -> bool) {
+        let under = |paths: &mut dyn Iterator<Item = &PathBuf>| -> Vec<PathBuf> {
+            paths
+                .filter(|d| d.starts_with(top) && !keep(d))
+                .cloned()
+                .collect()
+        };
+        for d in under(&mut self.dirs.keys()) {
             self.unwatch(&d);
         }
-        let repos: Vec<PathBuf> = self
-            .repos
-            .keys()
-            .filter(|d| d.starts_with(path) && !covered(d, &self.roots))
-            .cloned()
-            .collect();
-        for r in repos {
+        for r in under(&mut self.repos.keys()) {
             self.forget_repo(&r);
         }
-        true
     }
 
     fn root_status(&self, path: &Path) -> WatchRoot {
@@ -459,24 +459,7 @@ impl Watch {
 
     /// Forgets a directory tree that was deleted or moved away.
     fn drop_tree(&mut self, gone: &Path) {
-        let dirs: Vec<PathBuf> = self
-            .dirs
-            .keys()
-            .filter(|d| d.starts_with(gone))
-            .cloned()
-            .collect();
-        for d in dirs {
-            self.unwatch(&d);
-        }
-        let repos: Vec<PathBuf> = self
-            .repos
-            .keys()
-            .filter(|d| d.starts_with(gone))
-            .cloned()
-            .collect();
-        for r in repos {
-            self.forget_repo(&r);
-        }
+        self.forget_under(gone, |_| false);
         self.recent.retain(|p, _| !p.starts_with(gone));
         self.ignores.forget_tree(gone);
     }
