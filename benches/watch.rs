@@ -129,7 +129,7 @@ fn main() {
         ("Downloads", 50, 10),
         (".local", 50, 10),
     ] {
-        let (d, f) = make_plain(&home_root.join(name), top, sub, 10);
+        let (d, f) = make_plain(&home_root.join(name), top, sub, 100);
         hdirs += d;
         hfiles += f;
     }
