@@ -1,10 +1,10 @@
 //! The real terminal: raw mode, alternate screen and mouse capture around [`run_with`], undone on
-//! every way out (return, error, panic), plus the threads that feed terminal events and ticks.
+//! every way out (return, error, panic), plus the thread that feeds it terminal events.
 
 use std::io::{self, Write};
 use std::panic::{self, PanicHookInfo};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -63,25 +63,12 @@ fn spawn_terminal_input_until(tx: Sender<Input>, stop: Arc<AtomicBool>) -> JoinH
         })
 }
 
-/// Sends [`Input::Tick`] every second until `stop` is dropped or the receiver is gone.
-fn spawn_ticker(tx: Sender<Input>, stop: Receiver<()>) -> io::Result<JoinHandle<()>> {
-    thread::Builder::new()
-        .name("tf-dash-tick".into())
-        .spawn(move || {
-            while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(Duration::from_secs(1)) {
-                if tx.send(Input::Tick).is_err() {
-                    break;
-                }
-            }
-        })
-}
-
 /// Sets up the real terminal (raw mode, alternate screen, mouse capture), installs a panic hook
 /// that restores it, runs the dashboard on stdout and restores the terminal on every exit path.
 ///
-/// It starts its own terminal-input thread and 1 s ticker (both from clones of `tx`, both stopped
-/// on return), so the caller only forwards daemon signals (`Changed`, `Connected`,
-/// `Disconnected`) into `tx`. Colours follow `NO_COLOR`.
+/// It starts its own terminal-input thread (from a clone of `tx`, stopped and joined on return);
+/// the caller forwards daemon signals (`Changed`, `Connected`, `Disconnected`) and a 1 s
+/// [`Input::Tick`] into `tx`. Colours follow `NO_COLOR`.
 pub fn run_in_terminal(
     source: &mut impl Source,
     tx: Sender<Input>,
@@ -103,15 +90,9 @@ pub fn run_in_terminal_with(
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
 
     let stop_input = Arc::new(AtomicBool::new(false));
-    let (stop_tick, stop_tick_rx) = mpsc::channel();
     let helpers = Helpers {
-        input: Some(spawn_terminal_input_until(
-            tx.clone(),
-            Arc::clone(&stop_input),
-        )),
-        ticker: Some(spawn_ticker(tx, stop_tick_rx)?),
+        input: Some(spawn_terminal_input_until(tx, Arc::clone(&stop_input))),
         stop_input,
-        stop_tick: Some(stop_tick),
     };
 
     let result = run_with(&mut terminal, source, rx, options);
@@ -122,25 +103,23 @@ pub fn run_in_terminal_with(
     result.and(restored)
 }
 
-/// The input thread and the ticker; dropping this (also while unwinding) stops and joins them,
-/// so nothing keeps reading the terminal after the dashboard is gone.
+/// The input thread; dropping this (also while unwinding) stops and joins it, so nothing keeps
+/// reading the terminal after the dashboard is gone.
 struct Helpers {
     input: Option<JoinHandle<()>>,
-    ticker: Option<JoinHandle<()>>,
     stop_input: Arc<AtomicBool>,
-    stop_tick: Option<Sender<()>>,
 }
 
 impl Drop for Helpers {
     fn drop(&mut self) {
         self.stop_input.store(true, Ordering::Relaxed);
-        // Dropping the sender wakes the ticker at once.
-        self.stop_tick.take();
-        // Both end within one poll interval; a helper that panicked has nothing to clean up.
-        for handle in [self.input.take(), self.ticker.take()]
-            .into_iter()
-            .flatten()
-        {
+        if thread::panicking() {
+            // The panic hook has already put the terminal back in cooked mode, where the input
+            // thread's read can block until Enter; joining it would hang the panicking program.
+            return;
+        }
+        // It ends within one poll interval; if it panicked there is nothing left to clean up.
+        if let Some(handle) = self.input.take() {
             let _ = handle.join();
         }
     }

@@ -63,18 +63,33 @@ fn run_child(mode: &str) -> Option<String> {
         "{} --exact child_runs_the_dashboard --ignored --nocapture --test-threads 1",
         exe.display()
     );
-    let output = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
+    // `timeout` so that a regression (a thread blocked on the terminal) fails instead of hanging.
+    let output = Command::new("timeout")
+        .args([
+            "--kill-after=5",
+            "60",
+            "script",
+            "-qec",
+            &command,
+            "/dev/null",
+        ])
         .env(CHILD, mode)
         .env("TERM", "xterm-256color")
         .output();
+    // 127: `timeout` could not find `script`.
+    let output = match output {
+        Ok(o) if o.status.code() == Some(127) => Err(std::io::Error::other("script not found")),
+        other => other,
+    };
     match output {
         Ok(o) => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
         Err(e) => {
             if std::env::var_os("TIMEFORGED_REQUIRE_ALL").is_some() {
-                panic!("`script` (util-linux) is required: {e}");
+                panic!("`timeout` and `script` (util-linux) are required: {e}");
             }
-            eprintln!("SKIPPED: terminal restore test needs `script` (util-linux): {e}");
+            eprintln!(
+                "SKIPPED: terminal restore test needs `timeout` and `script` (util-linux): {e}"
+            );
             None
         }
     }
