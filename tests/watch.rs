@@ -382,6 +382,21 @@ fn watch_add_list_remove_and_their_bad_input() {
     );
 
     // Bad input: clear errors naming the path, nothing changes.
+    if !common::is_root() {
+        // (root reads any directory, so this part only runs as a normal user)
+        use std::os::unix::fs::PermissionsExt;
+        let locked = env.scratch().join("locked");
+        std::fs::create_dir_all(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let out = env.tf(["watch", "add", locked.to_str().unwrap()]);
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(!out.status.success());
+        assert!(
+            common::stderr(&out).contains("cannot read"),
+            "{}",
+            common::stderr(&out)
+        );
+    }
     let missing = env.scratch().join("missing");
     for (args, want) in [
         (vec!["watch", "add", missing.to_str().unwrap()], "missing"),

@@ -192,26 +192,34 @@ pub fn print_roots(roots: &[WatchRoot], style: Style, out: &mut impl Write) -> R
         return Ok(());
     }
     for r in roots {
-        let how = match &r.error {
-            Some(e) => format!("error: {e}"),
-            None if r.polled_dirs > 0 => format!(
-                "{} repositories, {} directories watched, {} polled (watch limit)",
-                r.repositories, r.watched_dirs, r.polled_dirs
-            ),
-            None => format!(
-                "{} repositories, {} directories watched",
-                r.repositories, r.watched_dirs
-            ),
-        };
         writeln!(
             out,
             "{}  {}  {}",
             style.bold(&r.path),
             style.dim(&r.origin),
-            how
+            root_summary(r)
         )?;
     }
     Ok(())
+}
+
+/// `3 repositories · 120 directories (4 polled: watch limit)`, or why the root is not watched.
+pub fn root_summary(r: &WatchRoot) -> String {
+    if let Some(e) = &r.error {
+        return format!("error: {e}");
+    }
+    let repositories = match r.repositories {
+        1 => "1 repository".to_string(),
+        n => format!("{n} repositories"),
+    };
+    let polled = match r.polled_dirs {
+        0 => String::new(),
+        n => format!(" ({n} polled: watch limit)"),
+    };
+    format!(
+        "{repositories} · {} directories{polled}",
+        r.watched_dirs + r.polled_dirs
+    )
 }
 
 /// Width of a column: its widest value, between its title and `max`.

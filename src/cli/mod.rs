@@ -236,20 +236,12 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
         )?;
     }
     for r in &info.watch {
-        let how = match &r.error {
-            Some(e) => style.bold(&format!("error: {e}")),
-            None => format!(
-                "{} repositories · {} directories{}",
-                r.repositories,
-                r.watched_dirs + r.polled_dirs,
-                if r.polled_dirs > 0 {
-                    format!(" ({} polled)", r.polled_dirs)
-                } else {
-                    String::new()
-                }
-            ),
+        let summary = git_report::root_summary(r);
+        let summary = match r.error {
+            Some(_) => style.bold(&summary),
+            None => summary,
         };
-        writeln!(out, "watching   {} · {how}", r.path)?;
+        writeln!(out, "watching   {} · {summary}", r.path)?;
     }
     if let Some(limit) = &info.watch_limit {
         writeln!(out, "watching   {}", style.bold(limit))?;
