@@ -2,7 +2,7 @@
 //! git uses (keeping and chaining any hook already there), removing them, and turning a hook's
 //! arguments into the [`GitEvent`] that `tf git hook` sends.
 
-use super::{GitEvent, GitEventKind, RewriteKind, SUMMARY_MAX_BYTES};
+use super::{GitEvent, GitEventKind, RewriteKind, SUMMARY_MAX_BYTES, is_sha};
 use git2::{ErrorCode, Repository};
 use std::ffi::OsStr;
 use std::fs;
@@ -502,7 +502,6 @@ fn summary(repo: &Repository) -> Option<String> {
 /// `post-rewrite`'s input: `old new [extra]` per line; lines that are not two commit ids are
 /// skipped.
 fn rewritten(input: &str) -> Vec<(String, String)> {
-    let is_sha = |s: &str| (4..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
     input
         .lines()
         .filter_map(|line| {

@@ -51,6 +51,11 @@ pub struct GitEvent {
     pub rewritten: Vec<(String, String)>,
 }
 
+/// A commit id: 4 to 64 hex digits (abbreviated, SHA-1 or SHA-256).
+pub fn is_sha(s: &str) -> bool {
+    (4..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Longest commit summary kept; longer ones are cut at a character boundary.
 pub const SUMMARY_MAX_BYTES: usize = 512;
 
@@ -66,8 +71,6 @@ impl GitEvent {
                 self.repo
             ));
         }
-        let is_sha =
-            |s: &str| (4..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit());
         if let Some(head) = &self.head
             && !is_sha(head)
         {
