@@ -4,6 +4,7 @@
 
 use super::Context;
 use crate::client::Client;
+use crate::config::WeekStart;
 use crate::protocol::{Request, Response, StatusInfo};
 use crate::report::{Dim, Filters, RangeSpec, Report, Row, Segment, Session, git::CommitRow};
 use anyhow::Result;
@@ -21,6 +22,7 @@ pub fn dash(ctx: &Context) -> Result<ExitCode> {
     let socket = ctx.paths.socket.clone();
     let mut source = DaemonSource {
         socket: socket.clone(),
+        week_start: ctx.config.report.week_start,
         client: Some(client),
     };
     let (tx, rx) = std::sync::mpsc::channel();
@@ -90,6 +92,7 @@ fn tick(tx: Sender<tui::Input>) {
 /// Loads views with requests on one connection, reconnecting when it broke.
 struct DaemonSource {
     socket: PathBuf,
+    week_start: WeekStart,
     client: Option<Client>,
 }
 
@@ -179,8 +182,13 @@ impl DaemonSource {
     fn period(&mut self, load: &tui::Load) -> Result<tui::Data, String> {
         let today = local_today();
         let (from, to, label) = if load.view == tui::View::Week {
-            let monday = shift_days(today, -i64::from(today.weekday().to_monday_zero_offset()));
-            let from = shift_days(monday, 7 * i64::from(load.offset));
+            // Weeks start as `tf report week` has them (report.week_start).
+            let into_week = match self.week_start {
+                WeekStart::Monday => today.weekday().to_monday_zero_offset(),
+                WeekStart::Sunday => today.weekday().to_sunday_zero_offset(),
+            };
+            let first = shift_days(today, -i64::from(into_week));
+            let from = shift_days(first, 7 * i64::from(load.offset));
             let to = shift_days(from, 6);
             let label = format!(
                 "Week {}, {} – {}",

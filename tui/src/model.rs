@@ -10,7 +10,8 @@
 //! * `offset` counts whole periods back from now, never forward: `0` is the current period, `-1` the
 //!   previous one, and so on. The period depends on the view:
 //!   * [`View::Today`]: the local calendar day `offset` days from today.
-//!   * [`View::Week`]: the ISO week (Monday–Sunday) `offset` weeks from this one.
+//!   * [`View::Week`]: the week `offset` weeks from this one; the source picks its first day (the
+//!     root uses `report.week_start`) and lists its seven days in order.
 //!   * [`View::Month`]: the calendar month `offset` months from this one.
 //!   * [`View::Project`]: a rolling 30-day window ending now, shifted by `offset × 30` days
 //!     (`0` = the last 30 days, `-1` = the 30 days before those).
