@@ -1,4 +1,4 @@
-//! The file-system watcher: inotify watches (notify) on every directory of the configured roots
+//! The file-system watcher: inotify watches on every directory of the configured roots
 //! that is not ignored, turning file writes inside git repositories into heartbeats
 //! (`source=fs`, at most one per file per debounce period) and HEAD changes into branch
 //! switches. Past the kernel's watch limit, the remaining directories are polled.
@@ -6,6 +6,7 @@
 //! Everything runs on one thread that owns the watchers and the state; the daemon talks to it
 //! through [`WatchHandle`] and receives what it found through a [`Sink`].
 
+mod kernel;
 mod rules;
 mod tree;
 
@@ -80,6 +81,9 @@ impl Origin {
 }
 
 enum Msg {
+    /// Events of one inotify read.
+    Kernel(Vec<kernel::KernelEvent>),
+    /// An event of the poller (directories past the watch limit).
     Fs(notify::Result<notify::Event>),
     AddRoot {
         path: PathBuf,
@@ -163,13 +167,15 @@ pub fn spawn(settings: Settings, roots: Vec<(PathBuf, Origin)>, sink: Sink) -> W
 /// How long events are gathered before they are turned into heartbeats: a save is several
 /// events, a checkout thousands.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// Events handled in one batch at most, so heartbeats of a long burst keep flowing.
+const MAX_BATCH_EVENTS: usize = 50_000;
 /// More distinct files than this written in one repository within one batch is a tool at
 /// work (checkout, formatter, build), not a person: one heartbeat stands for the rest.
 const BURST_FILES: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
-    Inotify,
+    Inotify(inotify::WatchDescriptor),
     Poll,
 }
 
@@ -191,7 +197,10 @@ struct Watch {
     sink: Sink,
     /// For the watchers' event handlers.
     tx: mpsc::Sender<Msg>,
-    inotify: Option<notify::RecommendedWatcher>,
+    /// Adds and removes inotify watches (None when inotify is unavailable: everything polled).
+    inotify: Option<inotify::Watches>,
+    /// Watch descriptor → the directory it watches.
+    by_wd: HashMap<inotify::WatchDescriptor, PathBuf>,
     poller: Option<notify::PollWatcher>,
     roots: Vec<Root>,
     dirs: HashMap<PathBuf, Mode>,
@@ -209,17 +218,15 @@ struct Watch {
 
 impl Watch {
     fn new(settings: Settings, sink: Sink, tx: mpsc::Sender<Msg>) -> Watch {
-        let events = tx.clone();
-        let inotify = notify::recommended_watcher(move |e| {
-            let _ = events.send(Msg::Fs(e));
-        })
-        .map_err(|e| tracing::warn!("inotify unavailable, polling instead: {e}"))
-        .ok();
+        let inotify = kernel::start(tx.clone())
+            .map_err(|e| tracing::warn!("inotify unavailable, polling instead: {e}"))
+            .ok();
         Watch {
             settings,
             sink,
             tx,
             inotify,
+            by_wd: HashMap::new(),
             poller: None,
             roots: Vec::new(),
             dirs: HashMap::new(),
@@ -234,43 +241,60 @@ impl Watch {
     }
 
     fn run(&mut self, rx: mpsc::Receiver<Msg>) {
-        while let Ok(msg) = rx.recv() {
+        while let Ok(first) = rx.recv() {
             let mut batch = Batch::default();
-            let mut next = Some(msg);
-            let until = Instant::now() + BATCH_WINDOW;
-            while let Some(msg) = next.take() {
-                match msg {
-                    Msg::Fs(Ok(event)) => self.on_event(event, &mut batch),
-                    Msg::Fs(Err(e)) => tracing::debug!("watch error: {e}"),
-                    Msg::AddRoot {
-                        path,
-                        origin,
-                        reply,
-                    } => {
-                        self.add_root(path.clone(), origin);
-                        let _ = reply.send(self.root_status(&path));
+            if !self.handle(first, &mut batch) {
+                return;
+            }
+            if batch.events > 0 {
+                // Let the rest of a burst arrive and take it at once: one wake-up per batch
+                // instead of one per event (a checkout is thousands of events).
+                std::thread::sleep(BATCH_WINDOW);
+                while let Ok(msg) = rx.try_recv() {
+                    if !self.handle(msg, &mut batch) {
+                        return;
                     }
-                    Msg::RemoveRoot { path, reply } => {
-                        let _ = reply.send(self.remove_root(&path));
+                    if batch.events >= MAX_BATCH_EVENTS {
+                        break;
                     }
-                    Msg::Status { reply } => {
-                        let roots = self
-                            .roots
-                            .iter()
-                            .map(|r| self.root_status(&r.path))
-                            .collect();
-                        let _ = reply.send((roots, self.limit.clone()));
-                    }
-                    Msg::Stop => return,
-                }
-                // Only file events are worth waiting for: gather the rest of the burst.
-                if batch.events > 0 {
-                    let left = until.saturating_duration_since(Instant::now());
-                    next = rx.recv_timeout(left).ok();
                 }
             }
             self.flush(batch);
         }
+    }
+
+    /// Handles one message; false on Stop.
+    fn handle(&mut self, msg: Msg, batch: &mut Batch) -> bool {
+        match msg {
+            Msg::Kernel(events) => {
+                for e in events {
+                    self.on_kernel(e, batch);
+                }
+            }
+            Msg::Fs(Ok(event)) => self.on_event(event, batch),
+            Msg::Fs(Err(e)) => tracing::debug!("watch error: {e}"),
+            Msg::AddRoot {
+                path,
+                origin,
+                reply,
+            } => {
+                self.add_root(path.clone(), origin);
+                let _ = reply.send(self.root_status(&path));
+            }
+            Msg::RemoveRoot { path, reply } => {
+                let _ = reply.send(self.remove_root(&path));
+            }
+            Msg::Status { reply } => {
+                let roots = self
+                    .roots
+                    .iter()
+                    .map(|r| self.root_status(&r.path))
+                    .collect();
+                let _ = reply.send((roots, self.limit.clone()));
+            }
+            Msg::Stop => return false,
+        }
+        true
     }
 
     fn flush(&mut self, batch: Batch) {
@@ -361,7 +385,7 @@ impl Watch {
         for (d, mode) in &self.dirs {
             if d.starts_with(path) {
                 match mode {
-                    Mode::Inotify => watched += 1,
+                    Mode::Inotify(_) => watched += 1,
                     Mode::Poll => polled += 1,
                 }
             }
@@ -387,13 +411,14 @@ impl Watch {
             && under_cap
             && let Some(w) = self.inotify.as_mut()
         {
-            match w.watch(dir, RecursiveMode::NonRecursive) {
-                Ok(()) => {
+            match w.add(dir, kernel::mask()) {
+                Ok(wd) => {
                     self.inotify_count += 1;
-                    self.dirs.insert(dir.to_path_buf(), Mode::Inotify);
+                    self.by_wd.insert(wd.clone(), dir.to_path_buf());
+                    self.dirs.insert(dir.to_path_buf(), Mode::Inotify(wd));
                     return;
                 }
-                Err(e) if is_limit(&e) => self.limit_reached(),
+                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => self.limit_reached(),
                 Err(e) => {
                     // Gone or unreadable meanwhile: nothing to watch.
                     tracing::debug!(dir = %dir.display(), "cannot watch: {e}");
@@ -441,11 +466,12 @@ impl Watch {
 
     fn unwatch(&mut self, dir: &Path) {
         match self.dirs.remove(dir) {
-            Some(Mode::Inotify) => {
+            Some(Mode::Inotify(wd)) => {
                 self.inotify_count -= 1;
+                self.by_wd.remove(&wd);
                 if let Some(w) = self.inotify.as_mut() {
                     // The kernel drops the watch of a deleted directory itself.
-                    let _ = w.unwatch(dir);
+                    let _ = w.remove(wd);
                 }
             }
             Some(Mode::Poll) => {
@@ -705,14 +731,6 @@ struct Batch {
     git: Vec<GitEvent>,
     /// Heartbeat-worthy files per repository in this batch, for the burst rule.
     per_repo: HashMap<PathBuf, usize>,
-}
-
-fn is_limit(e: &notify::Error) -> bool {
-    match &e.kind {
-        notify::ErrorKind::MaxFilesWatch => true,
-        notify::ErrorKind::Io(io) => io.raw_os_error() == Some(libc::ENOSPC),
-        _ => false,
-    }
 }
 
 fn now_ms() -> i64 {
