@@ -60,6 +60,20 @@ pub fn is_sha(s: &str) -> bool {
 pub const SUMMARY_MAX_BYTES: usize = 512;
 
 impl GitEvent {
+    /// HEAD of the work tree `repo` as it is now: a checkout event.
+    pub fn checkout(repo: &std::path::Path, head: crate::project::Head, time: f64) -> GitEvent {
+        GitEvent {
+            kind: GitEventKind::Checkout,
+            time,
+            repo: repo.display().to_string(),
+            head: head.sha,
+            branch: head.branch,
+            summary: None,
+            rewrite: None,
+            rewritten: Vec::new(),
+        }
+    }
+
     /// Checks what the daemon stores; names the field at fault.
     pub fn validate(&self) -> Result<(), String> {
         if !self.time.is_finite() || self.time < 0.0 {

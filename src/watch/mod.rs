@@ -12,7 +12,7 @@ mod tree;
 
 pub use rules::{ALWAYS_IGNORED_DIRS, is_temporary_file};
 
-use crate::git::{GitEvent, GitEventKind};
+use crate::git::GitEvent;
 use crate::model::{Category, Heartbeat, Source};
 use crate::protocol::WatchRoot;
 use notify::event::{AccessKind, AccessMode, CreateKind, MetadataKind, ModifyKind, RenameMode};
@@ -523,16 +523,7 @@ impl Watch {
         );
         if head.branch.is_some() {
             (self.sink)(Output::Git {
-                event: GitEvent {
-                    kind: GitEventKind::Checkout,
-                    time: now_ms() as f64 / 1000.0,
-                    repo: root.display().to_string(),
-                    head: head.sha,
-                    branch: head.branch,
-                    summary: None,
-                    rewrite: None,
-                    rewritten: Vec::new(),
-                },
+                event: GitEvent::checkout(root, head, now_ms() as f64 / 1000.0),
                 live: false,
             });
         }
@@ -688,16 +679,9 @@ impl Watch {
         repo.branch = head.branch.clone();
         // The first write on the new branch must count, however recent the last one was.
         self.recent.retain(|p, _| !p.starts_with(root));
-        batch.git.push(GitEvent {
-            kind: GitEventKind::Checkout,
-            time: now_ms() as f64 / 1000.0,
-            repo: root.display().to_string(),
-            head: head.sha,
-            branch: head.branch,
-            summary: None,
-            rewrite: None,
-            rewritten: Vec::new(),
-        });
+        batch
+            .git
+            .push(GitEvent::checkout(root, head, now_ms() as f64 / 1000.0));
     }
 
     /// The innermost known repository containing `p`.

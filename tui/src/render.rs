@@ -330,6 +330,54 @@ fn pane(
     inner
 }
 
+/// The part of a list that fits its pane, after the pane is drawn.
+struct Visible<'a, T> {
+    inner: Rect,
+    cells: usize,
+    first: usize,
+    rows: &'a [T],
+}
+
+/// Draws a bordered list pane titled `title (n)`, with "+N more" when it scrolls, and gives
+/// the rows that fit; None when there is no room, or nothing to list ("no `what`" is shown).
+#[allow(clippy::too_many_arguments)]
+fn list_pane<'a, T>(
+    app: &App,
+    frame: &mut Frame,
+    area: Rect,
+    title: &str,
+    items: &'a [T],
+    scroll: Option<Pane>,
+    focused: bool,
+    what: &str,
+) -> Option<Visible<'a, T>> {
+    let rows = usize::from(area.height.saturating_sub(2));
+    let first = scroll.map_or(0, |p| app.scroll(p).min(items.len().saturating_sub(rows)));
+    let shown = rows.min(items.len() - first);
+    let inner = pane(
+        frame,
+        &app.theme,
+        area,
+        &format!("{title} ({})", items.len()),
+        more_note(first, shown, items.len()),
+        focused,
+    );
+    let cells = usize::from(inner.width);
+    if cells == 0 || inner.height == 0 {
+        return None;
+    }
+    if items.is_empty() {
+        draw_lines(frame, inner, vec![empty_line(app, what, cells)]);
+        return None;
+    }
+    Some(Visible {
+        inner,
+        cells,
+        first,
+        rows: &items[first..first + shown],
+    })
+}
+
 /// The "+N more" note of a list showing rows `first..first + shown` of `total`.
 fn more_note(first: usize, shown: usize, total: usize) -> Option<String> {
     let below = total.saturating_sub(first + shown);
@@ -895,27 +943,16 @@ fn render_bar_list(
     scrollable: Option<Pane>,
 ) {
     let theme = &app.theme;
-    let rows = usize::from(area.height.saturating_sub(2));
-    let first = scrollable.map_or(0, |p| app.scroll(p).min(bars.len().saturating_sub(rows)));
-    let shown = rows.min(bars.len() - first);
     let focused = scrollable.is_some_and(|p| app.focus == p && app.panes().len() > 1);
-    let inner = pane(
-        frame,
-        theme,
-        area,
-        &format!("{title} ({})", bars.len()),
-        more_note(first, shown, bars.len()),
-        focused,
-    );
-    let cells = usize::from(inner.width);
-    if cells == 0 || inner.height == 0 {
+    let Some(Visible {
+        inner,
+        cells,
+        rows: visible,
+        ..
+    }) = list_pane(app, frame, area, title, bars, scrollable, focused, "time")
+    else {
         return;
-    }
-    if bars.is_empty() {
-        draw_lines(frame, inner, vec![empty_line(app, "time", cells)]);
-        return;
-    }
-    let visible = &bars[first..first + shown];
+    };
     let max = bars.iter().map(|b| b.seconds).fold(0.0_f64, f64::max);
     let total = if total > 0.0 {
         total
@@ -971,30 +1008,22 @@ fn render_sessions(
     area: Rect,
 ) {
     let theme = &app.theme;
-    let sessions = &data.sessions;
-    let rows = usize::from(area.height.saturating_sub(2));
-    let first = app
-        .scroll(Pane::Sessions)
-        .min(sessions.len().saturating_sub(rows));
-    let shown = rows.min(sessions.len() - first);
-    let inner = pane(
+    let Some(Visible {
+        inner, cells, rows, ..
+    }) = list_pane(
+        app,
         frame,
-        theme,
         area,
-        &format!("Sessions ({})", sessions.len()),
-        more_note(first, shown, sessions.len()),
+        "Sessions",
+        &data.sessions,
+        Some(Pane::Sessions),
         app.focus == Pane::Sessions,
-    );
-    let cells = usize::from(inner.width);
-    if cells == 0 || inner.height == 0 {
+        "sessions",
+    )
+    else {
         return;
-    }
-    if sessions.is_empty() {
-        draw_lines(frame, inner, vec![empty_line(app, "sessions", cells)]);
-        return;
-    }
-    let offset = data.utc_offset_seconds;
-    let lines = sessions[first..first + shown]
+    };
+    let lines = rows
         .iter()
         .map(|s| {
             let style = colors
@@ -1004,8 +1033,8 @@ fn render_sessions(
                 span(
                     format!(
                         "{}–{} ",
-                        text::clock(s.start_unix, offset),
-                        text::clock(s.end_unix, offset)
+                        text::clock(s.start_unix, data.utc_offset_seconds),
+                        text::clock(s.end_unix, data.utc_offset_seconds)
                     ),
                     theme.dim(),
                 ),
@@ -1276,29 +1305,25 @@ fn render_project(app: &App, data: &ProjectData, frame: &mut Frame, body: Rect) 
 
 fn render_project_list(app: &App, data: &ProjectData, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let projects = &data.projects;
-    let rows = usize::from(area.height.saturating_sub(2));
-    let first = app
-        .scroll(Pane::Projects)
-        .min(projects.len().saturating_sub(rows));
-    let shown = rows.min(projects.len() - first);
-    let inner = pane(
+    let Some(Visible {
+        inner,
+        cells,
+        first,
+        rows,
+    }) = list_pane(
+        app,
         frame,
-        theme,
         area,
-        &format!("Projects ({})", projects.len()),
-        more_note(first, shown, projects.len()),
+        "Projects",
+        &data.projects,
+        Some(Pane::Projects),
         app.focus == Pane::Projects,
-    );
-    let cells = usize::from(inner.width);
-    if cells == 0 || inner.height == 0 {
+        "projects",
+    )
+    else {
         return;
-    }
-    if projects.is_empty() {
-        draw_lines(frame, inner, vec![empty_line(app, "projects", cells)]);
-        return;
-    }
-    let lines = projects[first..first + shown]
+    };
+    let lines = rows
         .iter()
         .enumerate()
         .map(|(i, b)| {
@@ -1329,29 +1354,22 @@ fn render_project_list(app: &App, data: &ProjectData, frame: &mut Frame, area: R
 
 fn render_files(app: &App, data: &ProjectData, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let files = &data.files;
-    let rows = usize::from(area.height.saturating_sub(2));
-    let first = app
-        .scroll(Pane::Files)
-        .min(files.len().saturating_sub(rows));
-    let shown = rows.min(files.len() - first);
-    let inner = pane(
+    let Some(Visible {
+        inner, cells, rows, ..
+    }) = list_pane(
+        app,
         frame,
-        theme,
         area,
-        &format!("Files ({})", files.len()),
-        more_note(first, shown, files.len()),
+        "Files",
+        &data.files,
+        Some(Pane::Files),
         app.focus == Pane::Files,
-    );
-    let cells = usize::from(inner.width);
-    if cells == 0 || inner.height == 0 {
+        "files",
+    )
+    else {
         return;
-    }
-    if files.is_empty() {
-        draw_lines(frame, inner, vec![empty_line(app, "files", cells)]);
-        return;
-    }
-    let lines = files[first..first + shown]
+    };
+    let lines = rows
         .iter()
         .map(|f| {
             let dur = fit_right(&text::duration(f.seconds), 7);
@@ -1372,29 +1390,22 @@ fn render_files(app: &App, data: &ProjectData, frame: &mut Frame, area: Rect) {
 
 fn render_commits(app: &App, data: &ProjectData, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
-    let commits = &data.commits;
-    let rows = usize::from(area.height.saturating_sub(2));
-    let first = app
-        .scroll(Pane::Commits)
-        .min(commits.len().saturating_sub(rows));
-    let shown = rows.min(commits.len() - first);
-    let inner = pane(
+    let Some(Visible {
+        inner, cells, rows, ..
+    }) = list_pane(
+        app,
         frame,
-        theme,
         area,
-        &format!("Commits ({})", commits.len()),
-        more_note(first, shown, commits.len()),
+        "Commits",
+        &data.commits,
+        Some(Pane::Commits),
         app.focus == Pane::Commits,
-    );
-    let cells = usize::from(inner.width);
-    if cells == 0 || inner.height == 0 {
+        "commits",
+    )
+    else {
         return;
-    }
-    if commits.is_empty() {
-        draw_lines(frame, inner, vec![empty_line(app, "commits", cells)]);
-        return;
-    }
-    let lines = commits[first..first + shown]
+    };
+    let lines = rows
         .iter()
         .map(|c| {
             let mut spans = vec![
