@@ -235,6 +235,13 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
             ))
         )?;
     }
+    if info.watch.is_empty() {
+        writeln!(
+            out,
+            "watching   {}",
+            style.dim("nothing (tf watch add ~/code tracks the files you save)")
+        )?;
+    }
     for r in &info.watch {
         let summary = git_report::root_summary(r);
         let summary = match r.error {
