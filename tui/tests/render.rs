@@ -524,3 +524,40 @@ fn tiny_terminal_says_when_the_daemon_is_down() {
     let text = screen(&draw(&mut app, 30, 6));
     assert!(text.contains("daemon unreachable: refused"), "{text}");
 }
+
+#[test]
+fn a_year_with_ten_thousand_files_renders_cleanly_and_scrolls_to_the_end() {
+    let mut data = busy_project(200);
+    data.files = (0..10_000)
+        .map(|i| {
+            timeforged_tui::Bar::new(
+                format!("src/module_{:04}/a/rather/deep/path/file_{i:05}.rs", i / 10),
+                (10_000 - i) as f64 * 3.0,
+            )
+        })
+        .collect();
+    let mut app = app_with(Data::Project(data), false);
+    app.view = View::Project;
+    for &(w, h) in SIZES {
+        let terminal = draw(&mut app, w, h);
+        assert_clean(terminal.backend().buffer());
+        let text = screen(&terminal);
+        // Small sizes cut titles; the wide ones show the count.
+        assert!(
+            w < 80 || h < 24 || text.contains("Files (10000)"),
+            "{w}x{h}:\n{text}"
+        );
+    }
+    // Focus the files list and jump to its end: the last file is shown, nothing breaks.
+    while app.focus != timeforged_tui::Pane::Files {
+        timeforged_tui::update(&mut app, key('f'));
+    }
+    timeforged_tui::update(&mut app, key('G'));
+    let terminal = draw(&mut app, 120, 40);
+    assert_clean(terminal.backend().buffer());
+    assert!(
+        screen(&terminal).contains("file_09999.rs"),
+        "{}",
+        screen(&terminal)
+    );
+}
