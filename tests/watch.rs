@@ -490,3 +490,112 @@ fn hostile_trees_do_not_break_the_watcher() {
     wait_beat(&env, "src/last.rs", "main");
     assert!(env.daemon_pid().is_some());
 }
+
+#[test]
+fn commits_are_recorded_from_the_reflog_without_hooks() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "iota");
+    // A repository whose first commit comes after the daemon started watching.
+    let fresh = env.scratch().join("code/kappa");
+    std::fs::create_dir_all(&fresh).unwrap();
+    start(&mut env, "");
+    let commits = |env: &TestEnv| -> Vec<Value> {
+        env.tf_json(["commits", "--json"])
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let sha = |dir: &Path| -> String {
+        let out = Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+
+    write(&dir.join("src/cart.rs"), "\n");
+    git(&dir, &["checkout", "-q", "-b", "feature/CART-1"]);
+    git(&dir, &["add", "."]);
+    git(&dir, &["commit", "-q", "-m", "cart: add"]);
+    let first = sha(&dir);
+    let listed = wait_for("the commit from the reflog", || {
+        let c = commits(&env);
+        c.iter().any(|c| c["sha"] == first.as_str()).then_some(c)
+    });
+    let c = listed.iter().find(|c| c["sha"] == first.as_str()).unwrap();
+    assert_eq!(c["summary"], "cart: add", "{c}");
+    assert_eq!(c["branch"], "feature/CART-1", "{c}");
+    assert_eq!(c["project"], "iota", "{c}");
+
+    // An amend replaces it.
+    git(
+        &dir,
+        &["commit", "-q", "--amend", "-m", "cart: add, amended"],
+    );
+    let amended = sha(&dir);
+    wait_for("the amended commit to replace the first", || {
+        let c = commits(&env);
+        (c.iter().any(|c| c["sha"] == amended.as_str())
+            && !c.iter().any(|c| c["sha"] == first.as_str()))
+        .then_some(())
+    });
+
+    // A real merge is a merge; a fast-forward adds nothing.
+    git(&dir, &["checkout", "-q", "main"]);
+    git(
+        &dir,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "merge cart",
+            "feature/CART-1",
+        ],
+    );
+    let merge = sha(&dir);
+    wait_for("the merge commit", || {
+        commits(&env)
+            .into_iter()
+            .find(|c| c["sha"] == merge.as_str() && c["merge"] == true)
+    });
+
+    // The first commit of a new repository, and with the hooks installed as well: once each.
+    git(&fresh, &["init", "-q", "-b", "main"]);
+    git(&fresh, &["config", "user.email", "t@example.com"]);
+    git(&fresh, &["config", "user.name", "T"]);
+    write(&fresh.join("a.rs"), "\n");
+    git(&fresh, &["add", "."]);
+    git(&fresh, &["commit", "-q", "-m", "first"]);
+    let root_commit = sha(&fresh);
+    wait_for("the new repository's first commit", || {
+        commits(&env)
+            .into_iter()
+            .find(|c| c["sha"] == root_commit.as_str())
+    });
+    let installed = env
+        .tf_cmd(["git", "install"])
+        .current_dir(&fresh)
+        .output()
+        .unwrap();
+    assert!(installed.status.success(), "{}", common::show(&installed));
+    write(&fresh.join("b.rs"), "\n");
+    git(&fresh, &["add", "."]);
+    git(&fresh, &["commit", "-q", "-m", "second"]);
+    let second = sha(&fresh);
+    wait_for("the second commit", || {
+        commits(&env)
+            .into_iter()
+            .find(|c| c["sha"] == second.as_str())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let same: Vec<Value> = commits(&env)
+        .into_iter()
+        .filter(|c| c["sha"] == second.as_str())
+        .collect();
+    assert_eq!(same.len(), 1, "hook and reflog record it once: {same:?}");
+}

@@ -107,7 +107,7 @@ fn print_commits(rows: &[CommitRow], style: Style, out: &mut impl Write) -> Resu
         writeln!(
             out,
             "{}",
-            style.dim("no commits recorded in this range (install the hooks: tf git install)")
+            style.dim("no commits recorded in this range (tf watch add DIR follows commits there; tf git install records them in one repository)")
         )?;
         return Ok(());
     }

@@ -7,6 +7,7 @@
 //! through [`WatchHandle`] and receives what it found through a [`Sink`].
 
 mod kernel;
+mod reflog;
 mod rules;
 mod tree;
 
@@ -190,6 +191,9 @@ struct Repo {
     git_dir: PathBuf,
     project: Option<String>,
     branch: Option<String>,
+    /// How far `logs/HEAD` has been read, and the branch it had reached there.
+    reflog_offset: u64,
+    reflog_branch: Option<String>,
 }
 
 struct Watch {
@@ -209,6 +213,8 @@ struct Watch {
     repos: HashMap<PathBuf, Repo>,
     /// Git directory → work-tree root, to route HEAD changes.
     git_dirs: HashMap<PathBuf, PathBuf>,
+    /// `<git dir>/logs` → work-tree root, to route reflog changes.
+    reflogs: HashMap<PathBuf, PathBuf>,
     ignores: IgnoreCache,
     /// File → when it last made a heartbeat (ms), for the debounce.
     recent: HashMap<PathBuf, i64>,
@@ -233,6 +239,7 @@ impl Watch {
             inotify_count: 0,
             repos: HashMap::new(),
             git_dirs: HashMap::new(),
+            reflogs: HashMap::new(),
             ignores: IgnoreCache::default(),
             recent: HashMap::new(),
             last_prune: Instant::now(),
@@ -494,6 +501,9 @@ impl Watch {
         if let Some(repo) = self.repos.remove(root) {
             self.git_dirs.remove(&repo.git_dir);
             self.unwatch(&repo.git_dir);
+            let logs = repo.git_dir.join("logs");
+            self.reflogs.remove(&logs);
+            self.unwatch(&logs);
         }
     }
 
@@ -519,8 +529,11 @@ impl Watch {
                 git_dir,
                 project: project.clone(),
                 branch: head.branch.clone(),
+                reflog_offset: 0,
+                reflog_branch: None,
             },
         );
+        self.follow_reflog(root, false);
         if head.branch.is_some() {
             (self.sink)(Output::Git {
                 event: GitEvent::checkout(root, head, now_ms() as f64 / 1000.0),
@@ -598,6 +611,15 @@ impl Watch {
             }
             return;
         }
+        if let Some(root) = self.git_dirs.get(parent)
+            && p.file_name().is_some_and(|n| n == "logs")
+        {
+            // The first commit creates the reflog (and may have written it already).
+            let root = root.clone();
+            self.follow_reflog(&root, true);
+            self.reflog_changed(&root, batch);
+            return;
+        }
         if !self.dirs.contains_key(parent) || self.in_git_dir(p) {
             return;
         }
@@ -622,6 +644,13 @@ impl Watch {
             if name == "HEAD" {
                 let root = root.clone();
                 self.head_changed(&root, batch);
+            }
+            return;
+        }
+        if let Some(root) = self.reflogs.get(parent) {
+            if name == "HEAD" {
+                let root = root.clone();
+                self.reflog_changed(&root, batch);
             }
             return;
         }
