@@ -44,7 +44,8 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
     let changed = recorded.switched || recorded.commits > 0;
     let is_commit = matches!(e.kind, GitEventKind::Commit | GitEventKind::Merge)
         || e.rewrite == Some(crate::git::RewriteKind::Amend);
-    if live && (recorded.switched || is_commit) {
+    // Once per commit, though the hook and the reflog both report it.
+    if live && (recorded.switched || (is_commit && recorded.commits > 0)) {
         // Switching branches or committing is work on the branch: from here on, time goes
         // to the new branch, not the one before.
         let mut h = Heartbeat::new(e.time, "git".to_string());
