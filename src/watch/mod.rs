@@ -1,7 +1,8 @@
 //! The file-system watcher: inotify watches on every directory of the configured roots
 //! that is not ignored, turning file writes inside git repositories into heartbeats
-//! (`source=fs`, at most one per file per debounce period) and HEAD changes into branch
-//! switches. Past the kernel's watch limit, the remaining directories are polled.
+//! (`source=fs`, at most one per file per debounce period), HEAD changes into branch switches
+//! and new reflog lines into commits. Past the kernel's watch limit, the remaining directories
+//! are polled.
 //!
 //! Everything runs on one thread that owns the watchers and the state; the daemon talks to it
 //! through [`WatchHandle`] and receives what it found through a [`Sink`].
@@ -10,8 +11,6 @@ mod kernel;
 mod reflog;
 mod rules;
 mod tree;
-
-pub use rules::{ALWAYS_IGNORED_DIRS, is_temporary_file};
 
 use crate::git::GitEvent;
 use crate::model::{Category, Heartbeat, Source};
