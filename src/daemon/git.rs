@@ -1,4 +1,4 @@
-//! Git in the daemon: events from the hooks and the HEAD watcher are stored (branch switches,
+//! Git in the daemon: events from the hooks and the watcher (HEAD, reflog) are stored (branch switches,
 //! commits, rewrites), a switch or commit seen live also counts as activity on its branch, and
 //! the branch and commit reports are answered here.
 
@@ -7,8 +7,7 @@ use super::handlers::{now_ms, resolve, storage_error};
 use crate::git::{GitEvent, GitEventKind};
 use crate::model::{EntityType, Heartbeat, Source, ms_to_seconds, seconds_to_ms};
 use crate::protocol::{ErrorCode, Event, Response};
-use crate::report::RangeSpec;
-use crate::report::{self, Filters, Query};
+use crate::report::{self, Filters, Query, RangeSpec};
 use crate::store::LOCAL_USER;
 
 /// Stores a git event. `live`: it happened just now (a hook, or HEAD seen changing), as
