@@ -174,6 +174,7 @@ impl DaemonSource {
             timeline: segments.into_iter().map(segment).collect(),
             sessions: sessions.iter().map(session).collect(),
             day_start_unix: day_start,
+            day_end_unix: instant(&report.end).0,
             now_unix: Timestamp::now().as_millisecond() as f64 / 1000.0,
             utc_offset_seconds: utc_offset,
         }))

@@ -68,6 +68,7 @@ fn today() -> TodayData {
         timeline,
         sessions,
         day_start_unix: DAY_START,
+        day_end_unix: DAY_START + 86_400.0,
         now_unix: DAY_START + 50_312.0,
         utc_offset_seconds: 3600,
     }

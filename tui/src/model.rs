@@ -129,8 +129,11 @@ pub struct TodayData {
     pub timeline: Vec<Segment>,
     /// The day's sessions, in any order (shown latest first).
     pub sessions: Vec<SessionRow>,
-    /// Local midnight that starts the day; the timeline spans 24 h from it.
+    /// Local midnight that starts the day.
     pub day_start_unix: f64,
+    /// Local midnight that ends it: 23 or 25 hours later on the days clocks change; when not
+    /// after `day_start_unix` (e.g. left at 0), the day is taken as 24 hours.
+    pub day_end_unix: f64,
     /// The source's clock when it answered; the dashboard advances it with its own 1 s ticks.
     pub now_unix: f64,
     /// Local offset from UTC in seconds (east positive) used to show clock times.

@@ -804,14 +804,19 @@ fn render_timeline(
     if cells == 0 || inner.height == 0 {
         return;
     }
-    const DAY: f64 = 86_400.0;
-    let cell_secs = DAY / cells as f64;
     let start = data.day_start_unix;
+    // 23 or 25 hours on the days clocks change.
+    let day_secs = match data.day_end_unix - start {
+        d if d > 0.0 && d.is_finite() => d.round() as usize,
+        _ => 86_400,
+    };
+    let day = day_secs as f64;
+    let cell_secs = day / cells as f64;
     // Per cell, the seconds of each project in it; the cell shows the biggest.
     let mut per_cell: Vec<Vec<(usize, f64)>> = vec![Vec::new(); cells];
     for seg in &data.timeline {
         let s = seg.start_unix.max(start);
-        let e = seg.end_unix.min(start + DAY);
+        let e = seg.end_unix.min(start + day);
         // Also skips NaN bounds.
         if e.partial_cmp(&s) != Some(std::cmp::Ordering::Greater) {
             continue;
@@ -833,7 +838,7 @@ fn render_timeline(
             }
         }
     }
-    let future_from = if data.now_unix > start && data.now_unix < start + DAY {
+    let future_from = if data.now_unix > start && data.now_unix < start + day {
         ((data.now_unix - start) / cell_secs).ceil() as usize
     } else {
         cells
@@ -863,8 +868,9 @@ fn render_timeline(
 
     let mut axis = vec![' '; cells];
     let step = hour_step(cells);
-    for hour in (0..24).step_by(step) {
-        let at = hour * cells / 24;
+    // Elapsed hours from midnight: after a clock change the labels are off by one hour.
+    for hour in (0..day_secs / 3600).step_by(step) {
+        let at = hour * 3600 * cells / day_secs;
         let label = hour.to_string();
         if at + label.len() <= cells {
             for (i, ch) in label.chars().enumerate() {

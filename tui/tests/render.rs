@@ -561,3 +561,34 @@ fn a_year_with_ten_thousand_files_renders_cleanly_and_scrolls_to_the_end() {
         screen(&terminal)
     );
 }
+
+#[test]
+fn a_25_hour_day_shows_its_last_hour() {
+    // The day clocks go back: 25 hours from midnight to midnight.
+    let mut day = today();
+    day.day_end_unix = day.day_start_unix + 25.0 * 3600.0;
+    day.now_unix = day.day_end_unix - 1.0;
+    day.timeline = vec![seg(
+        day.day_start_unix + 24.0 * 3600.0,
+        day.day_end_unix,
+        "timeforged",
+    )];
+    let mut app = app_with(Data::Today(day), false);
+    let terminal = draw(&mut app, 100, 30);
+    assert_clean(terminal.backend().buffer());
+    let text = screen(&terminal);
+    let rows: Vec<&str> = text.lines().collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains("Timeline"))
+        .expect("a timeline pane");
+    let track: Vec<char> = rows[at + 1].trim_end().chars().collect();
+    // The last cells before the border hold the last hour's work, not the idle dot.
+    let last = track[track.len() - 2];
+    assert!(last != '·' && last != ' ', "{}", rows[at + 1]);
+    assert!(
+        rows[at + 2].contains("24"),
+        "hour 24 is labelled: {}",
+        rows[at + 2]
+    );
+}

@@ -49,6 +49,7 @@ pub fn today() -> TodayData {
             session(at(13, 30), at(14, 35), "timeforged", Some("feature/tui")),
         ],
         day_start_unix: DAY_START,
+        day_end_unix: DAY_START + 86_400.0,
         now_unix: at(14, 35),
         utc_offset_seconds: OFFSET,
     }
