@@ -3,23 +3,23 @@
 //! that time. Bad events are refused with the field named, storing nothing.
 
 mod common;
+#[path = "common/git.rs"]
+mod git_cli;
 
 use common::{TestEnv, recent_hour, wait_for};
+use git_cli::{git_ok, have_git};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A real (empty) repository named `proj`, so the daemon can name the project from the path.
 fn repo(env: &TestEnv) -> Option<PathBuf> {
     let dir = env.scratch().join("proj");
     std::fs::create_dir_all(&dir).unwrap();
-    match Command::new("git").args(["init", "-q"]).arg(&dir).output() {
-        Ok(o) if o.status.success() => Some(dir),
-        _ => {
-            common::skip("git is not installed");
-            None
-        }
+    if !have_git() {
+        return None;
     }
+    git_ok(env, &dir, &["init", "-q"]);
+    Some(dir)
 }
 
 fn sha(n: u32) -> String {

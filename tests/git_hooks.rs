@@ -5,57 +5,18 @@
 //! prints because of them. A missing git is SKIPPED (a failure under TIMEFORGED_REQUIRE_ALL=1).
 
 mod common;
+#[path = "common/git.rs"]
+mod git_cli;
 
 use common::{TF, TestEnv, is_root, show, skip, stderr};
+use git_cli::{git, git_ok, have_git};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const HOOKS: [&str; 4] = ["post-commit", "post-checkout", "post-merge", "post-rewrite"];
-
-fn have_git() -> bool {
-    let ok = Command::new("git")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        skip("git is not installed");
-    }
-    ok
-}
-
-/// `git` in `dir` with the test's environment: its `TIMEFORGED_DIR` (the hooks' `tf` reads it),
-/// a private HOME and no system config, so the user's own git settings cannot leak in.
-fn git_cmd(env: &TestEnv, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.scratch())
-        .env("TZ", "UTC")
-        .env("TIMEFORGED_DIR", &env.base)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn git(env: &TestEnv, dir: &Path, args: &[&str]) -> Output {
-    git_cmd(env, dir, args).output().expect("run git")
-}
-
-/// Runs git, fails the test unless it succeeds, returns its trimmed stdout.
-fn git_ok(env: &TestEnv, dir: &Path, args: &[&str]) -> String {
-    let out = git(env, dir, args);
-    assert!(out.status.success(), "git {args:?} failed: {}", show(&out));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// A new repository `name` in the scratch directory with one commit on `main`; its path with
 /// symlinks resolved (as git reports the work tree).

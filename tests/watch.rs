@@ -3,45 +3,23 @@
 //! silent, the tree is followed as it changes, and the watch limit falls back to polling.
 
 mod common;
+#[path = "common/git.rs"]
+mod git_cli;
 
 use common::{TestEnv, now_secs, wait_for};
+use git_cli::{git_ok, have_git};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn have_git() -> bool {
-    let ok = Command::new("git")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        common::skip("git is not installed");
-    }
-    ok
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(out.status.success(), "git {args:?}: {}", common::show(&out));
-}
 
 /// A repository with one commit on `main`, at `code/<name>`.
 fn repo(env: &TestEnv, name: &str) -> PathBuf {
     let dir = env.scratch().join("code").join(name);
     std::fs::create_dir_all(dir.join("src")).unwrap();
-    git(&dir, &["init", "-q", "-b", "main"]);
-    git(&dir, &["config", "user.email", "t@example.com"]);
-    git(&dir, &["config", "user.name", "T"]);
+    git_ok(env, &dir, &["init", "-q", "-b", "main"]);
     std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
     std::fs::write(dir.join(".gitignore"), "*.log\ngenerated/\n").unwrap();
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "init"]);
+    git_ok(env, &dir, &["add", "."]);
+    git_ok(env, &dir, &["commit", "-q", "-m", "init"]);
     dir
 }
 
@@ -128,7 +106,11 @@ fn switching_branches_splits_time_between_them() {
     start(&mut env, "");
     write(&dir.join("src/main.rs"), "fn main() { one() }\n");
     wait_beat(&env, "src/main.rs", "main");
-    git(&dir, &["checkout", "-q", "-b", "feature/ABC-123-login"]);
+    git_ok(
+        &env,
+        &dir,
+        &["checkout", "-q", "-b", "feature/ABC-123-login"],
+    );
     // The switch itself is recorded on the new branch…
     let switch = wait_for("the branch switch", || {
         env.connect()
@@ -183,7 +165,7 @@ fn switching_branches_splits_time_between_them() {
     assert_eq!(feature["ticket"], "ABC-123");
     assert_eq!(feature["project"], "beta");
     // Detached HEAD is a branch of its own.
-    git(&dir, &["checkout", "-q", "--detach", "main"]);
+    git_ok(&env, &dir, &["checkout", "-q", "--detach", "main"]);
     wait_for("the detached HEAD", || {
         env.connect().log_all().into_iter().find(|h| {
             h["branch"]
@@ -287,7 +269,8 @@ fn linked_worktrees_count_as_one_project_with_their_own_branch() {
     let mut env = TestEnv::new();
     let dir = repo(&env, "epsilon");
     let wt = env.scratch().join("code/epsilon-wt");
-    git(
+    git_ok(
+        &env,
         &dir,
         &["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()],
     );
@@ -299,7 +282,7 @@ fn linked_worktrees_count_as_one_project_with_their_own_branch() {
     let h = wait_beat(&env, "epsilon/src/main.rs", "main");
     assert_eq!(h["project"], "epsilon", "{h}");
     // A switch in the worktree is seen through its own HEAD.
-    git(&wt, &["checkout", "-q", "-b", "side-2"]);
+    git_ok(&env, &wt, &["checkout", "-q", "-b", "side-2"]);
     write(&wt.join("src/side.rs"), "\n\n");
     wait_beat(&env, "src/side.rs", "side-2");
     let s = env.connect().status();
@@ -354,7 +337,7 @@ fn watch_add_list_remove_and_their_bad_input() {
     // A repository created later under an added root is found.
     let sub = other.join("late");
     std::fs::create_dir_all(&sub).unwrap();
-    git(&sub, &["init", "-q", "-b", "trunk"]);
+    git_ok(&env, &sub, &["init", "-q", "-b", "trunk"]);
     write(&sub.join("x.go"), "package x\n");
     wait_for("late/x.go", || {
         write(&sub.join("x.go"), "package x\n");
@@ -508,19 +491,12 @@ fn commits_are_recorded_from_the_reflog_without_hooks() {
             .unwrap()
             .clone()
     };
-    let sha = |dir: &Path| -> String {
-        let out = Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let sha = |dir: &Path| git_ok(&env, dir, &["rev-parse", "HEAD"]);
 
     write(&dir.join("src/cart.rs"), "\n");
-    git(&dir, &["checkout", "-q", "-b", "feature/CART-1"]);
-    git(&dir, &["add", "."]);
-    git(&dir, &["commit", "-q", "-m", "cart: add"]);
+    git_ok(&env, &dir, &["checkout", "-q", "-b", "feature/CART-1"]);
+    git_ok(&env, &dir, &["add", "."]);
+    git_ok(&env, &dir, &["commit", "-q", "-m", "cart: add"]);
     let first = sha(&dir);
     let listed = wait_for("the commit from the reflog", || {
         let c = commits(&env);
@@ -532,7 +508,8 @@ fn commits_are_recorded_from_the_reflog_without_hooks() {
     assert_eq!(c["project"], "iota", "{c}");
 
     // An amend replaces it.
-    git(
+    git_ok(
+        &env,
         &dir,
         &["commit", "-q", "--amend", "-m", "cart: add, amended"],
     );
@@ -545,8 +522,9 @@ fn commits_are_recorded_from_the_reflog_without_hooks() {
     });
 
     // A real merge is a merge; a fast-forward adds nothing.
-    git(&dir, &["checkout", "-q", "main"]);
-    git(
+    git_ok(&env, &dir, &["checkout", "-q", "main"]);
+    git_ok(
+        &env,
         &dir,
         &[
             "merge",
@@ -565,12 +543,10 @@ fn commits_are_recorded_from_the_reflog_without_hooks() {
     });
 
     // The first commit of a new repository, and with the hooks installed as well: once each.
-    git(&fresh, &["init", "-q", "-b", "main"]);
-    git(&fresh, &["config", "user.email", "t@example.com"]);
-    git(&fresh, &["config", "user.name", "T"]);
+    git_ok(&env, &fresh, &["init", "-q", "-b", "main"]);
     write(&fresh.join("a.rs"), "\n");
-    git(&fresh, &["add", "."]);
-    git(&fresh, &["commit", "-q", "-m", "first"]);
+    git_ok(&env, &fresh, &["add", "."]);
+    git_ok(&env, &fresh, &["commit", "-q", "-m", "first"]);
     let root_commit = sha(&fresh);
     wait_for("the new repository's first commit", || {
         commits(&env)
@@ -584,8 +560,8 @@ fn commits_are_recorded_from_the_reflog_without_hooks() {
         .unwrap();
     assert!(installed.status.success(), "{}", common::show(&installed));
     write(&fresh.join("b.rs"), "\n");
-    git(&fresh, &["add", "."]);
-    git(&fresh, &["commit", "-q", "-m", "second"]);
+    git_ok(&env, &fresh, &["add", "."]);
+    git_ok(&env, &fresh, &["commit", "-q", "-m", "second"]);
     let second = sha(&fresh);
     wait_for("the second commit", || {
         commits(&env)
