@@ -338,9 +338,9 @@ struct Visible<'a, T> {
     rows: &'a [T],
 }
 
-/// Draws a bordered list pane titled `title (n)`, with "+N more" when it scrolls, and gives
-/// the rows that fit; None when there is no room, or nothing to list ("no `what`" is shown).
-#[allow(clippy::too_many_arguments)]
+/// Draws a bordered list pane titled `title (n)`, with "+N more" when it scrolls (and a focus
+/// border when `scroll` is the focused one of several panes), and gives the rows that fit; None
+/// when there is no room, or nothing to list ("no `what`" is shown).
 fn list_pane<'a, T>(
     app: &App,
     frame: &mut Frame,
@@ -348,9 +348,9 @@ fn list_pane<'a, T>(
     title: &str,
     items: &'a [T],
     scroll: Option<Pane>,
-    focused: bool,
     what: &str,
 ) -> Option<Visible<'a, T>> {
+    let focused = scroll.is_some_and(|p| app.focus == p && app.panes().len() > 1);
     let rows = usize::from(area.height.saturating_sub(2));
     let first = scroll.map_or(0, |p| app.scroll(p).min(items.len().saturating_sub(rows)));
     let shown = rows.min(items.len() - first);
@@ -949,13 +949,12 @@ fn render_bar_list(
     scrollable: Option<Pane>,
 ) {
     let theme = &app.theme;
-    let focused = scrollable.is_some_and(|p| app.focus == p && app.panes().len() > 1);
     let Some(Visible {
         inner,
         cells,
         rows: visible,
         ..
-    }) = list_pane(app, frame, area, title, bars, scrollable, focused, "time")
+    }) = list_pane(app, frame, area, title, bars, scrollable, "time")
     else {
         return;
     };
@@ -1023,7 +1022,6 @@ fn render_sessions(
         "Sessions",
         &data.sessions,
         Some(Pane::Sessions),
-        app.focus == Pane::Sessions,
         "sessions",
     )
     else {
@@ -1323,7 +1321,6 @@ fn render_project_list(app: &App, data: &ProjectData, frame: &mut Frame, area: R
         "Projects",
         &data.projects,
         Some(Pane::Projects),
-        app.focus == Pane::Projects,
         "projects",
     )
     else {
@@ -1369,7 +1366,6 @@ fn render_files(app: &App, data: &ProjectData, frame: &mut Frame, area: Rect) {
         "Files",
         &data.files,
         Some(Pane::Files),
-        app.focus == Pane::Files,
         "files",
     )
     else {
@@ -1405,7 +1401,6 @@ fn render_commits(app: &App, data: &ProjectData, frame: &mut Frame, area: Rect) 
         "Commits",
         &data.commits,
         Some(Pane::Commits),
-        app.focus == Pane::Commits,
         "commits",
     )
     else {
