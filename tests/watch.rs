@@ -408,6 +408,17 @@ fn watch_add_list_remove_and_their_bad_input() {
             "{args:?}: {err}"
         );
     }
+    // Over the socket a relative path is refused (the daemon's directory is not the client's).
+    for action in ["add", "remove"] {
+        let r = env
+            .connect()
+            .request(json!({"v": 1, "type": "watch", "action": action, "path": "code"}));
+        assert_eq!(r["type"], "error", "{r}");
+        assert!(
+            r["message"].as_str().unwrap().contains("absolute path"),
+            "{r}"
+        );
+    }
     env.tf_ok(["watch", "remove", other_s]);
     let list = env.tf_json(["watch", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
@@ -440,9 +451,11 @@ fn hostile_trees_do_not_break_the_watcher() {
     )
     .unwrap();
     env.start_daemon();
-    let s = wait_for("both roots", || {
+    // Both roots are listed at once; the missing one's error once its walk was tried.
+    let s = wait_for("both roots, walked", || {
         let s = env.connect().status();
-        (s["watch"].as_array().map_or(0, Vec::len) == 2).then_some(s)
+        let roots = s["watch"].as_array()?;
+        (roots.len() == 2 && roots.iter().any(|r| r["error"].is_string())).then_some(s)
     });
     let bad = s["watch"]
         .as_array()

@@ -423,10 +423,7 @@ async fn status(state: &State) -> Result<Response, String> {
         entity: h.entity,
         time: h.time,
     });
-    let (watch, watch_limit) = match state.watch.get() {
-        Some(w) => w.status().await.unwrap_or_default(),
-        None => Default::default(),
-    };
+    let watch = state.watch.get().map(|w| w.status()).unwrap_or_default();
     let paths = &state.options.paths;
     Ok(Response::Status(Box::new(StatusInfo {
         pid: std::process::id(),
@@ -451,8 +448,8 @@ async fn status(state: &State) -> Result<Response, String> {
         heartbeats: count,
         today_seconds: total.total_seconds,
         current,
-        watch,
-        watch_limit,
+        watch: watch.roots,
+        watch_limit: watch.limit,
     })))
 }
 

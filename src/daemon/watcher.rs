@@ -83,14 +83,16 @@ pub(crate) async fn handle(state: &State, action: WatchAction) -> Response {
             }
         }
         WatchAction::Remove { path } => {
-            let path =
-                crate::project::clean_path(&std::path::absolute(&path).unwrap_or(path.into()));
-            let roots = match watch.status().await {
-                Ok((roots, _)) => roots,
-                Err(e) => return storage_error(e),
-            };
+            // Relative to what? The daemon's directory is not the client's.
+            if !Path::new(&path).is_absolute() {
+                return Response::error(
+                    ErrorCode::Invalid,
+                    format!("path: expected an absolute path, got {path:?}"),
+                );
+            }
+            let path = crate::project::clean_path(Path::new(&path));
             let text = path.display().to_string();
-            match roots.iter().find(|r| r.path == text) {
+            match watch.status().roots.iter().find(|r| r.path == text) {
                 None => {
                     return Response::error(
                         ErrorCode::Invalid,
@@ -116,9 +118,8 @@ pub(crate) async fn handle(state: &State, action: WatchAction) -> Response {
             }
         }
     }
-    match watch.status().await {
-        Ok((roots, _)) => Response::WatchRoots { roots },
-        Err(e) => storage_error(e),
+    Response::WatchRoots {
+        roots: watch.status().roots,
     }
 }
 

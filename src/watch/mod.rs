@@ -20,7 +20,7 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 use rules::IgnoreCache;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -94,50 +94,53 @@ enum Msg {
         path: PathBuf,
         reply: oneshot::Sender<bool>,
     },
-    Status {
-        reply: oneshot::Sender<(Vec<WatchRoot>, Option<String>)>,
-    },
     Stop,
+}
+
+/// What `tf status` and `tf watch list` show, as of the watcher's last batch.
+#[derive(Debug, Clone, Default)]
+pub struct WatchStatus {
+    pub roots: Vec<WatchRoot>,
+    /// Set once the watch limit was reached: what happened and the fix.
+    pub limit: Option<String>,
 }
 
 /// Talks to the watcher thread. Cheap to clone.
 #[derive(Clone)]
 pub struct WatchHandle {
     tx: mpsc::Sender<Msg>,
+    /// Published by the watcher after every change, so reading it never waits for a walk or a
+    /// batch in progress.
+    status: Arc<Mutex<WatchStatus>>,
 }
 
-const GONE: &str = "the watcher stopped";
-
 impl WatchHandle {
+    /// Sends a request to the watcher thread and waits for its answer.
+    async fn ask<T>(&self, msg: impl FnOnce(oneshot::Sender<T>) -> Msg) -> Result<T, String> {
+        const GONE: &str = "the watcher stopped";
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(msg(reply)).map_err(|_| GONE.to_string())?;
+        rx.await.map_err(|_| GONE.to_string())
+    }
+
     /// Starts watching `path` (walking it happens before the answer).
     pub async fn add_root(&self, path: PathBuf, origin: Origin) -> Result<WatchRoot, String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::AddRoot {
-                path,
-                origin,
-                reply,
-            })
-            .map_err(|_| GONE.to_string())?;
-        rx.await.map_err(|_| GONE.to_string())
+        self.ask(|reply| Msg::AddRoot {
+            path,
+            origin,
+            reply,
+        })
+        .await
     }
 
     /// Stops watching a root; false when it was not watched.
     pub async fn remove_root(&self, path: PathBuf) -> Result<bool, String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::RemoveRoot { path, reply })
-            .map_err(|_| GONE.to_string())?;
-        rx.await.map_err(|_| GONE.to_string())
+        self.ask(|reply| Msg::RemoveRoot { path, reply }).await
     }
 
     /// The roots and, if it was reached, the watch-limit message.
-    pub async fn status(&self) -> Result<(Vec<WatchRoot>, Option<String>), String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Msg::Status { reply })
-            .map_err(|_| GONE.to_string())?;
-        rx.await.map_err(|_| GONE.to_string())
+    pub fn status(&self) -> WatchStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     pub fn stop(&self) {
@@ -148,13 +151,27 @@ impl WatchHandle {
 /// Starts the watcher thread with `roots` (walked on the thread, so the daemon starts at once).
 pub fn spawn(settings: Settings, roots: Vec<(PathBuf, Origin)>, sink: Sink) -> WatchHandle {
     let (tx, rx) = mpsc::channel();
-    let handle = WatchHandle { tx: tx.clone() };
+    let handle = WatchHandle {
+        tx: tx.clone(),
+        status: Arc::default(),
+    };
+    let status = handle.status.clone();
     let spawned = std::thread::Builder::new()
         .name("timeforged-watch".into())
         .spawn(move || {
-            let mut w = Watch::new(settings, sink, tx);
+            let mut w = Watch::new(settings, sink, tx, status);
+            // Every root is listed at once; its counts fill in as it is walked.
+            for (path, origin) in &roots {
+                w.roots.push(Root {
+                    path: path.clone(),
+                    origin: *origin,
+                    error: None,
+                });
+            }
+            w.publish();
             for (path, origin) in roots {
                 w.add_root(path, origin);
+                w.publish();
             }
             w.run(rx);
         });
@@ -219,10 +236,17 @@ struct Watch {
     recent: HashMap<PathBuf, i64>,
     last_prune: Instant,
     limit: Option<String>,
+    /// Shared with [`WatchHandle::status`].
+    status: Arc<Mutex<WatchStatus>>,
 }
 
 impl Watch {
-    fn new(settings: Settings, sink: Sink, tx: mpsc::Sender<Msg>) -> Watch {
+    fn new(
+        settings: Settings,
+        sink: Sink,
+        tx: mpsc::Sender<Msg>,
+        status: Arc<Mutex<WatchStatus>>,
+    ) -> Watch {
         let inotify = kernel::start(tx.clone())
             .map_err(|e| tracing::warn!("inotify unavailable, polling instead: {e}"))
             .ok();
@@ -243,6 +267,7 @@ impl Watch {
             recent: HashMap::new(),
             last_prune: Instant::now(),
             limit: None,
+            status,
         }
     }
 
@@ -266,6 +291,22 @@ impl Watch {
                 }
             }
             self.flush(batch);
+            self.publish();
+        }
+    }
+
+    /// Makes the current roots and limit what [`WatchHandle::status`] answers.
+    fn publish(&self) {
+        let status = WatchStatus {
+            roots: self
+                .roots
+                .iter()
+                .map(|r| self.root_status(&r.path))
+                .collect(),
+            limit: self.limit.clone(),
+        };
+        if let Ok(mut s) = self.status.lock() {
+            *s = status;
         }
     }
 
@@ -285,18 +326,13 @@ impl Watch {
                 reply,
             } => {
                 self.add_root(path.clone(), origin);
+                self.publish();
                 let _ = reply.send(self.root_status(&path));
             }
             Msg::RemoveRoot { path, reply } => {
-                let _ = reply.send(self.remove_root(&path));
-            }
-            Msg::Status { reply } => {
-                let roots = self
-                    .roots
-                    .iter()
-                    .map(|r| self.root_status(&r.path))
-                    .collect();
-                let _ = reply.send((roots, self.limit.clone()));
+                let removed = self.remove_root(&path);
+                self.publish();
+                let _ = reply.send(removed);
             }
             Msg::Stop => return false,
         }
