@@ -93,6 +93,33 @@ impl Calendar {
     }
 }
 
+/// The midnights of a calendar for [`crate::timeline::Crediter`], remembering the day last
+/// looked up: heartbeats come in time order, so almost every lookup hits it and skips the time
+/// zone arithmetic.
+pub struct DayEnds<'a> {
+    cal: &'a Calendar,
+    /// `[start, end)` of the day last looked up.
+    day: (i64, i64),
+}
+
+impl Calendar {
+    pub fn day_ends(&self) -> DayEnds<'_> {
+        DayEnds {
+            cal: self,
+            day: (0, 0),
+        }
+    }
+}
+
+impl crate::timeline::Midnights for DayEnds<'_> {
+    fn after(&mut self, t: i64) -> i64 {
+        if !(self.day.0 <= t && t < self.day.1) {
+            self.day = self.cal.bounds(self.cal.date_of(t));
+        }
+        self.day.1
+    }
+}
+
 pub fn day_num(date: Date) -> DayNum {
     i32::from(date.year()) * 10_000 + i32::from(date.month()) * 100 + i32::from(date.day())
 }

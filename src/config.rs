@@ -27,6 +27,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub shell: ShellConfig,
     pub watch: WatchConfig,
+    pub server: ServerConfig,
 }
 
 /// `[daemon]`
@@ -59,36 +60,73 @@ pub struct StorageConfig {
     /// Overrides the database path (a leading `~/` is the home directory).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<PathBuf>,
+    /// The team server's database (`timeforged serve`, `timeforged user`): a file path,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
-/// `[durations]`: how heartbeats become time.
+/// `[server]`: `timeforged serve`, the multi-user team server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct DurationsConfig {
-    /// A gap between heartbeats shorter than this counts as work.
-    pub timeout_minutes: u32,
-    pub preset: Preset,
+pub struct ServerConfig {
+    /// Address to listen on (`IP:PORT`).
+    pub listen: String,
+    /// Serve `GET /metrics` (Prometheus text format).
+    pub metrics: bool,
+    /// Allow a non-loopback address without TLS (TLS is then a reverse proxy's job).
+    pub allow_plaintext: bool,
+    /// Time zone of users who set none (IANA name); unset = the server's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
-impl Default for DurationsConfig {
+impl Default for ServerConfig {
     fn default() -> Self {
-        DurationsConfig {
-            timeout_minutes: DEFAULT_TIMEOUT_MINUTES,
-            preset: Preset::default(),
+        ServerConfig {
+            listen: DEFAULT_SERVER_LISTEN.to_owned(),
+            metrics: false,
+            allow_plaintext: false,
+            time_zone: None,
         }
     }
 }
 
+/// Where `timeforged serve` listens unless configured otherwise.
+pub const DEFAULT_SERVER_LISTEN: &str = "127.0.0.1:9114";
+
+/// `[durations]`: how heartbeats become time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DurationsConfig {
+    /// A gap between heartbeats shorter than this counts as work; unset = the preset's own
+    /// (15 minutes, Wakapi's 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_minutes: Option<u32>,
+    pub preset: Preset,
+}
+
 impl DurationsConfig {
-    /// The heartbeat timeout in seconds. With [`Preset::Wakapi`] it is always 10 minutes, whatever
-    /// `timeout_minutes` says, because that is what Wakapi does and the preset exists to match
-    /// Wakapi's totals exactly.
-    pub fn timeout_seconds(&self) -> f64 {
-        let minutes = match self.preset {
-            Preset::Timeforged => self.timeout_minutes,
-            Preset::Wakapi => WAKAPI_TIMEOUT_MINUTES,
-        };
-        f64::from(minutes) * 60.0
+    /// The timeout in force: the one set, else the preset's.
+    pub fn timeout_minutes(&self) -> u32 {
+        effective_timeout(self.timeout_minutes, self.preset)
+    }
+}
+
+/// A timeout as set (or not) under a preset, in minutes.
+pub fn effective_timeout(timeout_minutes: Option<u32>, preset: Preset) -> u32 {
+    timeout_minutes.unwrap_or(match preset {
+        Preset::Timeforged => DEFAULT_TIMEOUT_MINUTES,
+        Preset::Wakapi => WAKAPI_TIMEOUT_MINUTES,
+    })
+}
+
+/// The duration rules of a timeout (as set, or not) under a preset.
+pub fn rules(timeout_minutes: Option<u32>, preset: Preset) -> crate::timeline::Rules {
+    let timeout_ms = i64::from(effective_timeout(timeout_minutes, preset)) * 60_000;
+    match preset {
+        Preset::Timeforged => crate::timeline::Rules::timeforged(timeout_ms),
+        Preset::Wakapi => crate::timeline::Rules::wakapi_with(timeout_ms),
     }
 }
 
@@ -96,10 +134,12 @@ impl DurationsConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// WakaTime's rules with the configured timeout; gaps across midnight are split.
+    /// WakaTime's rules with the configured timeout (15 minutes unless set); gaps across
+    /// midnight are split.
     #[default]
     Timeforged,
-    /// Wakapi's exact rules: 10-minute timeout, gaps across midnight dropped.
+    /// Wakapi's rules: its timeout (10 minutes unless set), gaps whose ends fall on different
+    /// days dropped.
     Wakapi,
 }
 
@@ -327,7 +367,7 @@ impl Config {
 
     /// Checks the values the types cannot: ranges, empty strings, relative paths.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let minutes = self.durations.timeout_minutes;
+        let minutes = self.durations.timeout_minutes();
         if !TIMEOUT_MINUTES_RANGE.contains(&minutes) {
             return Err(ConfigError::Invalid {
                 key: "durations.timeout_minutes",
@@ -363,6 +403,25 @@ impl Config {
                 message:
                     "http.max_heartbeat_age_days = 0 is out of range (expected at least 1 day)"
                         .to_owned(),
+            });
+        }
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid {
+                key: "server.listen",
+                message: format!(
+                    "server.listen = {:?} is not an address (expected IP:PORT such as \"0.0.0.0:9114\")",
+                    self.server.listen
+                ),
+            });
+        }
+        if let Some(tz) = &self.server.time_zone
+            && jiff::tz::TimeZone::get(tz).is_err()
+        {
+            return Err(ConfigError::Invalid {
+                key: "server.time_zone",
+                message: format!(
+                    "server.time_zone = {tz:?} is not a time zone (expected an IANA name such as \"Europe/Berlin\")"
+                ),
             });
         }
         let known = |c: &str| crate::model::Category::parse(c).is_some();
@@ -446,11 +505,18 @@ impl Config {
         [
             toml_section("daemon", &self.daemon),
             toml_section("storage", &self.storage),
-            toml_section("durations", &self.durations),
+            toml_section(
+                "durations",
+                &DurationsConfig {
+                    timeout_minutes: Some(self.durations.timeout_minutes()),
+                    ..self.durations.clone()
+                },
+            ),
             toml_section("report", &self.report),
             toml_section("http", &self.http),
             toml_section("shell", &self.shell),
             toml_section("watch", &self.watch),
+            toml_section("server", &self.server),
         ]
         .join("\n")
     }
@@ -700,7 +766,7 @@ mod tests {
         assert_eq!(config.daemon.log_level, "info");
         assert_eq!(config.daemon.socket, None);
         assert_eq!(config.storage.database, None);
-        assert_eq!(config.durations.timeout_minutes, 15);
+        assert_eq!(config.durations.timeout_minutes(), 15);
         assert_eq!(config.durations.preset, Preset::Timeforged);
         assert_eq!(config.report.week_start, WeekStart::Monday);
         config.validate().unwrap();
@@ -736,7 +802,7 @@ mod tests {
                     c.daemon.log_level = "timeforged=debug".into();
                     c.daemon.socket = Some("~/tf.sock".into());
                     c.storage.database = Some("/data/tf.db".into());
-                    c.durations.timeout_minutes = 10;
+                    c.durations.timeout_minutes = Some(10);
                     c.durations.preset = Preset::Wakapi;
                     c.report.week_start = WeekStart::Sunday;
                 },
@@ -746,7 +812,7 @@ mod tests {
                 file: "durations.timeout_minutes = 20\nreport = { week_start = \"sunday\" }\n",
                 env: &[],
                 want: |c| {
-                    c.durations.timeout_minutes = 20;
+                    c.durations.timeout_minutes = Some(20);
                     c.report.week_start = WeekStart::Sunday;
                 },
             },
@@ -758,7 +824,7 @@ mod tests {
                     ("TIMEFORGED_DAEMON__AUTOSTART", "false"),
                 ],
                 want: |c| {
-                    c.durations.timeout_minutes = 30;
+                    c.durations.timeout_minutes = Some(30);
                     c.durations.preset = Preset::Wakapi;
                     c.daemon.autostart = false;
                 },
@@ -772,7 +838,7 @@ mod tests {
                     ("TIMEFORGED_report__WEEK_START", "sunday"),
                 ],
                 want: |c| {
-                    c.durations.timeout_minutes = 5;
+                    c.durations.timeout_minutes = Some(5);
                     c.daemon.autostart = false;
                     c.report.week_start = WeekStart::Sunday;
                 },
@@ -1017,14 +1083,14 @@ mod tests {
     #[test]
     fn validate_alone() {
         let mut config = Config::default();
-        config.durations.timeout_minutes = 0;
+        config.durations.timeout_minutes = Some(0);
         let err = config.validate().unwrap_err();
         assert_eq!(
             err.to_string(),
             "durations.timeout_minutes = 0 is out of range (expected 1 to 240 minutes)"
         );
         for minutes in [1, 15, 240] {
-            config.durations.timeout_minutes = minutes;
+            config.durations.timeout_minutes = Some(minutes);
             config.validate().unwrap();
         }
     }
@@ -1039,7 +1105,7 @@ mod tests {
         std::fs::write(&file, "[durations]\ntimeout_minutes = 7\n").unwrap();
         let config =
             Config::load(&file, env(&[("TIMEFORGED_DAEMON__AUTOSTART", "false")])).unwrap();
-        assert_eq!(config.durations.timeout_minutes, 7);
+        assert_eq!(config.durations.timeout_minutes, Some(7));
         assert!(!config.daemon.autostart);
 
         std::fs::write(&file, "[durations]\ntimeout_minutes = true\n").unwrap();
@@ -1065,15 +1131,20 @@ mod tests {
         custom.daemon.log_level = "timeforged=trace".into();
         custom.daemon.socket = Some("~/tf.sock".into());
         custom.storage.database = Some("/data/tf.db".into());
-        custom.durations.timeout_minutes = 42;
+        custom.durations.timeout_minutes = Some(42);
         custom.durations.preset = Preset::Wakapi;
         custom.report.week_start = WeekStart::Sunday;
         custom.watch.roots = vec!["~/code".into(), "/srv/src".into()];
         custom.watch.exclude = vec!["vendor".into()];
         custom.watch.max_watches = 1000;
-        for config in [Config::default(), custom] {
+        custom.storage.url = Some("postgres://tf@db/tf".into());
+        custom.server.metrics = true;
+        custom.server.time_zone = Some("Europe/Berlin".into());
+        for mut config in [Config::default(), custom] {
             let text = config.to_toml();
             let back = parse(&text, &[]).unwrap_or_else(|err| panic!("{err}\n{text}"));
+            // The timeout is shown as it is in force.
+            config.durations.timeout_minutes = Some(config.durations.timeout_minutes());
             assert_eq!(back, config, "{text}");
         }
         let text = Config::default().to_toml();
@@ -1084,18 +1155,19 @@ mod tests {
                     [shell]\nrecord_args = false\ndefault_category = \"coding\"\nexclude = []\n\
                     max_command_minutes = 240\nspool_max_bytes = 10485760\n\n[shell.categories]\n\n\
                     [watch]\nroots = []\nexclude = []\ndebounce_seconds = 30\npoll_seconds = 10\n\
-                    max_watches = 0\n";
+                    max_watches = 0\n\n\
+                    [server]\nlisten = \"127.0.0.1:9114\"\nmetrics = false\nallow_plaintext = false\n";
         assert_eq!(text, want);
     }
 
     #[test]
-    fn timeout_seconds() {
+    fn timeouts_follow_the_preset_unless_set() {
         let cases = [
-            (15, Preset::Timeforged, 900.0),
-            (1, Preset::Timeforged, 60.0),
-            (240, Preset::Timeforged, 14_400.0),
-            (15, Preset::Wakapi, 600.0),
-            (240, Preset::Wakapi, 600.0),
+            (None, Preset::Timeforged, 15),
+            (Some(1), Preset::Timeforged, 1),
+            (Some(240), Preset::Timeforged, 240),
+            (None, Preset::Wakapi, 10),
+            (Some(15), Preset::Wakapi, 15),
         ];
         for (timeout_minutes, preset, want) in cases {
             let durations = DurationsConfig {
@@ -1103,10 +1175,12 @@ mod tests {
                 preset,
             };
             assert_eq!(
-                durations.timeout_seconds(),
+                durations.timeout_minutes(),
                 want,
-                "{timeout_minutes} {preset:?}"
+                "{timeout_minutes:?} {preset:?}"
             );
+            let rules = rules(timeout_minutes, preset);
+            assert_eq!(rules.timeout_ms, i64::from(want) * 60_000);
         }
     }
 

@@ -550,30 +550,57 @@ impl Heartbeat {
         Ok(())
     }
 
-    /// The dedup key of DESIGN.md: re-sending the same heartbeat never double counts.
-    pub fn dedup_hash(&self, user_id: i64) -> i64 {
-        use xxhash_rust::xxh3::Xxh3;
-        let mut h = Xxh3::new();
-        h.update(&user_id.to_le_bytes());
-        h.update(&self.time_ms().to_le_bytes());
-        // Each string is length-prefixed so that ("ab","c") and ("a","bc") differ.
-        let mut field = |s: Option<&str>| match s {
-            Some(s) => {
-                h.update(&(s.len() as u64).to_le_bytes());
-                h.update(s.as_bytes());
-            }
-            None => h.update(&u64::MAX.to_le_bytes()),
-        };
-        field(Some(&self.entity));
-        field(Some(self.entity_type.as_str()));
-        field(Some(self.category.as_str()));
-        field(self.project.as_deref());
-        field(self.branch.as_deref());
-        field(self.language.as_deref());
-        field(self.machine.as_deref());
-        h.update(&[u8::from(self.is_write)]);
-        h.digest() as i64
+    /// The heartbeat's id, which is also its dedup key (DESIGN.md): the same on every store
+    /// and machine, so re-sending a heartbeat (retries, offline queues, re-imports, sync)
+    /// never double counts. Heartbeats of one millisecond are ordered by it.
+    pub fn id(&self) -> i64 {
+        heartbeat_id(
+            self.time_ms(),
+            &self.entity,
+            self.entity_type,
+            self.category,
+            self.project.as_deref(),
+            self.branch.as_deref(),
+            self.language.as_deref(),
+            self.machine.as_deref(),
+            self.is_write,
+        )
     }
+}
+
+/// [`Heartbeat::id`] from the fields it covers (stores recompute it from their columns).
+#[allow(clippy::too_many_arguments)]
+pub fn heartbeat_id(
+    time_ms: i64,
+    entity: &str,
+    entity_type: EntityType,
+    category: Category,
+    project: Option<&str>,
+    branch: Option<&str>,
+    language: Option<&str>,
+    machine: Option<&str>,
+    is_write: bool,
+) -> i64 {
+    use xxhash_rust::xxh3::Xxh3;
+    let mut h = Xxh3::new();
+    h.update(&time_ms.to_le_bytes());
+    // Each string is length-prefixed so that ("ab","c") and ("a","bc") differ.
+    let mut field = |s: Option<&str>| match s {
+        Some(s) => {
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        None => h.update(&u64::MAX.to_le_bytes()),
+    };
+    field(Some(entity));
+    field(Some(entity_type.as_str()));
+    field(Some(category.as_str()));
+    field(project);
+    field(branch);
+    field(language);
+    field(machine);
+    h.update(&[u8::from(is_write)]);
+    h.digest() as i64
 }
 
 /// This machine's host name.
@@ -730,17 +757,37 @@ mod tests {
     }
 
     #[test]
-    fn dedup_hash_ignores_sub_millisecond_noise_and_non_key_fields() {
+    fn id_ignores_sub_millisecond_noise_and_non_key_fields() {
         let a = hb();
         let mut b = hb();
         b.time += 0.0001;
         b.lineno = Some(4);
         b.editor = Some("vim".into());
-        assert_eq!(a.dedup_hash(1), b.dedup_hash(1));
+        assert_eq!(a.id(), b.id());
         let mut c = hb();
         c.project = Some("x".into());
-        assert_ne!(a.dedup_hash(1), c.dedup_hash(1));
-        assert_ne!(a.dedup_hash(1), a.dedup_hash(2));
+        assert_ne!(a.id(), c.id());
+    }
+
+    #[test]
+    fn id_is_pinned() {
+        // Stored on disk and shared between stores: a change here needs a migration.
+        let h = Heartbeat::new(1_700_000_000.5, "/src/main.rs");
+        assert_eq!(
+            h.id(),
+            heartbeat_id(
+                1_700_000_000_500,
+                "/src/main.rs",
+                EntityType::File,
+                Category::CODING,
+                None,
+                None,
+                None,
+                None,
+                false
+            )
+        );
+        assert_eq!(format!("{:016x}", h.id() as u64), "ffccac8f6a3c53c0");
     }
 
     #[test]

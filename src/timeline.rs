@@ -1,5 +1,6 @@
 //! Heartbeats → credited time spans → sessions: the duration rules of DESIGN.md as pure
-//! functions with no I/O, generic over what a heartbeat is attributed to (`K`).
+//! functions with no I/O, generic over what a heartbeat is attributed to (`K`). [`Crediter`]
+//! does it as a stream, so a year of heartbeats never has to be in memory at once.
 
 /// How gaps between heartbeats become time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +15,7 @@ pub struct Rules {
 pub enum MidnightRule {
     /// Split it, so per-day totals add up to the range total (TimeForged).
     Split,
-    /// Drop it entirely (Wakapi's rule).
+    /// Drop any gap whose two ends fall on different days (Wakapi's rule).
     Drop,
 }
 
@@ -26,10 +27,15 @@ impl Rules {
         }
     }
 
-    /// Wakapi's exact rules: 10-minute timeout, cross-midnight gaps dropped.
+    /// Wakapi's rules: its default 10-minute timeout, cross-midnight gaps dropped.
     pub fn wakapi() -> Rules {
+        Rules::wakapi_with(10 * 60 * 1000)
+    }
+
+    /// Wakapi's rules with a user's own timeout (Wakapi lets each user set one).
+    pub fn wakapi_with(timeout_ms: i64) -> Rules {
         Rules {
-            timeout_ms: 10 * 60 * 1000,
+            timeout_ms,
             midnight: MidnightRule::Drop,
         }
     }
@@ -56,62 +62,122 @@ impl<K> Span<K> {
     }
 }
 
-/// Credits each gap shorter than the timeout to the earlier heartbeat, splitting (or dropping)
-/// gaps at the given local midnights. `beats` must be sorted by time; `midnights` sorted.
-/// The result is sorted, non-overlapping, and touching spans mean "one run".
-pub fn spans<K: Copy>(beats: &[Beat<K>], rules: Rules, midnights: &[i64]) -> Vec<Span<K>> {
-    let mut out = Vec::with_capacity(beats.len());
-    for pair in beats.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        let gap = b.time_ms - a.time_ms;
-        if gap <= 0 || gap >= rules.timeout_ms {
-            continue;
-        }
-        push_split(
-            &mut out,
-            a.time_ms,
-            b.time_ms,
-            a.key,
-            rules.midnight,
-            midnights,
-        );
-    }
-    out
+/// Where local days end: the first midnight strictly after an instant.
+pub trait Midnights {
+    fn after(&mut self, t: i64) -> i64;
 }
 
-/// Pushes `[start, end)` split at every midnight inside it, or nothing under the Drop rule if
-/// one falls inside.
-fn push_split<K: Copy>(
-    out: &mut Vec<Span<K>>,
-    start: i64,
-    end: i64,
-    key: K,
-    rule: MidnightRule,
-    midnights: &[i64],
-) {
-    let first = midnights.partition_point(|&m| m <= start);
-    let inside = midnights[first..].iter().take_while(|&&m| m < end);
-    match rule {
-        MidnightRule::Drop => {
-            if inside.count() == 0 {
-                out.push(Span {
-                    start_ms: start,
-                    end_ms: end,
-                    key,
+/// Sorted midnights given as a list (tests, and callers that already have them).
+impl Midnights for &[i64] {
+    fn after(&mut self, t: i64) -> i64 {
+        let i = self.partition_point(|&m| m <= t);
+        self.get(i).copied().unwrap_or(i64::MAX)
+    }
+}
+
+/// Streams heartbeats (sorted by time) into credited spans: each gap shorter than the timeout
+/// is credited to the earlier heartbeat, split (or dropped) at local midnight, and manual
+/// intervals win over heartbeat time in their span. Spans come out sorted by start.
+pub struct Crediter<K, M> {
+    rules: Rules,
+    midnights: M,
+    previous: Option<Beat<K>>,
+    /// Manual spans, disjoint, split at midnight and sorted; `next` is the first not yet sent.
+    manual: Vec<Span<K>>,
+    next: usize,
+    /// Heartbeat time before this is covered by a manual span already sent.
+    covered_until: i64,
+}
+
+impl<K: Copy, M: Midnights> Crediter<K, M> {
+    /// `intervals` must be sorted by start; overlapping ones count once (the part covered by
+    /// several goes to the one that starts first).
+    pub fn new(rules: Rules, mut midnights: M, intervals: &[Span<K>]) -> Self {
+        let mut manual = Vec::with_capacity(intervals.len());
+        let mut covered_until = i64::MIN;
+        for iv in intervals {
+            let start = iv.start_ms.max(covered_until);
+            if start < iv.end_ms {
+                split_at_midnights(start, iv.end_ms, iv.key, &mut midnights, &mut |s| {
+                    manual.push(s)
                 });
+                covered_until = iv.end_ms;
             }
         }
-        MidnightRule::Split => {
-            let mut from = start;
-            for &m in inside {
-                out.push(Span {
+        Crediter {
+            rules,
+            midnights,
+            previous: None,
+            manual,
+            next: 0,
+            covered_until: i64::MIN,
+        }
+    }
+
+    /// The next heartbeat, in time order.
+    pub fn push(&mut self, beat: Beat<K>, emit: &mut impl FnMut(Span<K>)) {
+        if let Some(a) = self.previous.replace(beat) {
+            let gap = beat.time_ms - a.time_ms;
+            if gap > 0 && gap < self.rules.timeout_ms {
+                self.credit(a.time_ms, beat.time_ms, a.key, emit);
+            }
+        }
+    }
+
+    /// Sends what is left (manual spans after the last heartbeat).
+    pub fn finish(mut self, emit: &mut impl FnMut(Span<K>)) {
+        for m in &self.manual[self.next..] {
+            emit(*m);
+        }
+        self.next = self.manual.len();
+    }
+
+    fn credit(&mut self, start: i64, end: i64, key: K, emit: &mut impl FnMut(Span<K>)) {
+        match self.rules.midnight {
+            MidnightRule::Drop => {
+                // Wakapi: a gap whose ends fall on different days counts nothing, even one that
+                // ends exactly at midnight.
+                if self.midnights.after(start) > end {
+                    self.cut(start, end, key, emit);
+                }
+            }
+            MidnightRule::Split => {
+                let mut from = start;
+                loop {
+                    let m = self.midnights.after(from);
+                    if m >= end {
+                        break;
+                    }
+                    self.cut(from, m, key, emit);
+                    from = m;
+                }
+                self.cut(from, end, key, emit);
+            }
+        }
+    }
+
+    /// Sends `[start, end)` minus the manual spans, after the manual spans that start before
+    /// its end.
+    fn cut(&mut self, start: i64, end: i64, key: K, emit: &mut impl FnMut(Span<K>)) {
+        let mut from = start.max(self.covered_until);
+        while let Some(m) = self.manual.get(self.next).copied() {
+            if m.start_ms >= end {
+                break;
+            }
+            if m.start_ms > from {
+                emit(Span {
                     start_ms: from,
-                    end_ms: m,
+                    end_ms: m.start_ms,
                     key,
                 });
-                from = m;
             }
-            out.push(Span {
+            emit(m);
+            self.next += 1;
+            self.covered_until = self.covered_until.max(m.end_ms);
+            from = from.max(m.end_ms);
+        }
+        if from < end {
+            emit(Span {
                 start_ms: from,
                 end_ms: end,
                 key,
@@ -120,66 +186,63 @@ fn push_split<K: Copy>(
     }
 }
 
-/// Manual intervals win over heartbeat time: heartbeat spans are cut where an interval covers
-/// them, and the intervals are added (split at midnight). Overlapping intervals count once;
-/// the part covered by several goes to the one that starts first.
-/// Both inputs must be sorted by start; the result is sorted.
-pub fn with_intervals<K: Copy>(
-    heartbeat_spans: Vec<Span<K>>,
-    intervals: &[Span<K>],
+fn split_at_midnights<K: Copy>(
+    start: i64,
+    end: i64,
+    key: K,
+    midnights: &mut impl Midnights,
+    emit: &mut impl FnMut(Span<K>),
+) {
+    let mut from = start;
+    loop {
+        let m = midnights.after(from);
+        if m >= end {
+            break;
+        }
+        emit(Span {
+            start_ms: from,
+            end_ms: m,
+            key,
+        });
+        from = m;
+    }
+    emit(Span {
+        start_ms: from,
+        end_ms: end,
+        key,
+    });
+}
+
+/// Credited spans of sorted `beats` under `rules`, split at `midnights` (sorted).
+pub fn spans<K: Copy>(beats: &[Beat<K>], rules: Rules, midnights: &[i64]) -> Vec<Span<K>> {
+    credited(beats, rules, midnights, &[])
+}
+
+/// Credited spans of sorted `beats` with manual `intervals` (sorted by start) winning.
+pub fn credited<K: Copy>(
+    beats: &[Beat<K>],
+    rules: Rules,
     midnights: &[i64],
+    intervals: &[Span<K>],
 ) -> Vec<Span<K>> {
-    if intervals.is_empty() {
-        return heartbeat_spans;
+    let mut out = Vec::with_capacity(beats.len());
+    let mut c = Crediter::new(rules, midnights, intervals);
+    let mut emit = |s| out.push(s);
+    for b in beats {
+        c.push(*b, &mut emit);
     }
-    // Make the intervals disjoint first.
-    let mut manual: Vec<Span<K>> = Vec::with_capacity(intervals.len());
-    let mut covered_until = i64::MIN;
-    for iv in intervals {
-        let start = iv.start_ms.max(covered_until);
-        if start < iv.end_ms {
-            push_split(
-                &mut manual,
-                start,
-                iv.end_ms,
-                iv.key,
-                MidnightRule::Split,
-                midnights,
-            );
-            covered_until = iv.end_ms;
-        }
-    }
-    let mut out = Vec::with_capacity(heartbeat_spans.len() + manual.len());
-    let mut j = 0; // first manual span that may still overlap
-    for s in heartbeat_spans {
-        while j < manual.len() && manual[j].end_ms <= s.start_ms {
-            j += 1;
-        }
-        let mut from = s.start_ms;
-        for m in &manual[j..] {
-            if m.start_ms >= s.end_ms {
-                break;
-            }
-            if m.start_ms > from {
-                out.push(Span {
-                    start_ms: from,
-                    end_ms: m.start_ms,
-                    key: s.key,
-                });
-            }
-            from = from.max(m.end_ms);
-        }
-        if from < s.end_ms {
-            out.push(Span {
-                start_ms: from,
-                end_ms: s.end_ms,
-                key: s.key,
-            });
-        }
-    }
-    out.extend(manual);
-    out.sort_by_key(|s| (s.start_ms, s.end_ms));
+    c.finish(&mut emit);
     out
+}
+
+/// The part of `s` inside `[start, end)`.
+pub fn clip_one<K: Copy>(s: Span<K>, start: i64, end: i64) -> Option<Span<K>> {
+    let (a, b) = (s.start_ms.max(start), s.end_ms.min(end));
+    (a < b).then_some(Span {
+        start_ms: a,
+        end_ms: b,
+        key: s.key,
+    })
 }
 
 /// The parts of `spans` inside `[start, end)`.
@@ -188,14 +251,7 @@ pub fn clip<K: Copy>(
     start: i64,
     end: i64,
 ) -> impl Iterator<Item = Span<K>> + '_ {
-    spans.iter().filter_map(move |s| {
-        let (a, b) = (s.start_ms.max(start), s.end_ms.min(end));
-        (a < b).then_some(Span {
-            start_ms: a,
-            end_ms: b,
-            key: s.key,
-        })
-    })
+    spans.iter().filter_map(move |s| clip_one(*s, start, end))
 }
 
 /// A run of activity: spans that touch, with no gap between them.
@@ -211,9 +267,29 @@ pub struct Run<K> {
 
 /// Groups sorted spans into runs of activity (sessions).
 pub fn runs<K: Copy + PartialEq>(spans: &[Span<K>]) -> Vec<Run<K>> {
-    let mut out: Vec<Run<K>> = Vec::new();
+    let mut out = Vec::new();
+    let mut builder = Runs::default();
     for s in spans {
-        match out.last_mut() {
+        builder.push(*s, &mut |r| out.push(r));
+    }
+    builder.finish(&mut |r| out.push(r));
+    out
+}
+
+/// Builds runs from spans streamed in time order; each run is sent once it is over.
+pub struct Runs<K> {
+    current: Option<Run<K>>,
+}
+
+impl<K> Default for Runs<K> {
+    fn default() -> Self {
+        Runs { current: None }
+    }
+}
+
+impl<K: Copy + PartialEq> Runs<K> {
+    pub fn push(&mut self, s: Span<K>, done: &mut impl FnMut(Run<K>)) {
+        match &mut self.current {
             Some(run) if s.start_ms <= run.end_ms => {
                 run.end_ms = run.end_ms.max(s.end_ms);
                 run.ms += s.ms();
@@ -222,19 +298,31 @@ pub fn runs<K: Copy + PartialEq>(spans: &[Span<K>]) -> Vec<Run<K>> {
                     None => run.keys.push((s.key, s.ms())),
                 }
             }
-            _ => out.push(Run {
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
-                ms: s.ms(),
-                keys: vec![(s.key, s.ms())],
-            }),
+            _ => {
+                let next = Run {
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    ms: s.ms(),
+                    keys: vec![(s.key, s.ms())],
+                };
+                if let Some(run) = self.current.replace(next) {
+                    done(sorted(run));
+                }
+            }
         }
     }
-    for run in &mut out {
-        // Stable: on a tie the key seen first wins.
-        run.keys.sort_by_key(|k| std::cmp::Reverse(k.1));
+
+    pub fn finish(self, done: &mut impl FnMut(Run<K>)) {
+        if let Some(run) = self.current {
+            done(sorted(run));
+        }
     }
-    out
+}
+
+fn sorted<K>(mut run: Run<K>) -> Run<K> {
+    // Stable: on a tie the key seen first wins.
+    run.keys.sort_by_key(|k| std::cmp::Reverse(k.1));
+    run
 }
 
 #[cfg(test)]
@@ -362,7 +450,8 @@ mod tests {
             end_ms: 10 * MIN,
             key: "meeting",
         }];
-        let out = with_intervals(hs, &iv, &[]);
+        let out = credited(&b, Rules::timeforged(15 * MIN), &[], &iv);
+        assert_eq!(hs.len(), 20);
         assert_eq!(total(&out), 20 * MIN);
         let meeting: i64 = out
             .iter()
@@ -383,7 +472,7 @@ mod tests {
                 key: "y",
             },
         ];
-        let out = with_intervals(spans(&b, Rules::timeforged(15 * MIN), &[]), &iv, &[]);
+        let out = credited(&b, Rules::timeforged(15 * MIN), &[], &iv);
         assert_eq!(total(&out), 20 * MIN + 15 * MIN);
         let y: i64 = out.iter().filter(|s| s.key == "y").map(Span::ms).sum();
         assert_eq!(y, 5 * MIN);
@@ -393,7 +482,7 @@ mod tests {
             end_ms: 30 * MIN,
             key: "all",
         }];
-        let out = with_intervals(spans(&b, Rules::timeforged(15 * MIN), &[]), &iv, &[]);
+        let out = credited(&b, Rules::timeforged(15 * MIN), &[], &iv);
         assert_eq!(
             out,
             vec![Span {

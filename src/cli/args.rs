@@ -153,15 +153,15 @@ pub struct ReportArgs {
     /// Group by: project, language, branch, ticket, category, entity, editor, machine, os, source, day (repeatable).
     #[arg(long = "by", value_name = "DIM")]
     pub by: Vec<String>,
-    /// Only time on this project.
-    #[arg(long)]
-    pub project: Option<String>,
-    /// Only time on this branch.
-    #[arg(long)]
-    pub branch: Option<String>,
-    /// Only time in this language.
-    #[arg(long)]
-    pub language: Option<String>,
+    /// Only time on this project (repeatable: any of them).
+    #[arg(long, value_name = "P")]
+    pub project: Vec<String>,
+    /// Only time on this branch (repeatable).
+    #[arg(long, value_name = "B")]
+    pub branch: Vec<String>,
+    /// Only time in this language (repeatable).
+    #[arg(long, value_name = "L")]
+    pub language: Vec<String>,
     /// Heartbeat timeout for this report, in minutes (1–240).
     #[arg(long, value_name = "MIN")]
     pub timeout: Option<u32>,

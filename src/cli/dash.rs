@@ -131,7 +131,7 @@ impl DaemonSource {
             range: days(from, to),
             by: by.to_vec(),
             filters: Filters {
-                project: project.map(str::to_string),
+                project: project.into_iter().map(str::to_string).collect(),
                 ..Filters::default()
             },
             timeout_minutes: None,

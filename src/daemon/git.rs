@@ -3,12 +3,11 @@
 //! the branch and commit reports are answered here.
 
 use super::State;
-use super::handlers::{now_ms, resolve, storage_error};
+use super::handlers::{now_ms, resolve, storage_error, write_error};
 use crate::git::{GitEvent, GitEventKind};
 use crate::model::{EntityType, Heartbeat, Source, ms_to_seconds, seconds_to_ms};
 use crate::protocol::{ErrorCode, Event, Response};
 use crate::report::{self, Filters, Query, RangeSpec};
-use crate::store::LOCAL_USER;
 
 /// Stores a git event. `live`: it happened just now (a hook, or HEAD seen changing), as
 /// opposed to the branch a repository was found on when the watcher started.
@@ -32,13 +31,14 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
     };
     let time_ms = seconds_to_ms(e.time);
     let (event, name) = (e.clone(), project.clone());
+    let user = state.local.id();
     let recorded = match state
         .writer
-        .run(move |w| w.record_git(LOCAL_USER, &name, &event, time_ms))
+        .run(move |w| w.record_git(user, &name, &event, time_ms))
         .await
     {
         Ok(r) => r,
-        Err(msg) => return storage_error(msg),
+        Err(e) => return write_error(e),
     };
     let changed = recorded.switched || recorded.commits > 0;
     let is_commit = matches!(e.kind, GitEventKind::Commit | GitEventKind::Merge)
@@ -69,15 +69,14 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
     Response::Ok
 }
 
-/// Answers a git report: resolves the range, refreshes the rollups it reads (from `lookback`
-/// before it), and runs `f` over the range with a project filter.
+/// Answers a git report: resolves the range and runs `f` over it with a project filter, in one
+/// snapshot.
 async fn git_report(
     state: &State,
     range: RangeSpec,
     project: Option<String>,
-    lookback_ms: i64,
     f: impl FnOnce(
-        &crate::store::Reader,
+        &dyn crate::store::Snapshot,
         &crate::calendar::Calendar,
         &Query,
     ) -> crate::store::Result<Response>
@@ -88,17 +87,9 @@ async fn git_report(
         Ok(r) => r,
         Err(e) => return e,
     };
-    let cal = state.options.calendar.clone();
-    if let Err(e) = state
-        .writer
-        .refresh(cal.day_of(start - lookback_ms), cal.day_of(end - 1))
-        .await
-    {
-        return storage_error(e);
-    }
-    let rules = state.rules;
+    let account = state.local.clone();
     let filters = Filters {
-        project,
+        project: project.into_iter().collect(),
         ..Filters::default()
     };
     state
@@ -108,18 +99,18 @@ async fn git_report(
                 end_ms: end,
                 by: &[],
                 filters: &filters,
-                rules,
+                rules: account.rules(),
                 rollups_usable: true,
-                user_id: LOCAL_USER,
+                user_id: account.id(),
             };
-            f(r, &cal, &q)
+            f(r, account.calendar(), &q)
         })
         .await
         .unwrap_or_else(storage_error)
 }
 
 pub(crate) async fn branches(state: &State, range: RangeSpec, project: Option<String>) -> Response {
-    git_report(state, range, project, 0, |r, cal, q| {
+    git_report(state, range, project, |r, cal, q| {
         report::git::branches(r, cal, q).map(|branches| Response::Branches { branches })
     })
     .await
@@ -131,9 +122,7 @@ pub(crate) async fn commits(
     project: Option<String>,
     branch: Option<String>,
 ) -> Response {
-    // The first commit in the range may look back before it.
-    let lookback = report::git::FIRST_COMMIT_LOOKBACK_MS;
-    git_report(state, range, project, lookback, move |r, cal, q| {
+    git_report(state, range, project, move |r, cal, q| {
         report::git::commits(r, cal, q, branch.as_deref())
             .map(|commits| Response::Commits { commits })
     })

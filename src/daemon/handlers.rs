@@ -2,15 +2,15 @@
 //! has its handler here; they share [`State`].
 
 use super::State;
+use super::query::{self, Ask};
 use super::socket::{Line, read_line};
-use crate::calendar::Calendar;
 use crate::model::{Heartbeat, Source, ms_to_seconds};
 use crate::protocol::{
     Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION, Parsed,
     Request, Response, StatusInfo, parse_line, to_line,
 };
-use crate::report::{self, Dim, Filters, Query, RangeSpec};
-use crate::store::{LOCAL_USER, Stored};
+use crate::report::{self, Dim, Filters, RangeSpec, Reading};
+use crate::store::Snapshot;
 use crate::timeline::Rules;
 use serde_json::value::RawValue;
 use std::collections::VecDeque;
@@ -146,9 +146,7 @@ async fn send(write: &mut OwnedWriteHalf, response: &Response) -> std::io::Resul
     write.write_all(to_line(response).as_bytes()).await
 }
 
-pub(crate) fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
+pub(crate) use super::query::now_ms;
 
 /// Answers one request (everything but the streaming ones).
 pub(crate) async fn handle(state: &State, request: Request) -> Response {
@@ -168,12 +166,16 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             if let Err(e) = interval.validate(ms_to_seconds(now)) {
                 return Response::error(ErrorCode::Invalid, e.to_string());
             }
-            match state.writer.interval(interval, now).await {
-                Ok(id) => {
+            match state
+                .writer
+                .interval(state.local.scope.clone(), interval, now)
+                .await
+            {
+                Ok((id, _)) => {
                     let _ = state.events.send(Event::IntervalAdded { id });
                     Response::IntervalAdded { id }
                 }
-                Err(e) => storage_error(e),
+                Err(e) => write_error(e),
             }
         }
         Request::Report {
@@ -183,16 +185,14 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             timeout_minutes,
         } => run_report(state, range, by, filters, timeout_minutes).await,
         Request::Sessions { range } => {
-            read_range(state, &range, |r, cal, rules, start, end| {
-                report::sessions(r, cal, rules, LOCAL_USER, start, end)
-                    .map(|sessions| Response::Sessions { sessions })
+            read_range(state, &range, |r, start, end| {
+                report::sessions(r, start, end).map(|sessions| Response::Sessions { sessions })
             })
             .await
         }
         Request::Timeline { range } => {
-            read_range(state, &range, |r, cal, rules, start, end| {
-                report::segments(r, cal, rules, LOCAL_USER, start, end)
-                    .map(|segments| Response::Timeline { segments })
+            read_range(state, &range, |r, start, end| {
+                report::segments(r, start, end).map(|segments| Response::Timeline { segments })
             })
             .await
         }
@@ -216,21 +216,28 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
     }
 }
 
-/// Resolves `range` and answers with `f` run on a reader (the daemon's calendar and rules).
+/// Resolves `range` and answers with `f` run on a snapshot (the local user's calendar and
+/// rules).
 async fn read_range(
     state: &State,
     range: &RangeSpec,
-    f: impl FnOnce(&crate::store::Reader, &Calendar, Rules, i64, i64) -> crate::store::Result<Response>
-    + Send
-    + 'static,
+    f: impl FnOnce(&Reading, i64, i64) -> crate::store::Result<Response> + Send + 'static,
 ) -> Response {
     let (start, end) = match resolve(state, range) {
         Ok(r) => r,
         Err(e) => return e,
     };
-    let (cal, rules) = (state.options.calendar.clone(), state.rules);
+    let account = state.local.clone();
     state
-        .read(move |r| f(r, &cal, rules, start, end))
+        .read(move |snap| {
+            let r = Reading {
+                snap,
+                cal: account.calendar(),
+                rules: account.rules(),
+                user: account.id(),
+            };
+            f(&r, start, end)
+        })
         .await
         .unwrap_or_else(storage_error)
 }
@@ -239,12 +246,22 @@ pub(crate) fn storage_error(e: String) -> Response {
     Response::error(ErrorCode::Storage, e)
 }
 
+/// A failed write: `shutting_down` when the daemon is stopping, else `storage`.
+pub(crate) fn write_error(e: super::writer::WriteError) -> Response {
+    match e {
+        super::writer::WriteError::ShuttingDown => {
+            Response::error(ErrorCode::ShuttingDown, e.to_string())
+        }
+        other => Response::error(ErrorCode::Storage, other.to_string()),
+    }
+}
+
 pub(crate) fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
     report::range::resolve(
         range,
-        &state.options.calendar,
+        state.local.calendar(),
         now_ms(),
-        state.options.config.report.week_start,
+        state.local.week_start,
     )
     .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
 }
@@ -301,35 +318,22 @@ fn validate_items(items: &[&RawValue], default_source: Source) -> (Vec<Heartbeat
 
 /// Stores the good heartbeats in one transaction and answers after the commit.
 async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>) -> Response {
-    let state = &state;
-    let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
-    let newest = good
-        .iter()
-        .max_by(|a, b| a.time.total_cmp(&b.time))
-        .cloned();
-    let stored = if good.is_empty() {
+    let written = if good.is_empty() {
         Vec::new()
     } else {
-        match state.writer.heartbeats(good).await {
-            Ok(s) => s,
-            Err(e) => return storage_error(e),
+        match state
+            .writer
+            .heartbeats(state.local.scope.clone(), good)
+            .await
+        {
+            Ok(w) => w,
+            Err(e) => return write_error(e),
         }
     };
-    let accepted = stored.iter().filter(|s| **s == Stored::New).count();
-    if let Some(h) = newest {
-        let mut last = state.last_values().await;
-        last.remember(&h);
-        state.set_last_values(last);
-    }
-    if accepted > 0 {
-        let _ = state.events.send(Event::Heartbeats {
-            count: accepted,
-            latest_time,
-        });
-    }
+    let accepted = super::announce(&state.events, &written);
     Response::Stored {
         accepted,
-        duplicates: stored.len() - accepted,
+        duplicates: written.len() - accepted,
         rejected: errors.len(),
         errors,
     }
@@ -347,10 +351,10 @@ async fn run_report(
         Err(e) => return e,
     };
     let rules = match timeout_minutes {
-        None => state.rules,
+        None => state.local.rules(),
         Some(m @ 1..=240) => Rules {
             timeout_ms: i64::from(m) * 60_000,
-            ..state.rules
+            ..state.local.rules()
         },
         Some(m) => {
             return Response::error(
@@ -359,61 +363,36 @@ async fn run_report(
             );
         }
     };
-    match compute_report(state, start, end, by, filters, rules).await {
+    let ask = Ask {
+        start,
+        end,
+        by,
+        filters,
+        rules,
+    };
+    match query::report(&state.db, &state.local, ask).await {
         Ok(r) => Response::Report(Box::new(r)),
-        Err(e) => storage_error(e),
+        Err(e) => storage_error(e.to_string()),
     }
-}
-
-pub(crate) async fn compute_report(
-    state: &State,
-    start: i64,
-    end: i64,
-    by: Vec<Dim>,
-    filters: Filters,
-    rules: Rules,
-) -> Result<report::Report, String> {
-    let cal: Calendar = state.options.calendar.clone();
-    let rollups_usable = rules == state.rules;
-    if rollups_usable {
-        state
-            .writer
-            .refresh(cal.day_of(start), cal.day_of(end - 1))
-            .await?;
-    }
-    state
-        .read(move |r| {
-            let q = Query {
-                start_ms: start,
-                end_ms: end,
-                by: &by,
-                filters: &filters,
-                rules,
-                rollups_usable,
-                user_id: LOCAL_USER,
-            };
-            report::report(r, &cal, &q)
-        })
-        .await
 }
 
 async fn status(state: &State) -> Result<Response, String> {
-    let cal = &state.options.calendar;
+    let account = &state.local;
+    let cal = account.calendar();
     let now = now_ms();
     let today = cal.date_of(now);
     let (start, end) = cal.bounds(today);
-    let total = compute_report(
-        state,
-        start,
-        end,
-        Vec::new(),
-        Filters::default(),
-        state.rules,
-    )
-    .await?;
-    let timeout_ms = state.rules.timeout_ms;
-    let (count, latest) = state
-        .read(move |r| Ok((r.count()?, r.latest(LOCAL_USER, i64::MAX)?)))
+    let timeout_ms = account.rules().timeout_ms;
+    let (q, user) = (Ask::new(account, start, end, Vec::new()), account.clone());
+    let (total, count, latest) = state
+        .read(move |snap| {
+            let total = report::report(snap, user.calendar(), &query::to_query(&user, &q))?;
+            Ok((
+                total,
+                snap.heartbeat_count()?,
+                snap.latest(user.id(), i64::MAX)?,
+            ))
+        })
         .await?;
     let current = latest.map(|h| Current {
         active: now - h.time_ms() < timeout_ms,
@@ -466,10 +445,11 @@ async fn log(
     };
     const CHUNK: usize = 2000;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Response>(4);
-    let work = state.read(move |r| {
+    let user = state.local.id();
+    let work = state.read(move |r: &dyn Snapshot| {
         if with_intervals {
             let intervals = r
-                .intervals(LOCAL_USER, start, end)?
+                .intervals(user, start, end)?
                 .into_iter()
                 .map(|(id, interval)| LoggedInterval { id, interval })
                 .collect::<Vec<_>>();
@@ -482,7 +462,7 @@ async fn log(
         }
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut open = true;
-        r.for_each_heartbeat(LOCAL_USER, start, end, |h| {
+        r.heartbeats(user, start, end, &mut |h| {
             chunk.push(h);
             if chunk.len() == CHUNK {
                 let heartbeats = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));

@@ -2,15 +2,17 @@
 //! slow clients), the guards every request passes (Host check, body limit, API key), and the
 //! routes. Handlers share the daemon's [`State`] with the socket, so both see the same data.
 
-use super::State;
-use super::handlers::now_ms;
-use crate::apikey::{self, KeyHash};
+use super::account::{Account, Defaults};
+use super::query::now_ms;
+use super::writer::{WriteError, WriterHandle};
+use crate::apikey;
 use crate::model::{MAX_MESSAGE_BYTES, ms_to_seconds};
-use crate::store::Stored;
+use crate::protocol::Event;
+use crate::store::{Database, StoreError};
 use crate::wakatime;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State as AxState};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, Request, State as AxState};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,8 +21,9 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
 
 /// A client must send its request headers within this time (slow-loris guard).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,15 +34,23 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// open-file limit to match.
 const MAX_CONNECTIONS: usize = 8192;
 
-/// What the HTTP layer needs besides the daemon state.
+/// What the HTTP layer needs: the local daemon and the team server build one each.
 #[derive(Clone)]
-pub(crate) struct Http {
-    pub state: State,
-    pub key_hashes: Arc<Vec<KeyHash>>,
+pub(crate) struct Api {
+    pub db: Arc<dyn Database>,
+    pub writer: WriterHandle,
+    pub events: broadcast::Sender<Event>,
+    pub shutdown: watch::Sender<bool>,
+    /// What users' unset settings fall back to.
+    pub defaults: Arc<Defaults>,
+    pub max_heartbeat_age_days: u32,
     /// Only loopback Host names are accepted when bound to loopback (DNS rebinding).
     pub loopback_only: bool,
-    /// The local user's name, accepted in `/users/{user}/…` beside `current`.
-    pub username: Arc<str>,
+    /// Other names the local user answers to in `/users/{user}/…` (the login name).
+    pub aliases: Arc<Vec<String>>,
+    /// Request counts and latencies, when `/metrics` is served.
+    pub metrics: Option<Arc<super::metrics::Metrics>>,
+    pub started: Instant,
 }
 
 pub(crate) async fn bind(listen: &str) -> std::io::Result<TcpListener> {
@@ -47,10 +58,10 @@ pub(crate) async fn bind(listen: &str) -> std::io::Result<TcpListener> {
 }
 
 /// Serves until the daemon stops.
-pub(crate) async fn serve(http: Http, listener: TcpListener) {
+pub(crate) async fn serve(http: Api, listener: TcpListener) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let app = router(http.clone());
-    let mut stopping = http.state.shutdown.subscribe();
+    let mut stopping = http.shutdown.subscribe();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let permit = tokio::select! {
@@ -70,7 +81,7 @@ pub(crate) async fn serve(http: Http, listener: TcpListener) {
         };
         let _ = stream.set_nodelay(true);
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let mut stop = http.state.shutdown.subscribe();
+        let mut stop = http.shutdown.subscribe();
         tokio::spawn(async move {
             let _permit = permit;
             let conn = hyper::server::conn::http1::Builder::new()
@@ -89,7 +100,7 @@ pub(crate) async fn serve(http: Http, listener: TcpListener) {
     }
 }
 
-fn router(http: Http) -> Router {
+pub(crate) fn router(http: Api) -> Router {
     let v1 = Router::new()
         .route("/", post(ingest))
         .route("/heartbeat", post(ingest))
@@ -154,7 +165,7 @@ async fn time_limit(req: Request, next: Next) -> Response {
 
 /// When bound to loopback, a browser page on another site could still reach us through a DNS
 /// name that resolves to 127.0.0.1; such requests carry that name in Host and are refused.
-async fn guard_host(AxState(http): AxState<Http>, req: Request, next: Next) -> Response {
+async fn guard_host(AxState(http): AxState<Api>, req: Request, next: Next) -> Response {
     if http.loopback_only
         && let Some(host) = req.headers().get(header::HOST)
     {
@@ -184,7 +195,9 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-async fn authenticate(AxState(http): AxState<Http>, req: Request, next: Next) -> Response {
+/// Finds the request's user from its API key and hands it to the handlers. The key is looked
+/// up on every request, so a revoked or rotated key stops working at once.
+async fn authenticate(AxState(http): AxState<Api>, mut req: Request, next: Next) -> Response {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -195,48 +208,75 @@ async fn authenticate(AxState(http): AxState<Http>, req: Request, next: Next) ->
             .find(|(k, _)| *k == "api_key")
             .map(|(_, v)| wakatime::url_decode(v))
     });
-    match apikey::from_request(auth, query_key.as_deref()) {
-        None => error(
+    let Some(key) = apikey::from_request(auth, query_key.as_deref()) else {
+        return error(
             StatusCode::UNAUTHORIZED,
             "missing API key: send Authorization: Basic base64(key) (see `tf apikey`)",
-        ),
-        Some(key) if !http.key_hashes.contains(&apikey::hash(&key)) => error(
-            StatusCode::UNAUTHORIZED,
-            "invalid API key (see `tf apikey`)",
-        ),
-        Some(_) => next.run(req).await,
-    }
+        );
+    };
+    let hash = apikey::hash(&key);
+    let found = super::query::read(&http.db, move |snap| snap.key_by_hash(&hash)).await;
+    let account = match found {
+        Ok(Some((key, user))) => {
+            let mut account = Account::resolve(&user, &http.defaults);
+            account.read_only = key.read_only;
+            account
+        }
+        Ok(None) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "invalid API key (see `tf apikey`)",
+            );
+        }
+        Err(e) => return store_error(e),
+    };
+    req.extensions_mut().insert(account);
+    next.run(req).await
 }
 
-/// `current` or the local user's name pass; anyone else is forbidden.
-fn forbidden(http: &Http, user: &str) -> Option<Response> {
-    (user != "current" && user != &*http.username).then(|| {
-        error(
-            StatusCode::FORBIDDEN,
-            format!("user {user:?} is not the owner of this API key"),
-        )
-    })
-}
-
-/// `/users/{user}/…` is only for `current` or the local user's name.
+/// `/users/{user}/…` is only for `current`, the key's own user, or the local user's login name.
 async fn only_own_user(
-    AxState(http): AxState<Http>,
+    AxState(http): AxState<Api>,
+    Extension(account): Extension<Account>,
     params: axum::extract::RawPathParams,
     req: Request,
     next: Next,
 ) -> Response {
     if let Some((_, user)) = params.iter().find(|(name, _)| *name == "user")
-        && let Some(refused) = forbidden(&http, user)
+        && user != "current"
+        && user != account.name
+        && !(account.id() == super::LOCAL_USER && http.aliases.iter().any(|a| a == user))
     {
-        return refused;
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("user {user:?} is not the owner of this API key"),
+        );
     }
     next.run(req).await
+}
+
+/// 503 when the database cannot be reached or the disk is full (clients retry), else 500.
+fn store_error(e: StoreError) -> Response {
+    let status = if e.is_unavailable() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    error(status, e.to_string())
+}
+
+fn write_error(e: WriteError) -> Response {
+    match e {
+        WriteError::ShuttingDown => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        WriteError::Store(e) => store_error(e),
+    }
 }
 
 /// Stores heartbeats sent by a WakaTime client; each item is accepted or rejected on its own,
 /// and the answer comes after the commit.
 async fn ingest(
-    AxState(http): AxState<Http>,
+    AxState(http): AxState<Api>,
+    Extension(account): Extension<Account>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -273,17 +313,21 @@ async fn ingest(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let state = &http.state;
-    let mut ctx = wakatime::IngestContext {
+    if account.read_only {
+        return error(
+            StatusCode::FORBIDDEN,
+            "this API key is read-only: it cannot send heartbeats",
+        );
+    }
+    let ctx = wakatime::IngestContext {
         now: ms_to_seconds(now_ms()),
-        max_age_seconds: f64::from(state.options.config.http.max_heartbeat_age_days) * 86_400.0,
+        max_age_seconds: f64::from(http.max_heartbeat_age_days) * 86_400.0,
         machine: headers
             .get("x-machine-name")
             .map(|m| wakatime::url_decode(m.as_bytes())),
         user_agent: header("user-agent"),
-        last: state.last_values().await,
     };
-    let converted = wakatime::to_heartbeats(&items, &mut ctx);
+    let converted = wakatime::to_heartbeats(&items, &ctx);
     let mut good = Vec::with_capacity(converted.len());
     let outcomes: Vec<Result<usize, String>> = converted
         .into_iter()
@@ -295,28 +339,23 @@ async fn ingest(
             .map_err(|e| e.to_string())
         })
         .collect();
-    // The reply's data is built now, so the heartbeats can move to the writer without a copy.
-    let results: Vec<Result<wakatime::HeartbeatData, String>> = outcomes
-        .into_iter()
-        .map(|o| o.map(|i| wakatime::ingest::created(&good[i])))
-        .collect();
-    let latest_time = good.iter().map(|h| h.time).fold(f64::MIN, f64::max);
-    let stored = if good.is_empty() {
+    let written = if good.is_empty() {
         Vec::new()
     } else {
-        match state.writer.heartbeats(good).await {
-            Ok(s) => s,
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        match http.writer.heartbeats(account.scope.clone(), good).await {
+            Ok(w) => w,
+            Err(e) => return write_error(e),
         }
     };
-    state.set_last_values(ctx.last);
-    let accepted = stored.iter().filter(|s| **s == Stored::New).count();
-    if accepted > 0 {
-        let _ = state.events.send(crate::protocol::Event::Heartbeats {
-            count: accepted,
-            latest_time,
-        });
+    let new = super::announce(&http.events, &written);
+    if let Some(m) = &http.metrics {
+        m.heartbeats_ingested(new);
     }
+    // The reply shows each heartbeat as stored (placeholders resolved).
+    let results: Vec<Result<wakatime::HeartbeatData, String>> = outcomes
+        .into_iter()
+        .map(|o| o.map(|i| wakatime::ingest::created(&written[i].0)))
+        .collect();
     if single {
         return match results.into_iter().next() {
             Some(Ok(data)) => {
@@ -334,53 +373,57 @@ async fn ingest(
 }
 
 type Params = Query<HashMap<String, String>>;
+type Who = Extension<Account>;
 
-async fn statusbar_today(AxState(http): AxState<Http>) -> Response {
-    read_response(super::wakatime_api::statusbar_today(&http.state).await)
+async fn statusbar_today(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+    read_response(super::wakatime_api::statusbar_today(&http, &a).await)
 }
 
-async fn summaries(AxState(http): AxState<Http>, Query(q): Params) -> Response {
-    read_response(super::wakatime_api::summaries(&http.state, &q).await)
+async fn summaries(AxState(http): AxState<Api>, Extension(a): Who, Query(q): Params) -> Response {
+    read_response(super::wakatime_api::summaries(&http, &a, &q).await)
 }
 
-async fn stats_default(AxState(http): AxState<Http>) -> Response {
-    read_response(super::wakatime_api::stats(&http.state, "last_7_days").await)
+async fn stats_default(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+    read_response(super::wakatime_api::stats(&http, &a, "last_7_days").await)
 }
 
 async fn stats(
-    AxState(http): AxState<Http>,
+    AxState(http): AxState<Api>,
+    Extension(a): Who,
     Path((_user, range)): Path<(String, String)>,
 ) -> Response {
-    read_response(super::wakatime_api::stats(&http.state, &range).await)
+    read_response(super::wakatime_api::stats(&http, &a, &range).await)
 }
 
-async fn all_time_since_today(AxState(http): AxState<Http>) -> Response {
-    read_response(super::wakatime_api::all_time_since_today(&http.state).await)
+async fn all_time_since_today(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+    read_response(super::wakatime_api::all_time_since_today(&http, &a).await)
 }
 
-async fn projects(AxState(http): AxState<Http>, Query(q): Params) -> Response {
-    read_response(super::wakatime_api::projects(&http.state, q.get("q").map(String::as_str)).await)
+async fn projects(AxState(http): AxState<Api>, Extension(a): Who, Query(q): Params) -> Response {
+    let search = q.get("q").map(String::as_str);
+    read_response(super::wakatime_api::projects(&http, &a, search).await)
 }
 
-async fn current_user(AxState(http): AxState<Http>) -> Response {
-    read_response(super::wakatime_api::current_user(&http.state, &http.username).await)
+async fn current_user(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+    read_response(super::wakatime_api::current_user(&http, &a).await)
 }
 
-async fn heartbeats_of_day(AxState(http): AxState<Http>, Query(q): Params) -> Response {
-    read_response(
-        super::wakatime_api::heartbeats_of_day(&http.state, q.get("date").map(String::as_str))
-            .await,
-    )
+async fn heartbeats_of_day(
+    AxState(http): AxState<Api>,
+    Extension(a): Who,
+    Query(q): Params,
+) -> Response {
+    let date = q.get("date").map(String::as_str);
+    read_response(super::wakatime_api::heartbeats_of_day(&http, &a, date).await)
 }
 
-/// Read endpoints answer 200 with their body, 400 for a bad parameter, 500 for storage errors.
+/// Read endpoints answer 200 with their body, 400 for a bad parameter, 503/500 for storage
+/// errors.
 fn read_response(r: Result<Value, super::wakatime_api::ApiError>) -> Response {
     match r {
         Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
         Err(super::wakatime_api::ApiError::BadRequest(m)) => error(StatusCode::BAD_REQUEST, m),
-        Err(super::wakatime_api::ApiError::Internal(m)) => {
-            error(StatusCode::INTERNAL_SERVER_ERROR, m)
-        }
+        Err(super::wakatime_api::ApiError::Store(e)) => store_error(e),
     }
 }
 

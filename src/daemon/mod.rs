@@ -1,9 +1,12 @@
 //! The running daemon: lock file, socket hygiene, the accept loop, the writer thread, and a
 //! graceful stop on SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
 
+pub mod account;
 mod git;
 mod handlers;
 mod http;
+mod metrics;
+mod query;
 mod shell;
 mod socket;
 mod wakatime_api;
@@ -11,12 +14,12 @@ mod watcher;
 mod writer;
 
 use crate::calendar::Calendar;
-use crate::config::{Config, Preset};
+use crate::config::Config;
 use crate::paths::Paths;
 use crate::protocol::Event;
-use crate::store::{Reader, StoreError, Writer};
-use crate::timeline::{MidnightRule, Rules};
-use crate::wakatime::LastValues;
+use crate::store::{Database, Snapshot, StoreError};
+use crate::timeline::Rules;
+use account::{Account, Defaults};
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -43,6 +46,8 @@ pub enum DaemonError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Paths(#[from] crate::paths::PathsError),
     #[error(transparent)]
@@ -51,17 +56,7 @@ pub enum DaemonError {
 
 /// The rules the configuration asks for.
 pub fn rules_for(config: &Config) -> Rules {
-    let timeout_ms = (config.durations.timeout_seconds() * 1000.0) as i64;
-    match config.durations.preset {
-        Preset::Timeforged => Rules {
-            timeout_ms,
-            midnight: MidnightRule::Split,
-        },
-        Preset::Wakapi => Rules {
-            timeout_ms,
-            midnight: MidnightRule::Drop,
-        },
-    }
+    crate::config::rules(config.durations.timeout_minutes, config.durations.preset)
 }
 
 /// Shared by every connection; cheap to clone.
@@ -69,9 +64,11 @@ pub fn rules_for(config: &Config) -> Rules {
 pub(crate) struct State {
     pub started: Instant,
     pub options: Arc<Options>,
+    pub db: Arc<dyn Database>,
+    /// The local user: whose data the socket reads and writes.
+    pub local: Account,
     pub rules: Rules,
     pub writer: writer::WriterHandle,
-    pub readers: Arc<Mutex<Vec<Reader>>>,
     pub events: broadcast::Sender<Event>,
     pub shutdown: watch::Sender<bool>,
     /// Where the HTTP API listens, when enabled.
@@ -86,75 +83,41 @@ pub(crate) struct State {
     pub spool_dropped: Arc<std::sync::atomic::AtomicU64>,
     /// This machine's name, for heartbeats the daemon makes itself.
     pub machine: Option<String>,
-    /// The newest project/branch/language, for WakaTime's `<<LAST_PROJECT>>` placeholders.
-    pub last: Arc<Mutex<Option<LastValues>>>,
     /// The file watcher (set once it is started).
     pub watch: Arc<std::sync::OnceLock<crate::watch::WatchHandle>>,
 }
 
 impl State {
-    /// The newest heartbeat's project, branch and language (read from the database once).
-    pub async fn last_values(&self) -> LastValues {
-        if let Some(v) = self.last.lock().ok().and_then(|l| l.clone()) {
-            return v;
-        }
-        let latest = self
-            .read(|r| r.latest(crate::store::LOCAL_USER, i64::MAX))
-            .await
-            .ok()
-            .flatten();
-        let v = latest
-            .as_ref()
-            .map(LastValues::from_heartbeat)
-            .unwrap_or_default();
-        self.set_last_values(v.clone());
-        v
-    }
-
-    pub fn set_last_values(&self, v: LastValues) {
-        if let Ok(mut l) = self.last.lock() {
-            *l = Some(v);
-        }
-    }
-
-    /// Stores heartbeats the daemon made itself (shell, watcher, git) and tells subscribers;
-    /// returns how many were new.
+    /// Stores heartbeats of the local user (made by the daemon itself: shell, watcher, git)
+    /// and tells subscribers; returns how many were new.
     pub async fn store(&self, beats: Vec<crate::model::Heartbeat>) -> Result<usize, String> {
-        let latest_time = beats.iter().map(|h| h.time).fold(f64::MIN, f64::max);
-        let stored = self.writer.heartbeats(beats).await?;
-        let count = stored
-            .iter()
-            .filter(|s| **s == crate::store::Stored::New)
-            .count();
-        if count > 0 {
-            let _ = self.events.send(Event::Heartbeats { count, latest_time });
-        }
-        Ok(count)
+        let written = self
+            .writer
+            .heartbeats(self.local.scope.clone(), beats)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(announce(&self.events, &written))
     }
 
-    /// Runs `f` with a reader on a blocking thread (queries can take milliseconds).
+    /// Runs `f` on a snapshot of the database, off the async thread.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Snapshot) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, String> {
-        let pool = self.readers.clone();
-        let path = self.options.paths.database.clone();
-        tokio::task::spawn_blocking(move || {
-            let reader = pool.lock().ok().and_then(|mut p| p.pop());
-            let reader = match reader {
-                Some(r) => r,
-                None => Reader::open(&path).map_err(|e| e.to_string())?,
-            };
-            let out = f(&reader).map_err(|e| e.to_string());
-            reader.shrink_memory();
-            if let Ok(mut p) = pool.lock() {
-                p.push(reader);
-            }
-            out
-        })
-        .await
-        .map_err(|e| format!("query failed: {e}"))?
+        query::read(&self.db, f).await.map_err(|e| e.to_string())
     }
+}
+
+/// Tells subscribers about newly stored heartbeats; returns how many were new.
+pub(crate) fn announce(events: &broadcast::Sender<Event>, written: &writer::Written) -> usize {
+    let new = written
+        .iter()
+        .filter(|(_, s)| *s == crate::store::Stored::New);
+    let (count, latest_time) = new.fold((0, f64::MIN), |(n, t), (h, _)| (n + 1, t.max(h.time)));
+    if count > 0 {
+        let _ = events.send(Event::Heartbeats { count, latest_time });
+    }
+    count
 }
 
 /// Runs the daemon until it is told to stop. Blocks; builds its own single-threaded runtime
@@ -178,48 +141,58 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     paths.create_dirs()?;
     let _lock = take_lock(paths)?;
     // Open the database before taking the socket, so a bad database leaves no socket behind.
-    let rules = rules_for(&options.config);
-    let mut store = Writer::open(&paths.database, options.calendar.clone(), rules)?;
-    let added_roots = store.watch_roots()?;
-    let api_keys = if options.config.http.enabled {
-        Some(register_api_key(paths, &mut store)?)
+    let db: Arc<dyn Database> =
+        Arc::new(crate::store::sqlite::SqliteDatabase::open(&paths.database)?);
+    let mut store = db.writer()?;
+    let defaults = Defaults::from_config(&options.config, options.calendar.clone());
+    let local = local_account(&mut *store, &defaults)?;
+    crate::report::rollup::ensure_rules(&mut *store, &local.scope)?;
+    let mut added_roots = Vec::new();
+    store.read(&mut |snap| {
+        added_roots = snap.watch_roots()?;
+        Ok(())
+    })?;
+    let http_enabled = options.config.http.enabled;
+    if http_enabled {
+        register_api_key(paths, &mut *store, local.id())?;
+    }
+    // A taken HTTP port must not keep the daemon from serving the socket: report it instead.
+    let mut http_error = None;
+    let http_listener = if http_enabled {
+        let listen = &options.config.http.listen;
+        match http::bind(listen).await {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let msg = format!(
+                    "cannot listen for HTTP on {listen}: {e} (set http.listen or TIMEFORGED_HTTP__LISTEN)"
+                );
+                tracing::warn!("{msg}");
+                http_error = Some(msg);
+                None
+            }
+        }
     } else {
         None
     };
-    // A taken HTTP port must not keep the daemon from serving the socket: report it instead.
-    let mut http_error = None;
-    let http_listener = match api_keys {
-        Some(_) => {
-            let listen = &options.config.http.listen;
-            match http::bind(listen).await {
-                Ok(l) => Some(l),
-                Err(e) => {
-                    let msg = format!(
-                        "cannot listen for HTTP on {listen}: {e} (set http.listen or TIMEFORGED_HTTP__LISTEN)"
-                    );
-                    tracing::warn!("{msg}");
-                    http_error = Some(msg);
-                    None
-                }
-            }
-        }
-        None => None,
-    };
     let listener = socket::bind(&paths.socket).await?;
-    let checkpointer = crate::store::Checkpointer::open(&paths.database)?;
-    let (writer, writer_thread) = writer::spawn(store, checkpointer);
+    let (writer, writer_thread) =
+        writer::spawn(store, defaults.clone()).map_err(|source| DaemonError::Io {
+            what: "starting the writer thread",
+            path: paths.database.clone(),
+            source,
+        })?;
     let (shutdown, mut stopping) = watch::channel(false);
     let state = State {
         started: Instant::now(),
         options: Arc::new(options.clone()),
-        rules,
+        db: db.clone(),
+        rules: local.rules(),
+        local: local.clone(),
         writer: writer.clone(),
-        readers: Arc::new(Mutex::new(Vec::new())),
         events: broadcast::channel(256).0,
         shutdown,
         http_addr: http_listener.as_ref().and_then(http::local_addr),
         http_error,
-        last: Arc::new(Mutex::new(None)),
         shell_rules: Arc::new(crate::shell::ShellRules::new(
             &options.config.shell,
             std::env::var_os("HOME")
@@ -233,16 +206,22 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     };
     tokio::spawn(shell::drain_spool(state.clone()));
     let _ = state.watch.set(watcher::start(&state, added_roots));
-    if let (Some(listener), Some(keys)) = (http_listener, api_keys) {
+    if let Some(listener) = http_listener {
         let loopback_only = state.http_addr.is_some_and(|a| a.ip().is_loopback());
-        let web = http::Http {
-            state: state.clone(),
-            key_hashes: Arc::new(keys),
+        let api = http::Api {
+            db: db.clone(),
+            writer: writer.clone(),
+            events: state.events.clone(),
+            shutdown: state.shutdown.clone(),
+            defaults: Arc::new(defaults),
+            max_heartbeat_age_days: options.config.http.max_heartbeat_age_days,
             loopback_only,
-            username: Arc::from(username()),
+            aliases: Arc::new(vec![username()]),
+            metrics: None,
+            started: state.started,
         };
         tracing::info!(address = ?state.http_addr, "WakaTime-compatible HTTP API listening");
-        tokio::spawn(http::serve(web, listener));
+        tokio::spawn(http::serve(api, listener));
     }
     tracing::info!(
         pid = std::process::id(),
@@ -278,30 +257,82 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     if let Some(w) = state.watch.get() {
         w.stop();
     }
-    // Readers closed first, so the writer's final checkpoint can empty the WAL.
-    if let Ok(mut pool) = state.readers.lock() {
-        pool.clear();
-    }
     writer.stop();
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Makes sure the local API key exists (a 0600 file, for `tf apikey`) and that its hash is
-/// registered; returns every key hash the local user may use.
+/// The local user (the first user of the database), named after the login name.
+fn local_account(
+    store: &mut dyn crate::store::Store,
+    defaults: &Defaults,
+) -> Result<Account, DaemonError> {
+    let mut user = None;
+    store.read(&mut |snap| {
+        user = snap.user_by_id(LOCAL_USER)?;
+        Ok(())
+    })?;
+    let user = match user {
+        Some(u) => u,
+        None => store.add_user(&local_name(), &Default::default(), query::now_ms())?,
+    };
+    if user.name != local_name() && crate::store::check_user_name(&local_name()).is_ok() {
+        // Renamed logins, and databases from before users had names.
+        let _ = store.rename_user(user.id, &local_name());
+    }
+    // The local user's settings are the config file's: the rows' own are ignored.
+    let user = crate::store::User {
+        settings: Default::default(),
+        ..user
+    };
+    Ok(Account::resolve(&user, defaults))
+}
+
+/// The local daemon's user is the database's first.
+pub(crate) const LOCAL_USER: crate::store::UserId = 1;
+
+/// The login name, as a user name (`local` when it is not a valid one).
+fn local_name() -> String {
+    let name = username();
+    if crate::store::check_user_name(&name).is_ok() {
+        name
+    } else {
+        "local".into()
+    }
+}
+
+/// Makes sure the key in the key file (a 0600 file, for `tf apikey`) is the local user's key
+/// file key: a replaced file's older key stops working.
 fn register_api_key(
     paths: &Paths,
-    store: &mut Writer,
-) -> Result<Vec<crate::apikey::KeyHash>, DaemonError> {
+    store: &mut dyn crate::store::Store,
+    user: crate::store::UserId,
+) -> Result<(), DaemonError> {
     let key = crate::apikey::load_or_create(&paths.api_key).map_err(|source| DaemonError::Io {
         what: "cannot read or create the API key",
         path: paths.api_key.clone(),
         source,
     })?;
-    let now = jiff::Timestamp::now().as_millisecond();
-    Ok(store.register_api_key(crate::store::LOCAL_USER, &crate::apikey::hash(&key), now)?)
+    let hash = crate::apikey::hash(&key);
+    let mut current = false;
+    store.read(&mut |snap| {
+        current = snap
+            .key_by_hash(&hash)?
+            .is_some_and(|(k, _)| k.user == user && k.label.as_deref() == Some(KEY_FILE));
+        Ok(())
+    })?;
+    if !current {
+        store.revoke_keys(crate::store::KeySelector::OfUser {
+            user,
+            label: Some(KEY_FILE),
+        })?;
+        store.add_key(user, &hash, Some(KEY_FILE), false, query::now_ms())?;
+    }
+    Ok(())
 }
+
+const KEY_FILE: &str = crate::store::KEY_FILE_LABEL;
 
 /// The local user's login name, accepted in `/users/{name}/…` beside `current`.
 pub(crate) fn username() -> String {

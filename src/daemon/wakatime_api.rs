@@ -2,11 +2,12 @@
 //! report` (one timeline, so HTTP and the CLI always agree) and shapes them with
 //! [`crate::wakatime::summary`].
 
-use super::State;
-use super::handlers::{compute_report, now_ms};
+use super::account::Account;
+use super::http::Api;
+use super::query::{self, Ask, now_ms};
 use crate::calendar::date_of_num;
 use crate::report::{Dim, Filters, RangeSpec, range};
-use crate::store::LOCAL_USER;
+use crate::store::StoreError;
 use crate::wakatime::{self, WakaRange, summary};
 use jiff::civil::Date;
 use serde_json::Value;
@@ -14,19 +15,19 @@ use std::collections::HashMap;
 
 pub(crate) enum ApiError {
     BadRequest(String),
-    Internal(String),
+    Store(StoreError),
 }
 
-impl From<String> for ApiError {
-    fn from(e: String) -> Self {
-        ApiError::Internal(e)
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Store(e)
     }
 }
 
 type ApiResult = Result<Value, ApiError>;
 
 fn json(v: impl serde::Serialize) -> ApiResult {
-    serde_json::to_value(v).map_err(|e| ApiError::Internal(e.to_string()))
+    serde_json::to_value(v).map_err(|e| ApiError::Store(StoreError::Invalid(e.to_string())))
 }
 
 /// Dimensions WakaTime's per-day bodies list.
@@ -40,29 +41,26 @@ const DAY_DIMS: [Dim; 7] = [
     Dim::Branch,
 ];
 
-/// Longest range `summaries` answers, in days (each day is its own report).
+/// Longest range `summaries` answers, in days.
 const MAX_SUMMARY_DAYS: i64 = 400;
 
-pub(crate) async fn statusbar_today(state: &State) -> ApiResult {
-    let cal = &state.options.calendar;
+pub(crate) async fn statusbar_today(api: &Api, account: &Account) -> ApiResult {
+    let cal = account.calendar();
     let now = now_ms();
     let (start, end) = cal.bounds(cal.date_of(now));
-    let report = compute_report(
-        state,
-        start,
-        end,
-        DAY_DIMS.to_vec(),
-        Filters::default(),
-        state.rules,
-    )
-    .await?;
+    let ask = Ask::new(account, start, end, DAY_DIMS.to_vec());
+    let report = query::report(&api.db, account, ask).await?;
     json(summary::statusbar_today(&report, cal, now))
 }
 
 /// `summaries?start=&end=` (dates, `today`, `yesterday`) or `?range=last_7_days`, optionally
 /// filtered by `project` or `branches`.
-pub(crate) async fn summaries(state: &State, q: &HashMap<String, String>) -> ApiResult {
-    let cal = &state.options.calendar;
+pub(crate) async fn summaries(
+    api: &Api,
+    account: &Account,
+    q: &HashMap<String, String>,
+) -> ApiResult {
+    let cal = account.calendar();
     let now = now_ms();
     let today = cal.date_of(now);
     let spec = match (q.get("range"), q.get("start"), q.get("end")) {
@@ -80,7 +78,7 @@ pub(crate) async fn summaries(state: &State, q: &HashMap<String, String>) -> Api
             ));
         }
     };
-    let (start, end) = range::resolve(&spec, cal, now, state.options.config.report.week_start)
+    let (start, end) = range::resolve(&spec, cal, now, account.week_start)
         .map_err(|e| ApiError::BadRequest(http_range_error(e)))?;
     let (first, last) = (cal.date_of(start), cal.date_of(end - 1));
     let span = last.duration_since(first).as_secs() / 86_400 + 1;
@@ -89,36 +87,26 @@ pub(crate) async fn summaries(state: &State, q: &HashMap<String, String>) -> Api
             "range of {span} days is too long (at most {MAX_SUMMARY_DAYS})"
         )));
     }
+    let list = |key: &str| -> Vec<String> {
+        q.get(key)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let filters = Filters {
-        project: q.get("project").cloned(),
-        branch: q
-            .get("branches")
-            .and_then(|b| b.split(',').next())
-            .map(str::to_string),
-        language: None,
+        project: list("project"),
+        branch: list("branches"),
+        language: Vec::new(),
     };
     let mut dims = DAY_DIMS.to_vec();
     dims.push(Dim::Entity);
-    let mut days = Vec::new();
-    let mut date = first;
-    while date <= last {
-        let (a, b) = cal.bounds(date);
-        days.push(
-            compute_report(
-                state,
-                a.max(start),
-                b.min(end),
-                dims.clone(),
-                filters.clone(),
-                state.rules,
-            )
-            .await?,
-        );
-        match date.tomorrow() {
-            Ok(d) => date = d,
-            Err(_) => break,
-        }
-    }
+    let ask = Ask::new(account, start, end, dims).filtered(filters);
+    let days = query::per_day(&api.db, account, ask).await?;
     json(summary::summaries(&days, cal, now))
 }
 
@@ -143,14 +131,14 @@ fn relative_date(value: &str, today: Date) -> String {
     }
 }
 
-pub(crate) async fn stats(state: &State, range_name: &str) -> ApiResult {
-    let cal = &state.options.calendar;
+pub(crate) async fn stats(api: &Api, account: &Account, range_name: &str) -> ApiResult {
+    let cal = account.calendar();
     let now = now_ms();
     let range = wakatime::parse_range_name(range_name)
         .ok_or_else(|| ApiError::BadRequest(format!("unknown range {range_name:?}")))?;
     let mut spec = range.range_spec(cal.date_of(now));
     if range == WakaRange::AllTime
-        && let Some(first) = state.read(|r| r.first_time(LOCAL_USER)).await?
+        && let Some(first) = first_time(api, account).await?
     {
         spec = RangeSpec {
             name: None,
@@ -158,36 +146,39 @@ pub(crate) async fn stats(state: &State, range_name: &str) -> ApiResult {
             to: None,
         };
     }
-    let (start, end) = range::resolve(&spec, cal, now, state.options.config.report.week_start)
+    let (start, end) = range::resolve(&spec, cal, now, account.week_start)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let mut dims = DAY_DIMS.to_vec();
     dims.push(Dim::Day);
-    let report = compute_report(state, start, end, dims, Filters::default(), state.rules).await?;
+    let report = query::report(&api.db, account, Ask::new(account, start, end, dims)).await?;
     json(summary::stats(&summary::StatsInput {
         range,
         report: &report,
         cal,
         now_ms: now,
-        username: &super::username(),
-        timeout_minutes: (state.rules.timeout_ms / 60_000) as u32,
+        username: &account.name,
+        timeout_minutes: (account.rules().timeout_ms / 60_000) as u32,
     }))
 }
 
-pub(crate) async fn all_time_since_today(state: &State) -> ApiResult {
-    let cal = &state.options.calendar;
+/// The oldest heartbeat's time.
+async fn first_time(api: &Api, account: &Account) -> Result<Option<i64>, ApiError> {
+    let user = account.id();
+    Ok(query::read(&api.db, move |snap| snap.first_time(user)).await?)
+}
+
+pub(crate) async fn all_time_since_today(api: &Api, account: &Account) -> ApiResult {
+    let cal = account.calendar();
     let now = now_ms();
     let tomorrow = cal.bounds(cal.date_of(now)).1;
-    let start = match state.read(|r| r.first_time(LOCAL_USER)).await? {
+    let start = match first_time(api, account).await? {
         Some(first) => cal.start_of(cal.date_of(first)),
         None => cal.start_of(cal.date_of(now)),
     };
-    let report = compute_report(
-        state,
-        start,
-        tomorrow,
-        Vec::new(),
-        Filters::default(),
-        state.rules,
+    let report = query::report(
+        &api.db,
+        account,
+        Ask::new(account, start, tomorrow, Vec::new()),
     )
     .await?;
     json(summary::all_time_since_today(
@@ -198,75 +189,91 @@ pub(crate) async fn all_time_since_today(state: &State) -> ApiResult {
     ))
 }
 
-pub(crate) async fn projects(state: &State, query: Option<&str>) -> ApiResult {
-    let cal = state.options.calendar.clone();
-    state.writer.refresh(i32::MIN, i32::MAX).await?;
-    let needle = query.map(str::to_lowercase);
-    let list = state
-        .read(move |r| {
-            let mut list = Vec::new();
-            for (name, first, last) in r.projects(LOCAL_USER)? {
-                if needle
-                    .as_deref()
-                    .is_some_and(|n| !name.to_lowercase().contains(n))
-                {
-                    continue;
-                }
-                // The rollups say which days; the heartbeats of those days give the times.
-                let bounds = |day| date_of_num(day).map(|d| cal.bounds(d));
-                let first_ms = match bounds(first) {
-                    Some((a, b)) => r.project_bounds_in(LOCAL_USER, &name, a, b)?.0,
-                    None => None,
-                };
-                let last_ms = match bounds(last) {
-                    Some((a, b)) => r.project_bounds_in(LOCAL_USER, &name, a, b)?.1,
-                    None => None,
-                };
-                let secs = |ms: Option<i64>| ms.map(crate::model::ms_to_seconds);
-                list.push(summary::ProjectInfo {
-                    name,
-                    first_heartbeat: secs(first_ms),
-                    last_heartbeat: secs(last_ms),
-                });
+pub(crate) async fn projects(api: &Api, account: &Account, search: Option<&str>) -> ApiResult {
+    let cal = account.calendar().clone();
+    let user = account.id();
+    // The list comes from the rollups: bring them up to date first.
+    api.writer
+        .refresh(user, (i32::MIN, i32::MAX))
+        .await
+        .map_err(|e| match e {
+            super::writer::WriteError::Store(e) => ApiError::Store(e),
+            other => ApiError::Store(StoreError::Unavailable {
+                path: String::new(),
+                reason: other.to_string(),
+            }),
+        })?;
+    let needle = search.map(str::to_lowercase);
+    let list = query::read(&api.db, move |r| {
+        let mut list = Vec::new();
+        for (name, first, last) in r.projects(user)? {
+            if needle
+                .as_deref()
+                .is_some_and(|n| !name.to_lowercase().contains(n))
+            {
+                continue;
             }
-            Ok(list)
-        })
-        .await?;
+            // The rollups say which days; the heartbeats of those days give the times.
+            let bounds = |day| date_of_num(day).map(|d| cal.bounds(d));
+            let first_ms = match bounds(first) {
+                Some((a, b)) => r.project_bounds_in(user, &name, a, b)?.0,
+                None => None,
+            };
+            let last_ms = match bounds(last) {
+                Some((a, b)) => r.project_bounds_in(user, &name, a, b)?.1,
+                None => None,
+            };
+            let secs = |ms: Option<i64>| ms.map(crate::model::ms_to_seconds);
+            list.push(summary::ProjectInfo {
+                name,
+                first_heartbeat: secs(first_ms),
+                last_heartbeat: secs(last_ms),
+            });
+        }
+        Ok(list)
+    })
+    .await?;
     json(summary::projects(&list, now_ms()))
 }
 
-pub(crate) async fn current_user(state: &State, username: &str) -> ApiResult {
-    let (first, latest) = state
-        .read(|r| Ok((r.first_time(LOCAL_USER)?, r.latest(LOCAL_USER, i64::MAX)?)))
-        .await?;
+pub(crate) async fn current_user(api: &Api, account: &Account) -> ApiResult {
+    let user = account.id();
+    let (first, latest) = query::read(&api.db, move |r| {
+        Ok((r.first_time(user)?, r.latest(user, i64::MAX)?))
+    })
+    .await?;
     let info = summary::UserInfo {
-        username: username.to_string(),
-        timeout_minutes: (state.rules.timeout_ms / 60_000) as u32,
+        username: account.name.clone(),
+        timeout_minutes: (account.rules().timeout_ms / 60_000) as u32,
         created_at: first.map(crate::model::ms_to_seconds),
         last_heartbeat_at: latest.as_ref().map(|h| h.time),
         last_plugin: latest.as_ref().and_then(|h| h.user_agent.clone()),
         last_project: latest.as_ref().and_then(|h| h.project.clone()),
         last_plugin_name: latest.as_ref().and_then(|h| h.editor.clone()),
     };
-    json(summary::current_user(&info, &state.options.calendar))
+    json(summary::current_user(&info, account.calendar()))
 }
 
-pub(crate) async fn heartbeats_of_day(state: &State, date: Option<&str>) -> ApiResult {
-    let cal = state.options.calendar.clone();
+pub(crate) async fn heartbeats_of_day(
+    api: &Api,
+    account: &Account,
+    date: Option<&str>,
+) -> ApiResult {
+    let cal = account.calendar().clone();
+    let user = account.id();
     let date: Date = date
         .ok_or_else(|| ApiError::BadRequest("missing date=YYYY-MM-DD".into()))?
         .parse()
         .map_err(|_| ApiError::BadRequest("date must be YYYY-MM-DD".into()))?;
     let (start, end) = cal.bounds(date);
-    let beats = state
-        .read(move |r| {
-            let mut out = Vec::new();
-            r.for_each_heartbeat(LOCAL_USER, start, end, |h| {
-                out.push(wakatime::ingest::created(&h));
-                true
-            })?;
-            Ok(out)
-        })
-        .await?;
+    let beats = query::read(&api.db, move |r| {
+        let mut out = Vec::new();
+        r.heartbeats(user, start, end, &mut |h| {
+            out.push(wakatime::ingest::created(&h));
+            true
+        })?;
+        Ok(out)
+    })
+    .await?;
     json(summary::heartbeats_list(beats, date, &cal))
 }

@@ -2,7 +2,7 @@
 //! finds, and answers `tf watch add/remove/list`.
 
 use super::State;
-use super::handlers::{now_ms, storage_error};
+use super::handlers::{now_ms, storage_error, write_error};
 use crate::protocol::{ErrorCode, Response, WatchAction};
 use crate::watch::{Origin, Output, Settings, WatchHandle};
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ pub(crate) async fn handle(state: &State, action: WatchAction) -> Response {
                 .run(move |w| w.add_watch_root(&text, now))
                 .await
             {
-                return storage_error(e);
+                return write_error(e);
             }
             if let Err(e) = watch.add_root(path, Origin::Added).await {
                 return storage_error(e);
@@ -111,7 +111,7 @@ pub(crate) async fn handle(state: &State, action: WatchAction) -> Response {
             }
             let key = text.clone();
             if let Err(e) = state.writer.run(move |w| w.remove_watch_root(&key)).await {
-                return storage_error(e);
+                return write_error(e);
             }
             if let Err(e) = watch.remove_root(path).await {
                 return storage_error(e);

@@ -1,32 +1,61 @@
-//! The one writer: a thread that owns the write connection, takes every write request from a
+//! The one writer: a thread that owns the store's write side, takes every write request from a
 //! queue, and commits whatever is waiting in one transaction before acknowledging each request.
-//! When idle with stale rollups it refreshes them a few days at a time.
+//! It resolves WakaTime's `<<LAST_…>>` placeholders (one rule, for every path), keeps rollups
+//! fresh a few days at a time, and does the store's housekeeping when idle.
 
+use super::account::{Account, Defaults};
 use crate::calendar::DayNum;
 use crate::model::{Heartbeat, Interval};
-use crate::store::{LOCAL_USER, Stored, Writer};
+use crate::report::rollup;
+use crate::store::{Scope, Store, StoreError, Stored, UserId};
+use crate::wakatime::LastValues;
+use crate::wakatime::ingest::resolve_placeholders;
+use std::collections::HashMap;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+
+/// Why a write was not done.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl WriteError {
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            WriteError::ShuttingDown => true,
+            WriteError::Store(e) => e.is_unavailable(),
+        }
+    }
+}
+
+/// Heartbeats stored: each as it was stored (placeholders resolved), and whether it was new.
+pub type Written = Vec<(Heartbeat, Stored)>;
 
 pub enum WriteCmd {
     Heartbeats {
+        scope: Scope,
         items: Vec<Heartbeat>,
-        reply: oneshot::Sender<Result<Vec<Stored>, String>>,
+        reply: oneshot::Sender<Result<Written, WriteError>>,
     },
     Interval {
+        scope: Scope,
         interval: Interval,
         now_ms: i64,
-        reply: oneshot::Sender<Result<i64, String>>,
+        reply: oneshot::Sender<Result<(i64, bool), WriteError>>,
     },
-    /// Bring the rollups of `[from, to]` up to date before a report reads them.
+    /// Bring the rollups of one user's `[from, to]` up to date now.
     Refresh {
-        from: DayNum,
-        to: DayNum,
-        reply: oneshot::Sender<Result<(), String>>,
+        user: UserId,
+        days: (DayNum, DayNum),
+        reply: oneshot::Sender<Result<(), WriteError>>,
     },
     /// Any other write, run on the writer thread in queue order (it answers by itself).
-    Run(Box<dyn FnOnce(&mut Writer) + Send>),
+    Run(Box<dyn FnOnce(&mut dyn Store) + Send>),
     /// Finish everything queued before this, then exit.
     Stop,
 }
@@ -37,50 +66,63 @@ pub struct WriterHandle {
     tx: mpsc::Sender<WriteCmd>,
 }
 
-const CLOSED: &str = "the daemon is shutting down";
-
 impl WriterHandle {
-    pub async fn heartbeats(&self, items: Vec<Heartbeat>) -> Result<Vec<Stored>, String> {
+    async fn ask<T>(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<Result<T, WriteError>>) -> WriteCmd,
+    ) -> Result<T, WriteError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(WriteCmd::Heartbeats { items, reply })
-            .map_err(|_| CLOSED.to_string())?;
-        rx.await.map_err(|_| CLOSED.to_string())?
+            .send(cmd(reply))
+            .map_err(|_| WriteError::ShuttingDown)?;
+        rx.await.map_err(|_| WriteError::ShuttingDown)?
     }
 
-    pub async fn interval(&self, interval: Interval, now_ms: i64) -> Result<i64, String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(WriteCmd::Interval {
-                interval,
-                now_ms,
-                reply,
-            })
-            .map_err(|_| CLOSED.to_string())?;
-        rx.await.map_err(|_| CLOSED.to_string())?
+    /// Stores heartbeats of one user; answers after the commit.
+    pub async fn heartbeats(
+        &self,
+        scope: Scope,
+        items: Vec<Heartbeat>,
+    ) -> Result<Written, WriteError> {
+        self.ask(|reply| WriteCmd::Heartbeats {
+            scope,
+            items,
+            reply,
+        })
+        .await
     }
 
-    pub async fn refresh(&self, from: DayNum, to: DayNum) -> Result<(), String> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(WriteCmd::Refresh { from, to, reply })
-            .map_err(|_| CLOSED.to_string())?;
-        rx.await.map_err(|_| CLOSED.to_string())?
+    pub async fn interval(
+        &self,
+        scope: Scope,
+        interval: Interval,
+        now_ms: i64,
+    ) -> Result<(i64, bool), WriteError> {
+        self.ask(|reply| WriteCmd::Interval {
+            scope,
+            interval,
+            now_ms,
+            reply,
+        })
+        .await
     }
 
-    /// Runs `f` with the writer, after everything queued before it.
+    pub async fn refresh(&self, user: UserId, days: (DayNum, DayNum)) -> Result<(), WriteError> {
+        self.ask(|reply| WriteCmd::Refresh { user, days, reply })
+            .await
+    }
+
+    /// Runs `f` with the store, after everything queued before it.
     pub async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Writer) -> Result<T, crate::store::StoreError> + Send + 'static,
-    ) -> Result<T, String> {
-        let (reply, rx) = oneshot::channel();
-        let job = Box::new(move |w: &mut Writer| {
-            let _ = reply.send(f(w).map_err(|e| e.to_string()));
-        });
-        self.tx
-            .send(WriteCmd::Run(job))
-            .map_err(|_| CLOSED.to_string())?;
-        rx.await.map_err(|_| CLOSED.to_string())?
+        f: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, WriteError> {
+        self.ask(|reply| {
+            WriteCmd::Run(Box::new(move |w: &mut dyn Store| {
+                let _ = reply.send(f(w).map_err(WriteError::Store));
+            }))
+        })
+        .await
     }
 
     pub fn stop(&self) {
@@ -88,195 +130,282 @@ impl WriterHandle {
     }
 }
 
-/// Heartbeats of one request waiting for the next commit, with where to send the outcome.
-type PendingInsert = (Vec<Heartbeat>, oneshot::Sender<Result<Vec<Stored>, String>>);
-
-/// Most items committed in one transaction; bigger queues are split.
+/// Most heartbeats committed in one transaction; bigger queues are split.
 const MAX_BATCH: usize = 50_000;
-/// How long the writer waits for more work before refreshing stale rollups in the background.
-const IDLE_BEFORE_REFRESH: Duration = Duration::from_secs(2);
-/// Days refreshed per idle step, so a request never waits long behind background work.
+/// How long the writer waits for more work before its idle housekeeping.
+const IDLE_AFTER: Duration = Duration::from_secs(2);
+/// Days refreshed per step, so a request never waits long behind background work.
 const REFRESH_STEP: usize = 8;
+/// Under continuous load, rollups are still refreshed one step this often.
+const REFRESH_UNDER_LOAD: Duration = Duration::from_secs(1);
+
+/// The writer thread's own state.
+struct Writer {
+    store: Box<dyn Store>,
+    defaults: Defaults,
+    /// Each user's newest project/branch/language and its time, for the placeholders.
+    last: HashMap<UserId, (f64, LastValues)>,
+}
 
 /// Starts the writer thread; it exits after [`WriteCmd::Stop`] or when every handle is gone.
-/// Commits between two checkpoints (SQLite's own default is about every 1,000 pages).
-const COMMITS_PER_CHECKPOINT: u32 = 200;
-
-/// Starts the checkpoint thread; it runs a passive checkpoint each time it is nudged, and exits
-/// when the writer is gone.
-fn spawn_checkpointer(checkpointer: crate::store::Checkpointer) -> mpsc::SyncSender<()> {
-    let (nudge, nudged) = mpsc::sync_channel::<()>(1);
-    let _ = std::thread::Builder::new()
-        .name("timeforged-checkpoint".into())
-        .spawn(move || {
-            while nudged.recv().is_ok() {
-                if let Err(e) = checkpointer.passive() {
-                    tracing::warn!("checkpoint: {e}");
-                }
-            }
-        });
-    nudge
-}
-
 pub fn spawn(
-    mut writer: Writer,
-    checkpointer: crate::store::Checkpointer,
-) -> (WriterHandle, std::thread::JoinHandle<()>) {
+    store: Box<dyn Store>,
+    defaults: Defaults,
+) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel::<WriteCmd>();
-    let nudge = spawn_checkpointer(checkpointer);
-    let mut commits = 0u32;
+    let mut w = Writer {
+        store,
+        defaults,
+        last: HashMap::new(),
+    };
     let thread = std::thread::Builder::new()
         .name("timeforged-writer".into())
-        .spawn(move || {
-            let mut stale = true; // unknown at start: rules may have changed
-            let mut arrived: Option<WriteCmd> = None;
-            loop {
-                let first = if let Some(cmd) = arrived.take() {
-                    cmd
-                } else if stale {
-                    match rx.recv_timeout(IDLE_BEFORE_REFRESH) {
-                        Ok(cmd) => cmd,
-                        Err(mpsc::RecvTimeoutError::Timeout) => {
-                            match refresh_while_idle(&mut writer, &rx) {
-                                Some(cmd) => arrived = Some(cmd),
-                                None => {
-                                    stale = false;
-                                    let _ = nudge.try_send(());
-                                    release_memory(&writer);
-                                }
-                            }
-                            continue;
-                        }
-                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
-                    }
-                } else {
-                    match rx.recv() {
-                        Ok(cmd) => cmd,
-                        Err(_) => return,
-                    }
-                };
-                // Take everything already waiting, so one transaction serves many requests.
-                let mut cmds = vec![first];
-                let mut items = 0;
-                while items < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(cmd) => {
-                            if let WriteCmd::Heartbeats { items: hb, .. } = &cmd {
-                                items += hb.len();
-                            }
-                            cmds.push(cmd);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                commits += 1;
-                if commits >= COMMITS_PER_CHECKPOINT {
-                    commits = 0;
-                    // Full channel: a checkpoint is already pending, which is as good.
-                    let _ = nudge.try_send(());
-                }
-                if process(&mut writer, cmds) {
-                    if let Err(e) = writer.checkpoint() {
-                        tracing::warn!("checkpoint at shutdown: {e}");
-                    }
-                    return;
-                }
-                stale = true;
-            }
-        })
-        .expect("spawning the writer thread");
-    (WriterHandle { tx }, thread)
+        .spawn(move || w.run(rx))?;
+    Ok((WriterHandle { tx }, thread))
 }
 
-/// Refreshes stale rollups a few days at a time for as long as no request is waiting.
-/// Returns the request that interrupted it, or None when every rollup is fresh.
-fn refresh_while_idle(writer: &mut Writer, rx: &mpsc::Receiver<WriteCmd>) -> Option<WriteCmd> {
-    loop {
-        match writer.refresh_dirty(LOCAL_USER, None, REFRESH_STEP) {
-            Ok(n) if n < REFRESH_STEP => return None,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!("refreshing rollups: {e}");
-                return None;
+impl Writer {
+    fn run(&mut self, rx: mpsc::Receiver<WriteCmd>) {
+        let mut idle_done = false;
+        let mut last_refresh = Instant::now();
+        let mut arrived: Option<WriteCmd> = None;
+        loop {
+            let first = match arrived.take() {
+                Some(cmd) => cmd,
+                None if idle_done => match rx.recv() {
+                    Ok(cmd) => cmd,
+                    Err(_) => return self.close(),
+                },
+                None => match rx.recv_timeout(IDLE_AFTER) {
+                    Ok(cmd) => cmd,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        arrived = self.when_idle(&rx);
+                        idle_done = arrived.is_none();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return self.close(),
+                },
+            };
+            idle_done = false;
+            // Take everything already waiting, so one transaction serves many requests.
+            let mut cmds = vec![first];
+            let mut items = 0;
+            while items < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(cmd) => {
+                        if let WriteCmd::Heartbeats { items: hb, .. } = &cmd {
+                            items += hb.len();
+                        }
+                        cmds.push(cmd);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if self.process(cmds) {
+                return self.close();
+            }
+            if last_refresh.elapsed() >= REFRESH_UNDER_LOAD {
+                last_refresh = Instant::now();
+                self.refresh_step(None, (DayNum::MIN, DayNum::MAX));
             }
         }
-        if let Ok(cmd) = rx.try_recv() {
-            return Some(cmd);
+    }
+
+    fn close(&mut self) {
+        if let Err(e) = self.store.close() {
+            tracing::warn!("closing the store: {e}");
+        }
+    }
+
+    /// Refreshes stale rollups a few days at a time for as long as no request is waiting,
+    /// then does the store's housekeeping. Returns the request that interrupted it.
+    fn when_idle(&mut self, rx: &mpsc::Receiver<WriteCmd>) -> Option<WriteCmd> {
+        loop {
+            if self.refresh_step(None, (DayNum::MIN, DayNum::MAX)) < REFRESH_STEP {
+                break;
+            }
+            if let Ok(cmd) = rx.try_recv() {
+                return Some(cmd);
+            }
+        }
+        if let Err(e) = self.store.idle() {
+            tracing::warn!("housekeeping: {e}");
+        }
+        release_memory();
+        None
+    }
+
+    /// One refresh step; returns how many days it refreshed (0 on error, which is logged).
+    fn refresh_step(&mut self, user: Option<UserId>, days: (DayNum, DayNum)) -> usize {
+        match self.refresh(user, days, REFRESH_STEP) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("refreshing rollups: {e}");
+                0
+            }
+        }
+    }
+
+    fn refresh(
+        &mut self,
+        user: Option<UserId>,
+        days: (DayNum, DayNum),
+        max: usize,
+    ) -> Result<usize, StoreError> {
+        let defaults = self.defaults.clone();
+        let mut accounts: HashMap<UserId, Option<Scope>> = HashMap::new();
+        let mut users = Vec::new();
+        self.store.read(&mut |snap| {
+            users = snap.users()?;
+            Ok(())
+        })?;
+        let mut scope_of = |id: UserId| {
+            accounts
+                .entry(id)
+                .or_insert_with(|| {
+                    users
+                        .iter()
+                        .find(|u| u.id == id)
+                        .map(|u| Account::resolve(u, &defaults).scope)
+                })
+                .clone()
+        };
+        rollup::refresh(&mut *self.store, &mut scope_of, user, days, max)
+    }
+
+    /// Handles a group of commands in order; returns true on Stop.
+    fn process(&mut self, cmds: Vec<WriteCmd>) -> bool {
+        let mut pending: Vec<PendingInsert> = Vec::new();
+        let mut stop = false;
+        for cmd in cmds {
+            match cmd {
+                WriteCmd::Heartbeats {
+                    scope,
+                    items,
+                    reply,
+                } => pending.push(PendingInsert {
+                    scope,
+                    items,
+                    reply,
+                }),
+                other => {
+                    // Keep the order: flush queued heartbeats before anything else.
+                    self.flush(&mut pending);
+                    match other {
+                        WriteCmd::Interval {
+                            scope,
+                            interval,
+                            now_ms,
+                            reply,
+                        } => {
+                            let out = self.store.add_interval(&scope, &interval, now_ms);
+                            let _ = reply.send(out.map_err(WriteError::Store));
+                        }
+                        WriteCmd::Refresh { user, days, reply } => {
+                            let out = self.refresh(Some(user), days, usize::MAX);
+                            let _ = reply.send(out.map(|_| ()).map_err(WriteError::Store));
+                        }
+                        WriteCmd::Run(job) => job(&mut *self.store),
+                        WriteCmd::Stop => stop = true,
+                        WriteCmd::Heartbeats { .. } => unreachable!("handled above"),
+                    }
+                }
+            }
+        }
+        self.flush(&mut pending);
+        stop
+    }
+
+    /// Stores every pending request's heartbeats in one transaction.
+    fn flush(&mut self, pending: &mut Vec<PendingInsert>) {
+        if pending.is_empty() {
+            return;
+        }
+        for p in pending.iter_mut() {
+            self.resolve_placeholders(p.scope.user, &mut p.items);
+        }
+        let batches: Vec<(&Scope, &[Heartbeat])> = pending
+            .iter()
+            .map(|p| (&p.scope, p.items.as_slice()))
+            .collect();
+        match self.store.insert(&batches) {
+            Ok(results) => {
+                for (p, stored) in pending.drain(..).zip(results) {
+                    let _ = p.reply.send(Ok(p.items.into_iter().zip(stored).collect()));
+                }
+            }
+            Err(e) => {
+                tracing::error!("storing heartbeats: {e}");
+                // The placeholders' memory may be ahead of what was stored.
+                self.last.clear();
+                let msg = e.to_string();
+                let unavailable = e.is_unavailable();
+                for p in pending.drain(..) {
+                    let err = if unavailable {
+                        clone_unavailable(&e)
+                    } else {
+                        StoreError::Backend {
+                            path: String::new(),
+                            reason: msg.clone(),
+                        }
+                    };
+                    let _ = p.reply.send(Err(WriteError::Store(err)));
+                }
+            }
+        }
+    }
+
+    /// WakaTime's `<<LAST_…>>` placeholders ([`resolve_placeholders`]). Every heartbeat goes
+    /// through here, so one rule holds for the HTTP API, the socket and the heartbeats the
+    /// daemon makes itself; the user's newest values are read from the store once.
+    fn resolve_placeholders(&mut self, user: UserId, items: &mut [Heartbeat]) {
+        if !self.last.contains_key(&user) {
+            if self.last.len() > 10_000 {
+                self.last.clear();
+            }
+            let mut newest = None;
+            let _ = self.store.read(&mut |snap| {
+                newest = snap.latest(user, i64::MAX)?;
+                Ok(())
+            });
+            let entry = newest
+                .map(|h| (h.time, LastValues::from_heartbeat(&h)))
+                .unwrap_or((f64::MIN, LastValues::default()));
+            self.last.insert(user, entry);
+        }
+        if let Some((newest, last)) = self.last.get_mut(&user) {
+            resolve_placeholders(items, newest, last);
         }
     }
 }
 
-/// Gives memory back to the system once the writer has nothing to do.
-fn release_memory(writer: &Writer) {
-    writer.shrink_memory();
+/// A disk-full or unreachable-database error for each waiting request.
+fn clone_unavailable(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::DiskFull { path } => StoreError::DiskFull { path: path.clone() },
+        StoreError::Unavailable { path, reason } => StoreError::Unavailable {
+            path: path.clone(),
+            reason: reason.clone(),
+        },
+        other => StoreError::Backend {
+            path: String::new(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Heartbeats of one request waiting for the next commit, with where to send the outcome.
+struct PendingInsert {
+    scope: Scope,
+    items: Vec<Heartbeat>,
+    reply: oneshot::Sender<Result<Written, WriteError>>,
+}
+
+/// Gives freed heap memory back to the system once the writer has nothing to do.
+fn release_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap memory to the OS.
     unsafe {
         libc::malloc_trim(0);
-    }
-}
-
-/// Handles a group of commands in order; returns true on Stop.
-fn process(writer: &mut Writer, cmds: Vec<WriteCmd>) -> bool {
-    let mut pending: Vec<PendingInsert> = Vec::new();
-    let mut stop = false;
-    for cmd in cmds {
-        match cmd {
-            WriteCmd::Heartbeats { items, reply } => pending.push((items, reply)),
-            other => {
-                // Keep the order: flush queued heartbeats before anything else.
-                flush(writer, &mut pending);
-                match other {
-                    WriteCmd::Interval {
-                        interval,
-                        now_ms,
-                        reply,
-                    } => {
-                        let _ = reply.send(
-                            writer
-                                .add_interval(LOCAL_USER, &interval, now_ms)
-                                .map_err(|e| e.to_string()),
-                        );
-                    }
-                    WriteCmd::Refresh { from, to, reply } => {
-                        let res = writer.refresh_dirty(LOCAL_USER, Some((from, to)), usize::MAX);
-                        let _ = reply.send(res.map(|_| ()).map_err(|e| e.to_string()));
-                    }
-                    WriteCmd::Run(job) => job(writer),
-                    WriteCmd::Stop => stop = true,
-                    WriteCmd::Heartbeats { .. } => unreachable!("handled above"),
-                }
-            }
-        }
-    }
-    flush(writer, &mut pending);
-    stop
-}
-
-fn flush(writer: &mut Writer, pending: &mut Vec<PendingInsert>) {
-    if pending.is_empty() {
-        return;
-    }
-    let lengths: Vec<usize> = pending.iter().map(|(items, _)| items.len()).collect();
-    let all: Vec<Heartbeat> = pending
-        .iter_mut()
-        .flat_map(|(items, _)| std::mem::take(items))
-        .collect();
-    match writer.insert(LOCAL_USER, &all) {
-        Ok(results) => {
-            let mut rest = results.as_slice();
-            for ((_, reply), n) in pending.drain(..).zip(lengths) {
-                let (mine, tail) = rest.split_at(n);
-                rest = tail;
-                let _ = reply.send(Ok(mine.to_vec()));
-            }
-        }
-        Err(e) => {
-            let msg = e.to_string();
-            tracing::error!("storing heartbeats: {msg}");
-            for (_, reply) in pending.drain(..) {
-                let _ = reply.send(Err(msg.clone()));
-            }
-        }
     }
 }

@@ -4,7 +4,7 @@
 use super::{Dim, Filters, IdFilter, Query, collect};
 use crate::calendar::Calendar;
 use crate::git::ticket::ticket;
-use crate::store::{Reader, Result};
+use crate::store::{CommitRecord, Result, Snapshot};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -43,9 +43,9 @@ pub const FIRST_COMMIT_LOOKBACK_MS: i64 = 30 * 24 * 3600 * 1000;
 
 /// Branches with time in the query's range, most time first. `q.by` and `q.filters.branch` are
 /// ignored: rows are per (project, branch).
-pub fn branches(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Vec<BranchRow>> {
+pub fn branches(reader: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Vec<BranchRow>> {
     let filters = Filters {
-        branch: None,
+        branch: Vec::new(),
         ..q.filters.clone()
     };
     let filter = IdFilter::resolve(reader, &filters)?;
@@ -56,24 +56,18 @@ pub fn branches(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Vec<Branch
         ..q.clone()
     };
     let mut time: HashMap<(u32, u32), i64> = HashMap::new();
-    for (dims, _, ms) in collect(reader, cal, &q, &filter)?.items {
-        if dims.branch != 0 {
+    collect(reader, cal, &q, &filter, &mut |dims, _, ms, kind| {
+        if kind.main() && dims.branch != 0 {
             *time.entry((dims.project, dims.branch)).or_default() += ms;
         }
-    }
+    })?;
     let activity: HashMap<(u32, u32), (i64, i64)> = reader
         .branch_activity(q.user_id, q.start_ms, q.end_ms)?
         .into_iter()
         .map(|(p, b, first, last)| ((p, b), (first, last)))
         .collect();
     let mut commits: HashMap<(String, String), usize> = HashMap::new();
-    for c in reader.commits(
-        q.user_id,
-        q.start_ms,
-        q.end_ms,
-        filters.project.as_deref(),
-        None,
-    )? {
+    for c in commits_in(reader, &q, &filters.project, None)? {
         *commits
             .entry((c.project, c.branch.unwrap_or_default()))
             .or_default() += 1;
@@ -118,18 +112,12 @@ pub fn branches(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Vec<Branch
 /// project and branch between the previous commit on that branch and itself (the first commit
 /// of a branch looks back [`FIRST_COMMIT_LOOKBACK_MS`]).
 pub fn commits(
-    reader: &Reader,
+    reader: &dyn Snapshot,
     cal: &Calendar,
     q: &Query,
     branch: Option<&str>,
 ) -> Result<Vec<CommitRow>> {
-    let records = reader.commits(
-        q.user_id,
-        q.start_ms,
-        q.end_ms,
-        q.filters.project.as_deref(),
-        branch,
-    )?;
+    let records = commits_in(reader, q, &q.filters.project, branch)?;
     let mut previous: HashMap<(String, Option<String>), i64> = HashMap::new();
     let mut rows = Vec::with_capacity(records.len());
     for c in records {
@@ -146,9 +134,9 @@ pub fn commits(
         .unwrap_or(c.time_ms - FIRST_COMMIT_LOOKBACK_MS);
         previous.insert(key, c.time_ms);
         let filters = Filters {
-            project: Some(c.project.clone()),
-            branch: c.branch.clone(),
-            language: None,
+            project: vec![c.project.clone()],
+            branch: c.branch.iter().cloned().collect(),
+            language: Vec::new(),
         };
         let seconds = if since < c.time_ms && c.branch.is_some() {
             let sub = Query {
@@ -159,11 +147,12 @@ pub fn commits(
                 ..q.clone()
             };
             let filter = IdFilter::resolve(reader, &filters)?;
-            let ms: i64 = collect(reader, cal, &sub, &filter)?
-                .items
-                .iter()
-                .map(|p| p.2)
-                .sum();
+            let mut ms = 0i64;
+            collect(reader, cal, &sub, &filter, &mut |_, _, piece, kind| {
+                if kind.main() {
+                    ms += piece;
+                }
+            })?;
             ms as f64 / 1000.0
         } else {
             0.0
@@ -180,4 +169,22 @@ pub fn commits(
         });
     }
     Ok(rows)
+}
+
+/// Commits in the query's range of any of `projects` (all when empty).
+fn commits_in(
+    reader: &dyn Snapshot,
+    q: &Query,
+    projects: &[String],
+    branch: Option<&str>,
+) -> Result<Vec<CommitRecord>> {
+    let one = match projects {
+        [p] => Some(p.as_str()),
+        _ => None,
+    };
+    let mut list = reader.commits(q.user_id, q.start_ms, q.end_ms, one, branch)?;
+    if projects.len() > 1 {
+        list.retain(|c| projects.contains(&c.project));
+    }
+    Ok(list)
 }

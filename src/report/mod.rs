@@ -1,13 +1,16 @@
-//! Reports: the one place that aggregates credited time. Whole days come from the daily rollups,
-//! partial days and entity-level questions from the raw timeline; both use the same rules.
+//! Reports: the one place that aggregates credited time. Clean whole days come from the rollups,
+//! everything else from the raw timeline ([`credit`]); both use the same rules, and one report
+//! reads one snapshot.
 
+pub mod credit;
 pub mod git;
 pub mod range;
+pub mod rollup;
 
-use crate::calendar::{Calendar, day_num};
+use crate::calendar::{Calendar, DayNum, date_of_num, day_num};
 use crate::git::ticket::ticket as git_ticket;
 use crate::model::{Category, Source};
-use crate::store::{DailyFilter, Dims, Reader, Result};
+use crate::store::{Dims, Result, Rollup, Snapshot, UserId};
 use crate::timeline::{self, Rules, Span};
 pub use range::{RangeError, RangeSpec};
 use serde::{Deserialize, Serialize};
@@ -72,58 +75,97 @@ impl Dim {
 /// Shown for a dimension with no value (a heartbeat without project, say).
 pub const NONE_NAME: &str = "(none)";
 
+/// Which heartbeats a report counts: each field lists the names accepted (any of them); an
+/// empty list accepts all. Filters apply after the timeline is built, so they never create
+/// false gaps. On the wire a single name may be a plain string.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filters {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub project: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub branch: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "one_or_many")]
+    pub language: Vec<String>,
 }
 
 impl Filters {
     pub fn is_empty(&self) -> bool {
-        self.project.is_none() && self.branch.is_none() && self.language.is_none()
+        self.project.is_empty() && self.branch.is_empty() && self.language.is_empty()
+    }
+
+    pub fn project(name: impl Into<String>) -> Filters {
+        Filters {
+            project: vec![name.into()],
+            ..Filters::default()
+        }
     }
 }
 
-/// A filter resolved to interned ids; `None` inside means "no such name was ever stored".
+/// A string or a list of strings.
+mod one_or_many {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            [one] => s.serialize_str(one),
+            many => s.collect_seq(many),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+            Null(()),
+        }
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+            OneOrMany::Null(()) => Vec::new(),
+        })
+    }
+}
+
+/// A filter resolved to interned ids. `Some(ids)` accepts those ids; names never stored have
+/// no id, so a field whose names are all unknown matches nothing.
 struct IdFilter {
-    project: Option<Option<u32>>,
-    branch: Option<Option<u32>>,
-    language: Option<Option<u32>>,
+    project: Option<Vec<u32>>,
+    branch: Option<Vec<u32>>,
+    language: Option<Vec<u32>>,
 }
 
 impl IdFilter {
-    fn resolve(reader: &Reader, f: &Filters) -> Result<IdFilter> {
-        let id = |v: &Option<String>| -> Result<Option<Option<u32>>> {
-            v.as_deref().map(|name| reader.string_id(name)).transpose()
+    fn resolve(snap: &dyn Snapshot, f: &Filters) -> Result<IdFilter> {
+        let ids = |names: &[String]| -> Result<Option<Vec<u32>>> {
+            if names.is_empty() {
+                return Ok(None);
+            }
+            let mut out = Vec::with_capacity(names.len());
+            for name in names {
+                if let Some(id) = snap.string_id(name)? {
+                    out.push(id);
+                }
+            }
+            Ok(Some(out))
         };
         Ok(IdFilter {
-            project: id(&f.project)?,
-            branch: id(&f.branch)?,
-            language: id(&f.language)?,
+            project: ids(&f.project)?,
+            branch: ids(&f.branch)?,
+            language: ids(&f.language)?,
         })
     }
 
     fn matches_nothing(&self) -> bool {
-        [self.project, self.branch, self.language]
+        [&self.project, &self.branch, &self.language]
             .iter()
-            .any(|f| matches!(f, Some(None)))
+            .any(|f| f.as_ref().is_some_and(Vec::is_empty))
     }
 
     fn matches(&self, d: &Dims) -> bool {
-        let ok = |f: Option<Option<u32>>, v: u32| f.is_none_or(|id| id == Some(v));
-        ok(self.project, d.project) && ok(self.branch, d.branch) && ok(self.language, d.language)
-    }
-
-    fn to_daily(&self) -> DailyFilter {
-        DailyFilter {
-            project: self.project.flatten(),
-            branch: self.branch.flatten(),
-            language: self.language.flatten(),
-        }
+        let ok = |f: &Option<Vec<u32>>, v: u32| f.as_ref().is_none_or(|ids| ids.contains(&v));
+        ok(&self.project, d.project) && ok(&self.branch, d.branch) && ok(&self.language, d.language)
     }
 }
 
@@ -192,116 +234,215 @@ pub struct Query<'a> {
     pub by: &'a [Dim],
     pub filters: &'a Filters,
     pub rules: Rules,
-    /// True when the daily rollups were computed under `rules` and are fresh for this range.
+    /// True when the rollups were computed under `rules` (clean days can come from them).
     pub rollups_usable: bool,
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
-/// Credited time as (dims, day, ms) pieces — the common input of every grouping.
-struct Pieces {
-    items: Vec<(Dims, i32, i64)>,
+/// Where a piece of credited time came from, which decides what it may be grouped by: the
+/// daily rollup has no entity, the entity rollup only entity/project/branch/language, the raw
+/// timeline everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Daily,
+    Entities,
+    Live,
 }
 
-fn collect(reader: &Reader, cal: &Calendar, q: &Query, filter: &IdFilter) -> Result<Pieces> {
-    let mut items = Vec::new();
-    if filter.matches_nothing() {
-        return Ok(Pieces { items });
+impl Kind {
+    /// Counts toward the total and every dimension but the entity.
+    fn main(self) -> bool {
+        self != Kind::Entities
     }
-    let needs_entity = q.by.contains(&Dim::Entity);
-    // Whole local days inside the range can come from the rollups.
-    let (mut whole_from, mut whole_to) = (None, None);
-    if q.rollups_usable && !needs_entity {
-        let mut date = cal.date_of(q.start_ms);
-        if cal.start_of(date) < q.start_ms {
-            date = date.tomorrow().unwrap_or(date);
-        }
-        let first = date;
-        // The day holding the range's last instant is whole only if the range ends with it.
-        let mut last = cal.date_of(q.end_ms - 1);
-        if cal.bounds(last).1 != q.end_ms {
-            last = last.yesterday().unwrap_or(last);
-        }
-        if first <= last && cal.start_of(first) >= q.start_ms {
-            whole_from = Some((first, cal.start_of(first)));
-            whole_to = Some((last, cal.bounds(last).1));
-        }
+    /// Counts toward the entity dimension.
+    fn entity(self) -> bool {
+        self != Kind::Daily
     }
-    match (whole_from, whole_to) {
-        (Some((first, a)), Some((last, b))) => {
-            for (day, dims, ms) in
-                reader.daily(q.user_id, day_num(first), day_num(last), &filter.to_daily())?
-            {
-                items.push((dims, day, ms));
-            }
-            live(reader, cal, q, filter, q.start_ms, a, &mut items)?;
-            live(reader, cal, q, filter, b, q.end_ms, &mut items)?;
-        }
-        _ => live(reader, cal, q, filter, q.start_ms, q.end_ms, &mut items)?,
-    }
-    Ok(Pieces { items })
 }
 
-/// Credited time in `[start, end)` computed from raw heartbeats.
-fn live(
-    reader: &Reader,
+/// Feeds every piece of credited time in the query's range to `sink`, as (dims, day, ms,
+/// kind). Whole local days come from the rollups unless they are dirty in this snapshot;
+/// dirty days, partial days and other rules come from the raw timeline. Nothing is collected.
+fn collect(
+    snap: &dyn Snapshot,
     cal: &Calendar,
     q: &Query,
     filter: &IdFilter,
-    start: i64,
-    end: i64,
-    out: &mut Vec<(Dims, i32, i64)>,
+    sink: &mut dyn FnMut(&Dims, DayNum, i64, Kind),
 ) -> Result<()> {
-    if start >= end {
+    if filter.matches_nothing() {
         return Ok(());
     }
-    let spans = reader.credited_spans(cal, q.rules, q.user_id, start, end)?;
-    for s in timeline::clip(&spans, start, end) {
-        if filter.matches(&s.key) {
-            // Spans are split at midnight, so the start's day is the span's day.
-            out.push((s.key, cal.day_of(s.start_ms), s.ms()));
+    let needs_entity = q.by.contains(&Dim::Entity);
+    let mut live = |start: i64, end: i64| {
+        credit::credit(snap, cal, q.rules, q.user_id, start, end, &mut |s| {
+            if filter.matches(&s.key) {
+                // Spans are split at midnight, so the start's day is the span's day.
+                sink(&s.key, cal.day_of(s.start_ms), s.ms(), Kind::Live);
+            }
+        })
+    };
+    let Some((first, last)) = whole_days(cal, q).filter(|_| q.rollups_usable) else {
+        return live(q.start_ms, q.end_ms);
+    };
+    let (first_day, last_day) = (day_num(first), day_num(last));
+    let dirty = snap.dirty_days(q.user_id, first_day, last_day)?;
+    live(q.start_ms, cal.start_of(first))?;
+    // Dirty days from the raw timeline, consecutive ones in one pass.
+    let mut i = 0;
+    while i < dirty.len() {
+        let mut j = i;
+        while j + 1 < dirty.len() && next_day(dirty[j]) == Some(dirty[j + 1]) {
+            j += 1;
         }
+        if let (Some(a), Some(b)) = (date_of_num(dirty[i]), date_of_num(dirty[j])) {
+            live(cal.start_of(a), cal.bounds(b).1)?;
+        }
+        i = j + 1;
+    }
+    live(cal.bounds(last).1, q.end_ms)?;
+    let mut clean = |table: Rollup, kind: Kind| {
+        snap.rollups(
+            q.user_id,
+            table,
+            first_day,
+            last_day,
+            &mut |day, dims, ms| {
+                if dirty.binary_search(&day).is_err() && filter.matches(&dims) {
+                    sink(&dims, day, ms, kind);
+                }
+            },
+        )
+    };
+    clean(Rollup::Daily, Kind::Daily)?;
+    if needs_entity {
+        clean(Rollup::Entities, Kind::Entities)?;
     }
     Ok(())
 }
 
-/// Computes a report. The caller refreshes dirty rollups in the range first.
-pub fn report(reader: &Reader, cal: &Calendar, q: &Query) -> Result<Report> {
-    let filter = IdFilter::resolve(reader, q.filters)?;
-    let pieces = collect(reader, cal, q, &filter)?;
-    let total_ms: i64 = pieces.items.iter().map(|p| p.2).sum();
-    let mut by = Vec::with_capacity(q.by.len());
-    for &dim in q.by {
-        let mut groups: HashMap<u64, i64> = HashMap::new();
-        for (dims, day, ms) in &pieces.items {
-            *groups.entry(group_key(dim, dims, *day)).or_default() += ms;
-        }
-        // Keyed by name: several branches can carry one ticket.
-        let mut named: HashMap<String, i64> = HashMap::with_capacity(groups.len());
-        for (key, ms) in groups {
-            *named.entry(name_of(reader, dim, key)?).or_default() += ms;
-        }
-        let mut rows: Vec<(String, i64)> = named.into_iter().collect();
-        if dim == Dim::Day {
-            rows.sort_by(|a, b| a.0.cmp(&b.0));
-        } else {
-            rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        }
-        let rows = rows
-            .into_iter()
-            .map(|(name, ms)| Row {
-                name,
-                seconds: ms as f64 / 1000.0,
-                percent: percent(ms, total_ms),
-            })
-            .collect();
-        by.push((dim.as_str().to_string(), rows));
+/// The first and last local day lying wholly inside the query's range, if any.
+fn whole_days(cal: &Calendar, q: &Query) -> Option<(jiff::civil::Date, jiff::civil::Date)> {
+    let mut first = cal.date_of(q.start_ms);
+    if cal.start_of(first) < q.start_ms {
+        first = first.tomorrow().ok()?;
     }
-    Ok(Report {
-        start: cal.rfc3339(q.start_ms),
-        end: cal.rfc3339(q.end_ms),
-        total_seconds: total_ms as f64 / 1000.0,
-        by,
-    })
+    // The day holding the range's last instant is whole only if the range ends with it.
+    let mut last = cal.date_of(q.end_ms - 1);
+    if cal.bounds(last).1 != q.end_ms {
+        last = last.yesterday().ok()?;
+    }
+    (first <= last && cal.start_of(first) >= q.start_ms).then_some((first, last))
+}
+
+fn next_day(day: DayNum) -> Option<DayNum> {
+    date_of_num(day)
+        .and_then(|d| d.tomorrow().ok())
+        .map(day_num)
+}
+
+/// Time per group for each requested dimension, plus the total.
+struct Totals {
+    total: i64,
+    groups: Vec<HashMap<u64, i64>>,
+}
+
+impl Totals {
+    fn new(dims: usize) -> Totals {
+        Totals {
+            total: 0,
+            groups: vec![HashMap::new(); dims],
+        }
+    }
+
+    fn add(&mut self, by: &[Dim], dims: &Dims, day: DayNum, ms: i64, kind: Kind) {
+        if kind.main() {
+            self.total += ms;
+        }
+        for (i, &dim) in by.iter().enumerate() {
+            let counts = if dim == Dim::Entity {
+                kind.entity()
+            } else {
+                kind.main()
+            };
+            if counts {
+                *self.groups[i].entry(group_key(dim, dims, day)).or_default() += ms;
+            }
+        }
+    }
+
+    fn finish(self, snap: &dyn Snapshot, by: &[Dim], start: String, end: String) -> Result<Report> {
+        let mut out = Vec::with_capacity(by.len());
+        for (&dim, groups) in by.iter().zip(self.groups) {
+            // Keyed by name: several branches can carry one ticket.
+            let mut named: HashMap<String, i64> = HashMap::with_capacity(groups.len());
+            for (key, ms) in groups {
+                *named.entry(name_of(snap, dim, key)?).or_default() += ms;
+            }
+            let mut rows: Vec<(String, i64)> = named.into_iter().collect();
+            if dim == Dim::Day {
+                rows.sort_by(|a, b| a.0.cmp(&b.0));
+            } else {
+                rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            }
+            let rows = rows
+                .into_iter()
+                .map(|(name, ms)| Row {
+                    name,
+                    seconds: ms as f64 / 1000.0,
+                    percent: percent(ms, self.total),
+                })
+                .collect();
+            out.push((dim.as_str().to_string(), rows));
+        }
+        Ok(Report {
+            start,
+            end,
+            total_seconds: self.total as f64 / 1000.0,
+            by: out,
+        })
+    }
+}
+
+/// Computes a report from one snapshot.
+pub fn report(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Report> {
+    let filter = IdFilter::resolve(snap, q.filters)?;
+    let mut totals = Totals::new(q.by.len());
+    collect(snap, cal, q, &filter, &mut |dims, day, ms, kind| {
+        totals.add(q.by, dims, day, ms, kind)
+    })?;
+    totals.finish(snap, q.by, cal.rfc3339(q.start_ms), cal.rfc3339(q.end_ms))
+}
+
+/// One report per local day of the query's range (first and last clipped to it), from one
+/// pass over the range: WakaTime's `summaries`.
+pub fn per_day(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Vec<Report>> {
+    let filter = IdFilter::resolve(snap, q.filters)?;
+    let mut days: HashMap<DayNum, Totals> = HashMap::new();
+    collect(snap, cal, q, &filter, &mut |dims, day, ms, kind| {
+        days.entry(day)
+            .or_insert_with(|| Totals::new(q.by.len()))
+            .add(q.by, dims, day, ms, kind)
+    })?;
+    let mut out = Vec::new();
+    let mut date = cal.date_of(q.start_ms);
+    while cal.start_of(date) < q.end_ms {
+        let (a, b) = cal.bounds(date);
+        let totals = days
+            .remove(&day_num(date))
+            .unwrap_or_else(|| Totals::new(q.by.len()));
+        out.push(totals.finish(
+            snap,
+            q.by,
+            cal.rfc3339(a.max(q.start_ms)),
+            cal.rfc3339(b.min(q.end_ms)),
+        )?);
+        match date.tomorrow() {
+            Ok(d) => date = d,
+            Err(_) => break,
+        }
+    }
+    Ok(out)
 }
 
 fn percent(ms: i64, total: i64) -> f64 {
@@ -327,7 +468,7 @@ fn group_key(dim: Dim, d: &Dims, day: i32) -> u64 {
     })
 }
 
-fn name_of(reader: &Reader, dim: Dim, key: u64) -> Result<String> {
+fn name_of(snap: &dyn Snapshot, dim: Dim, key: u64) -> Result<String> {
     let name = match dim {
         Dim::Category => Category::from_code(key as i64)
             .map(|c| c.as_str().to_string())
@@ -339,8 +480,8 @@ fn name_of(reader: &Reader, dim: Dim, key: u64) -> Result<String> {
             let d = key as i32;
             format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
         }
-        Dim::Ticket => git_ticket(&reader.name(key as u32)?).unwrap_or_default(),
-        _ => reader.name(key as u32)?,
+        Dim::Ticket => git_ticket(&snap.name(key as u32)?).unwrap_or_default(),
+        _ => snap.name(key as u32)?,
     };
     Ok(if name.is_empty() {
         NONE_NAME.to_string()
@@ -369,38 +510,44 @@ pub struct Segment {
     pub project: String,
 }
 
+/// What a report over `[start, end)` of one user reads with.
+pub struct Reading<'a> {
+    pub snap: &'a dyn Snapshot,
+    pub cal: &'a Calendar,
+    pub rules: Rules,
+    pub user: UserId,
+}
+
 /// Credited time in `[start, end)` as segments: touching spans of one project are merged.
-pub fn segments(
-    reader: &Reader,
-    cal: &Calendar,
-    rules: Rules,
-    user_id: i64,
-    start: i64,
-    end: i64,
-) -> Result<Vec<Segment>> {
-    let spans = reader.credited_spans(cal, rules, user_id, start, end)?;
+pub fn segments(r: &Reading, start: i64, end: i64) -> Result<Vec<Segment>> {
     let mut merged: Vec<(i64, i64, u32)> = Vec::new();
-    for s in timeline::clip(&spans, start, end) {
-        match merged.last_mut() {
+    credit::credit(
+        r.snap,
+        r.cal,
+        r.rules,
+        r.user,
+        start,
+        end,
+        &mut |s| match merged.last_mut() {
             Some(last) if last.2 == s.key.project && last.1 == s.start_ms => last.1 = s.end_ms,
             _ => merged.push((s.start_ms, s.end_ms, s.key.project)),
-        }
-    }
+        },
+    )?;
     merged
         .into_iter()
         .map(|(a, b, project)| {
             Ok(Segment {
                 start_unix: a as f64 / 1000.0,
                 end_unix: b as f64 / 1000.0,
-                project: name_or_none(reader, project)?,
+                project: name_or_none(r.snap, project)?,
             })
         })
         .collect()
 }
 
 /// The interned name, or [`NONE_NAME`] for none.
-fn name_or_none(reader: &Reader, id: u32) -> Result<String> {
-    let n = reader.name(id)?;
+fn name_or_none(snap: &dyn Snapshot, id: u32) -> Result<String> {
+    let n = snap.name(id)?;
     Ok(if n.is_empty() {
         NONE_NAME.to_string()
     } else {
@@ -408,68 +555,81 @@ fn name_or_none(reader: &Reader, id: u32) -> Result<String> {
     })
 }
 
-/// Sessions overlapping `[start, end)`, clipped to it.
-pub fn sessions(
-    reader: &Reader,
-    cal: &Calendar,
-    rules: Rules,
-    user_id: i64,
-    start: i64,
-    end: i64,
-) -> Result<Vec<Session>> {
-    let spans = reader.credited_spans(cal, rules, user_id, start, end)?;
-    let clipped: Vec<Span<Dims>> = timeline::clip(&spans, start, end).collect();
-    let mut out = Vec::new();
-    for run in timeline::runs(&clipped) {
+/// Sessions overlapping `[start, end)`, clipped to it; each names the project with the most
+/// time in it, and that project's branch with the most time.
+pub fn sessions(r: &Reading, start: i64, end: i64) -> Result<Vec<Session>> {
+    let mut runs = Vec::new();
+    let mut builder = timeline::Runs::default();
+    credit::credit(r.snap, r.cal, r.rules, r.user, start, end, &mut |s| {
+        let key = (s.key.project, s.key.branch);
+        builder.push(
+            Span {
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                key,
+            },
+            &mut |run| runs.push(run),
+        );
+    })?;
+    builder.finish(&mut |run| runs.push(run));
+    let mut out = Vec::with_capacity(runs.len());
+    for run in runs {
         let mut per_project: Vec<(u32, i64)> = Vec::new();
-        for (k, ms) in &run.keys {
-            match per_project.iter_mut().find(|(p, _)| *p == k.project) {
+        for ((project, _), ms) in &run.keys {
+            match per_project.iter_mut().find(|(p, _)| p == project) {
                 Some((_, total)) => *total += ms,
-                None => per_project.push((k.project, *ms)),
+                None => per_project.push((*project, *ms)),
             }
         }
-        let project = per_project
+        let project = most(&per_project);
+        let per_branch: Vec<(u32, i64)> = run
+            .keys
             .iter()
-            .max_by_key(|(_, ms)| *ms)
-            .map_or(0, |p| p.0);
-        let mut per_branch: Vec<(u32, i64)> = Vec::new();
-        for (k, ms) in run.keys.iter().filter(|(k, _)| k.project == project) {
-            match per_branch.iter_mut().find(|(b, _)| *b == k.branch) {
-                Some((_, total)) => *total += ms,
-                None => per_branch.push((k.branch, *ms)),
-            }
-        }
-        let branch = per_branch
-            .iter()
-            .max_by_key(|(_, ms)| *ms)
-            .map_or(0, |b| b.0);
-        let name = |id: u32| name_or_none(reader, id);
+            .filter(|((p, _), _)| *p == project)
+            .map(|((_, b), ms)| (*b, *ms))
+            .collect();
+        let branch = most(&per_branch);
         out.push(Session {
-            start: cal.rfc3339(run.start_ms),
-            end: cal.rfc3339(run.end_ms),
+            start: r.cal.rfc3339(run.start_ms),
+            end: r.cal.rfc3339(run.end_ms),
             seconds: run.ms as f64 / 1000.0,
-            project: name(project)?,
-            branch: name(branch)?,
+            project: name_or_none(r.snap, project)?,
+            branch: name_or_none(r.snap, branch)?,
             start_ms: Some(run.start_ms),
         });
     }
     Ok(out)
 }
 
+/// The id with the most time; on a tie the one seen first.
+fn most(items: &[(u32, i64)]) -> u32 {
+    let mut best: Option<(u32, i64)> = None;
+    for &(id, ms) in items {
+        if best.is_none_or(|(_, m)| ms > m) {
+            best = Some((id, ms));
+        }
+    }
+    best.map_or(0, |b| b.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Heartbeat;
-    use crate::store::{LOCAL_USER, Writer};
+    use crate::store::contract::utc_scope;
+    use crate::store::{Database, sqlite::SqliteDatabase};
     use jiff::tz::TimeZone;
+    use std::sync::Arc;
 
     const MIN: f64 = 60.0;
+    const USER: UserId = 1;
 
-    fn setup(beats: &[(f64, &str, &str)]) -> (tempfile::TempDir, Reader, Calendar) {
+    fn setup(beats: &[(f64, &str, &str)]) -> (tempfile::TempDir, Arc<dyn Database>, Calendar) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.db");
+        let db: Arc<dyn Database> =
+            Arc::new(SqliteDatabase::open(&dir.path().join("r.db")).unwrap());
         let cal = Calendar::new(TimeZone::UTC);
-        let mut w = Writer::open(&path, cal.clone(), Rules::timeforged(15 * 60_000)).unwrap();
+        let mut w = db.writer().unwrap();
         let hbs: Vec<Heartbeat> = beats
             .iter()
             .map(|(t, project, lang)| {
@@ -479,13 +639,21 @@ mod tests {
                 h
             })
             .collect();
-        w.insert(LOCAL_USER, &hbs).unwrap();
-        w.refresh_dirty(LOCAL_USER, None, usize::MAX).unwrap();
-        (dir, Reader::open(&path).unwrap(), cal)
+        let scope = utc_scope(USER);
+        w.insert(&[(&scope, &hbs)]).unwrap();
+        rollup::refresh(
+            &mut *w,
+            &mut |_| Some(scope.clone()),
+            None,
+            (DayNum::MIN, DayNum::MAX),
+            usize::MAX,
+        )
+        .unwrap();
+        (dir, db, cal)
     }
 
     fn run(
-        reader: &Reader,
+        db: &Arc<dyn Database>,
         cal: &Calendar,
         start: f64,
         end: f64,
@@ -500,9 +668,9 @@ mod tests {
             filters,
             rules: Rules::timeforged(15 * 60_000),
             rollups_usable: rollups,
-            user_id: LOCAL_USER,
+            user_id: USER,
         };
-        report(reader, cal, &q).unwrap()
+        crate::store::read(&**db, |snap| report(snap, cal, &q)).unwrap()
     }
 
     #[test]
@@ -538,7 +706,7 @@ mod tests {
             assert_eq!(fast, slow, "{start}..{end}");
         }
         let f = Filters {
-            project: Some("a".into()),
+            project: vec!["a".into()],
             ..Default::default()
         };
         assert_eq!(
@@ -598,7 +766,7 @@ mod tests {
     fn unknown_filter_value_gives_an_empty_report() {
         let (_dir, r, cal) = setup(&[(0.0, "a", "rs"), (60.0, "a", "rs")]);
         let f = Filters {
-            project: Some("nope".into()),
+            project: vec!["nope".into()],
             ..Default::default()
         };
         let rep = run(&r, &cal, 0.0, 86_400.0, &[Dim::Project], &f, true);
@@ -616,14 +784,15 @@ mod tests {
             (60.0 * MIN, "c", "rs"),
             (61.0 * MIN, "c", "rs"),
         ]);
-        let s = sessions(
-            &r,
-            &cal,
-            Rules::timeforged(15 * 60_000),
-            LOCAL_USER,
-            0,
-            86_400_000,
-        )
+        let s = crate::store::read(&*r, |snap| {
+            let reading = Reading {
+                snap,
+                cal: &cal,
+                rules: Rules::timeforged(15 * 60_000),
+                user: USER,
+            };
+            sessions(&reading, 0, 86_400_000)
+        })
         .unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].project.as_str(), s[0].seconds), ("b", 300.0));

@@ -129,7 +129,6 @@ pub struct IngestContext {
     pub machine: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
-    pub last: LastValues,
 }
 
 /// One item as clients send it. Every field is optional here so that a missing or wrongly typed
@@ -178,8 +177,8 @@ struct Wire {
 /// absent); `type` defaults to `file`; a missing, null or empty `category` is `coding`
 /// (`browsing` for `domain`/`url`); the item's `user_agent` wins over the header, and editor/OS
 /// come from it (falling back to the header's for what it does not say); `machine` or
-/// `machine_name` in the item wins over `X-Machine-Name`; placeholders come from `ctx.last`
-/// (`None` when unknown). Errors name the field, e.g. `time: … is 400 days old; heartbeats
+/// `machine_name` in the item wins over `X-Machine-Name`; placeholders are kept (see
+/// [`resolve_placeholders`]). Errors name the field, e.g. `time: … is 400 days old; heartbeats
 /// older than 365 days are refused`.
 pub fn to_heartbeat(raw: &RawValue, ctx: &IngestContext) -> Result<Heartbeat, ValidationError> {
     convert(raw, ctx, &mut UaCache::default())
@@ -257,13 +256,15 @@ fn convert(
         })?,
     };
 
-    let resolve = |value: Option<String>, placeholder: &str, last: &Option<String>| match value {
-        Some(v) if v.trim() == placeholder => last.clone(),
+    // Placeholders are resolved when stored (see [`resolve_placeholders`]); here they only get
+    // their one spelling.
+    let canonical = |value: Option<String>, placeholder: &str| match value {
+        Some(v) if v.trim() == placeholder => Some(placeholder.to_string()),
         other => other,
     };
-    let project = resolve(wire.project, LAST_PROJECT, &ctx.last.project);
-    let branch = resolve(wire.branch, LAST_BRANCH, &ctx.last.branch);
-    let language = resolve(wire.language, LAST_LANGUAGE, &ctx.last.language);
+    let project = canonical(wire.project, LAST_PROJECT);
+    let branch = canonical(wire.branch, LAST_BRANCH);
+    let language = canonical(wire.language, LAST_LANGUAGE);
 
     let non_empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     let item_ua = non_empty(wire.user_agent);
@@ -321,23 +322,37 @@ fn convert(
     Ok(h)
 }
 
-/// [`to_heartbeat`] for every item, in order. Each accepted heartbeat becomes `ctx.last` for the
-/// items after it, so a placeholder in item 2 refers to item 1.
+/// [`to_heartbeat`] for every item, in order.
 pub fn to_heartbeats(
     items: &[Box<RawValue>],
-    ctx: &mut IngestContext,
+    ctx: &IngestContext,
 ) -> Vec<Result<Heartbeat, ValidationError>> {
     let mut uas = UaCache::default();
     items
         .iter()
-        .map(|raw| {
-            let result = convert(raw, ctx, &mut uas);
-            if let Ok(h) = &result {
-                ctx.last.remember(h);
-            }
-            result
-        })
+        .map(|raw| convert(raw, ctx, &mut uas))
         .collect()
+}
+
+/// WakaTime's `<<LAST_PROJECT>>`, `<<LAST_BRANCH>>` and `<<LAST_LANGUAGE>>`, the one rule: each
+/// takes the value of the user's newest heartbeat by time stored before it (or earlier in the
+/// same batch); unknown → none, never the placeholder. `newest` and `last` carry that
+/// heartbeat's time and values from one call to the next.
+pub fn resolve_placeholders(items: &mut [Heartbeat], newest: &mut f64, last: &mut LastValues) {
+    for h in items {
+        let fill = |value: &mut Option<String>, placeholder: &str, known: &Option<String>| {
+            if value.as_deref() == Some(placeholder) {
+                value.clone_from(known);
+            }
+        };
+        fill(&mut h.project, LAST_PROJECT, &last.project);
+        fill(&mut h.branch, LAST_BRANCH, &last.branch);
+        fill(&mut h.language, LAST_LANGUAGE, &last.language);
+        if h.time >= *newest {
+            *newest = h.time;
+            last.remember(h);
+        }
+    }
 }
 
 /// Re-reads a failed item with path tracking to name the field at fault.
@@ -484,15 +499,15 @@ impl HeartbeatData {
     }
 }
 
-/// A stable id for a heartbeat: its dedup hash as 16 hex digits, so a re-sent heartbeat gets
-/// the same id.
-pub fn heartbeat_id(h: &Heartbeat, user_id: i64) -> String {
-    format!("{:016x}", h.dedup_hash(user_id) as u64)
+/// A stable id for a heartbeat: [`Heartbeat::id`] as 16 hex digits, so a re-sent heartbeat
+/// gets the same id, on every store.
+pub fn heartbeat_id(h: &Heartbeat) -> String {
+    format!("{:016x}", h.id() as u64)
 }
 
 /// The `data` of an accepted heartbeat, with its content hash as id (see [`heartbeat_id`]).
 pub fn created(h: &Heartbeat) -> HeartbeatData {
-    HeartbeatData::new(h, heartbeat_id(h, 0))
+    HeartbeatData::new(h, heartbeat_id(h))
 }
 
 /// One entry's body: `{"data": …}` or `{"error": "…"}`.
@@ -557,11 +572,6 @@ mod tests {
             max_age_seconds: DEFAULT_MAX_AGE_SECONDS,
             machine: Some("laptop".into()),
             user_agent: Some(GO_UA.into()),
-            last: LastValues {
-                project: Some("prev".into()),
-                branch: Some("main".into()),
-                language: Some("Rust".into()),
-            },
         }
     }
 
@@ -833,55 +843,49 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_come_from_the_last_values() {
+    fn placeholders_are_kept_in_one_spelling_until_stored() {
         let h = convert(
             json!({"time": NOW, "entity": "https://docs.rs", "type": "url",
-            "project": "<<LAST_PROJECT>>", "branch": "<<LAST_BRANCH>>",
-            "language": "<<LAST_LANGUAGE>>"}),
+            "project": " <<LAST_PROJECT>>", "branch": "<<LAST_BRANCH>>",
+            "language": "<<LAST_LANGUAGE>> "}),
         )
         .unwrap();
-        assert_eq!(h.project.as_deref(), Some("prev"));
-        assert_eq!(h.branch.as_deref(), Some("main"));
-        assert_eq!(h.language.as_deref(), Some("Rust"));
-
-        let mut c = ctx();
-        c.last = LastValues::default();
-        let h = to_heartbeat(
-            &raw(json!({"time": NOW, "entity": "a", "project": "<<LAST_PROJECT>>"})),
-            &c,
-        )
-        .unwrap();
-        assert_eq!(
-            h.project, None,
-            "unknown last project → none, never the placeholder"
-        );
+        assert_eq!(h.project.as_deref(), Some(LAST_PROJECT));
+        assert_eq!(h.branch.as_deref(), Some(LAST_BRANCH));
+        assert_eq!(h.language.as_deref(), Some(LAST_LANGUAGE));
     }
 
+    /// The one rule: the newest heartbeat by time, whatever the order items arrive in.
     #[test]
-    fn batch_items_see_the_items_before_them() {
-        let items = parse_body(
-            json!([
-                {"time": NOW - 30.0, "entity": "a.rs", "project": "alpha", "branch": "dev"},
-                {"time": NOW - 20.0, "entity": "x.org", "type": "domain", "project": "<<LAST_PROJECT>>"},
-                {"time": "bad", "entity": "b.rs", "project": "beta"},
-                {"time": NOW - 10.0, "entity": "c.rs", "project": "<<LAST_PROJECT>>", "branch": "<<LAST_BRANCH>>"},
-            ])
-            .to_string()
-            .as_bytes(),
-        )
-        .unwrap()
-        .0;
-        let mut c = ctx();
-        let out = to_heartbeats(&items, &mut c);
-        assert_eq!(out.len(), 4);
-        assert_eq!(out[1].as_ref().unwrap().project.as_deref(), Some("alpha"));
-        assert_eq!(out[2].as_ref().unwrap_err().field, "time");
-        let last = out[3].as_ref().unwrap();
+    fn placeholders_take_the_newest_heartbeat_by_time() {
+        let hb = |t: f64, project: &str, branch: Option<&str>| {
+            let mut h = Heartbeat::new(t, "f");
+            h.project = Some(project.into());
+            h.branch = branch.map(str::to_string);
+            h
+        };
+        let (mut newest, mut last) = (f64::MIN, LastValues::default());
+        let mut items = vec![
+            hb(NOW - 30.0, LAST_PROJECT, None),
+            hb(NOW - 20.0, "alpha", Some("dev")),
+            // Older than alpha: resolved from alpha, but it does not become the newest.
+            hb(NOW - 25.0, "beta", Some("x")),
+            hb(NOW - 10.0, LAST_PROJECT, Some(LAST_BRANCH)),
+        ];
+        resolve_placeholders(&mut items, &mut newest, &mut last);
         assert_eq!(
-            (last.project.as_deref(), last.branch.as_deref()),
+            items[0].project, None,
+            "unknown → none, never the placeholder"
+        );
+        assert_eq!(items[2].project.as_deref(), Some("beta"));
+        assert_eq!(
+            (items[3].project.as_deref(), items[3].branch.as_deref()),
             (Some("alpha"), Some("dev"))
         );
-        assert_eq!(c.last.project.as_deref(), Some("alpha"));
+        assert_eq!(
+            (newest, last.project.as_deref()),
+            (NOW - 10.0, Some("alpha"))
+        );
     }
 
     #[test]
@@ -1051,6 +1055,7 @@ mod tests {
         let again = convert(json!({"time": NOW, "entity": "a", "lineno": 3})).unwrap();
         assert_eq!(created(&h).id, created(&again).id);
         assert_eq!(created(&h).id.len(), 16);
-        assert_ne!(heartbeat_id(&h, 1), heartbeat_id(&h, 2));
+        let other = convert(json!({"time": NOW, "entity": "b"})).unwrap();
+        assert_ne!(heartbeat_id(&h), heartbeat_id(&other));
     }
 }

@@ -1,0 +1,523 @@
+//! The storage contract: what every backend must do, as tests that take a fresh database. The
+//! SQLite tests run them always, the PostgreSQL tests against a real server.
+
+use super::*;
+use crate::calendar::Calendar;
+use crate::git::{GitEvent, GitEventKind};
+use crate::model::{Category, Source};
+use crate::report::{self, Dim, Filters, Query, rollup};
+use crate::timeline::Rules;
+use jiff::tz::TimeZone;
+use std::sync::Arc;
+
+/// Makes a fresh, empty database for one case.
+pub type Make<'a> = &'a dyn Fn() -> Arc<dyn Database>;
+
+/// Every case, each on its own database.
+pub fn all(make: Make) {
+    let cases: &[(&str, fn(Make))] = &[
+        ("duplicates_are_stored_once", duplicates_are_stored_once),
+        ("heartbeats_round_trip", heartbeats_round_trip),
+        ("ties_are_ordered_by_id", ties_are_ordered_by_id),
+        ("rollups_follow_writes", rollups_follow_writes),
+        (
+            "a_mark_during_a_refresh_survives",
+            a_mark_during_a_refresh_survives,
+        ),
+        ("changed_rules_reset_rollups", changed_rules_reset_rollups),
+        ("users_and_settings", users_and_settings),
+        ("keys", keys),
+        (
+            "removing_a_user_removes_their_data",
+            removing_a_user_removes_their_data,
+        ),
+        ("git_records", git_records),
+        ("intervals", intervals),
+        ("watch_roots", watch_roots),
+        ("snapshots_are_consistent", snapshots_are_consistent),
+    ];
+    for (name, case) in cases {
+        eprintln!("storage contract: {name}");
+        case(make);
+    }
+}
+
+pub fn utc_scope(user: UserId) -> Scope {
+    Scope {
+        user,
+        calendar: Calendar::new(TimeZone::UTC),
+        rules: Rules::timeforged(15 * 60_000),
+    }
+}
+
+pub fn hb(t: f64, project: &str) -> Heartbeat {
+    let mut h = Heartbeat::new(t, format!("/src/{project}/main.rs"));
+    h.project = Some(project.into());
+    h.language = Some("Rust".into());
+    h
+}
+
+fn insert(w: &mut dyn Store, scope: &Scope, beats: &[Heartbeat]) -> Vec<Stored> {
+    w.insert(&[(scope, beats)]).unwrap().remove(0)
+}
+
+fn total(db: &dyn Database, scope: &Scope, rollups: bool) -> i64 {
+    read(db, |snap| {
+        let q = Query {
+            start_ms: 0,
+            end_ms: 40 * 86_400_000,
+            by: &[Dim::Project],
+            filters: &Filters::default(),
+            rules: scope.rules,
+            rollups_usable: rollups,
+            user_id: scope.user,
+        };
+        report::report(snap, &scope.calendar, &q)
+    })
+    .map(|r| (r.total_seconds * 1000.0).round() as i64)
+    .unwrap()
+}
+
+fn refresh_all(w: &mut dyn Store, scope: &Scope) {
+    let s = scope.clone();
+    rollup::refresh(
+        w,
+        &mut |_| Some(s.clone()),
+        Some(scope.user),
+        (DayNum::MIN, DayNum::MAX),
+        usize::MAX,
+    )
+    .unwrap();
+}
+
+fn dirty(db: &dyn Database, user: UserId) -> Vec<DayNum> {
+    read(db, |s| s.dirty_days(user, DayNum::MIN, DayNum::MAX)).unwrap()
+}
+
+fn duplicates_are_stored_once(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = utc_scope(1);
+    let batch = vec![hb(100.0, "a"), hb(100.0, "a"), hb(160.0, "a")];
+    assert_eq!(
+        insert(&mut *w, &s, &batch),
+        vec![Stored::New, Stored::Duplicate, Stored::New]
+    );
+    assert_eq!(insert(&mut *w, &s, &batch), vec![Stored::Duplicate; 3]);
+    assert_eq!(read(&*db, |s| s.heartbeat_count()).unwrap(), 2);
+    // The same heartbeat of another user is theirs.
+    let bob = w.add_user("bob", &UserSettings::default(), 0).unwrap();
+    assert_eq!(
+        insert(&mut *w, &utc_scope(bob.id), &batch[..1]),
+        vec![Stored::New]
+    );
+    // Several users in one transaction.
+    let out = w
+        .insert(&[
+            (&s, &[hb(200.0, "a")]),
+            (&utc_scope(bob.id), &[hb(200.0, "a")]),
+        ])
+        .unwrap();
+    assert_eq!(out, vec![vec![Stored::New], vec![Stored::New]]);
+}
+
+fn heartbeats_round_trip(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let mut h = hb(1_700_000_000.123, "p");
+    h.branch = Some("main".into());
+    h.is_write = true;
+    h.lines = Some(10);
+    h.lineno = Some(3);
+    h.cursorpos = Some(44);
+    h.dependencies = vec!["serde".into(), "tokio".into()];
+    h.machine = Some("box".into());
+    h.editor = Some("vim".into());
+    h.os = Some("Linux".into());
+    h.user_agent = Some("ua".into());
+    h.source = Some(Source::Editor);
+    h.category = Category::parse("debugging").unwrap();
+    h.meta = serde_json::json!({"ticket": "ABC-1", "n": 2})
+        .as_object()
+        .cloned();
+    insert(&mut *w, &utc_scope(1), std::slice::from_ref(&h));
+    let got = read(&*db, |snap| {
+        let mut got = vec![];
+        snap.heartbeats(1, 0, i64::MAX, &mut |h| {
+            got.push(h);
+            true
+        })?;
+        Ok(got)
+    })
+    .unwrap();
+    assert_eq!(got, vec![h.clone()]);
+    let latest = read(&*db, |s| s.latest(1, i64::MAX)).unwrap();
+    assert_eq!(latest, Some(h));
+    assert_eq!(
+        read(&*db, |s| s.first_time(1)).unwrap(),
+        Some(1_700_000_000_123)
+    );
+}
+
+/// Heartbeats sharing one millisecond come out ordered by id, whatever the insert order, so
+/// the credit of the gap after them never depends on a backend's scan order.
+fn ties_are_ordered_by_id(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = utc_scope(1);
+    let tied: Vec<Heartbeat> = ["x", "y", "z", "w"].iter().map(|p| hb(1000.0, p)).collect();
+    let mut ids: Vec<i64> = tied.iter().map(Heartbeat::id).collect();
+    for h in tied.iter().rev() {
+        insert(&mut *w, &s, std::slice::from_ref(h));
+    }
+    insert(&mut *w, &s, &[hb(1060.0, "end")]);
+    ids.sort();
+    let order = read(&*db, |snap| {
+        let mut got = Vec::new();
+        snap.heartbeats(1, 0, i64::MAX, &mut |h| {
+            got.push(h.id());
+            true
+        })?;
+        Ok(got)
+    })
+    .unwrap();
+    assert_eq!(&order[..4], &ids[..]);
+    // The minute after the tie goes to the last of them in (time, id) order.
+    let winner = tied.iter().find(|h| h.id() == ids[3]).unwrap();
+    let rep = read(&*db, |snap| {
+        report::report(
+            snap,
+            &s.calendar,
+            &Query {
+                start_ms: 0,
+                end_ms: 86_400_000,
+                by: &[Dim::Project],
+                filters: &Filters::default(),
+                rules: s.rules,
+                rollups_usable: false,
+                user_id: 1,
+            },
+        )
+    })
+    .unwrap();
+    assert_eq!(rep.by[0].1.len(), 1, "{rep:?}");
+    assert_eq!(Some(&rep.by[0].1[0].name), winner.project.as_ref());
+}
+
+fn rollups_follow_writes(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = utc_scope(1);
+    let day = 86_400.0;
+    // 10 minutes on day 1 ending 5 minutes past midnight.
+    insert(&mut *w, &s, &[hb(day - 300.0, "a"), hb(day + 300.0, "a")]);
+    assert!(!dirty(&*db, 1).is_empty());
+    assert_eq!(total(&*db, &s, true), 600_000, "dirty days count live");
+    refresh_all(&mut *w, &s);
+    assert!(dirty(&*db, 1).is_empty());
+    let per_day = read(&*db, |snap| {
+        let mut rows = Vec::new();
+        snap.rollups(1, Rollup::Daily, 0, i32::MAX, &mut |d, _, ms| {
+            rows.push((d, ms))
+        })?;
+        Ok(rows)
+    })
+    .unwrap();
+    let mut per_day = per_day;
+    per_day.sort();
+    assert_eq!(per_day, vec![(19700101, 300_000), (19700102, 300_000)]);
+    assert_eq!(total(&*db, &s, true), 600_000);
+    // A later insert re-dirties the day, and the rollup follows.
+    insert(&mut *w, &s, &[hb(day + 360.0, "a")]);
+    refresh_all(&mut *w, &s);
+    assert_eq!(total(&*db, &s, true), 660_000);
+    // A manual interval wins over the heartbeat time it covers.
+    let iv = Interval {
+        start: day,
+        end: day + 3600.0,
+        project: "meeting".into(),
+        branch: None,
+        category: Category::default(),
+        note: None,
+    };
+    w.add_interval(&s, &iv, 0).unwrap();
+    assert_eq!(total(&*db, &s, true), 300_000 + 3_600_000);
+    refresh_all(&mut *w, &s);
+    assert_eq!(total(&*db, &s, true), 300_000 + 3_600_000);
+    assert_eq!(total(&*db, &s, false), 300_000 + 3_600_000);
+    let (files, none) = read(&*db, |snap| {
+        let (mut files, mut none) = (0, 0);
+        snap.rollups(1, Rollup::Entities, 0, i32::MAX, &mut |_, d, ms| {
+            if d.entity == 0 {
+                none += ms
+            } else {
+                files += ms
+            }
+        })?;
+        Ok((files, none))
+    })
+    .unwrap();
+    assert_eq!(
+        (files, none),
+        (300_000, 3_600_000),
+        "manual time has no file"
+    );
+}
+
+/// A day marked dirty again while it is being refreshed stays dirty (READ COMMITTED backends
+/// would otherwise lose the mark).
+fn a_mark_during_a_refresh_survives(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = utc_scope(1);
+    insert(&mut *w, &s, &[hb(1000.0, "a"), hb(1060.0, "a")]);
+    let days = w.dirty(Some(1), DayNum::MIN, DayNum::MAX, 100).unwrap();
+    let today = *days.iter().find(|d| d.day == 19700101).unwrap();
+    // Marked again after the refresh read its mark.
+    insert(&mut *w, &s, &[hb(1120.0, "a")]);
+    w.refresh_day(today, &mut |snap| rollup::compute_day(snap, &s, today.day))
+        .unwrap();
+    assert!(dirty(&*db, 1).contains(&19700101));
+    assert_eq!(total(&*db, &s, true), 120_000);
+    refresh_all(&mut *w, &s);
+    assert!(dirty(&*db, 1).is_empty());
+    assert_eq!(total(&*db, &s, true), 120_000);
+}
+
+fn changed_rules_reset_rollups(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = utc_scope(1);
+    assert!(rollup::ensure_rules(&mut *w, &s).unwrap(), "no rules yet");
+    insert(&mut *w, &s, &[hb(1000.0, "a"), hb(1300.0, "a")]);
+    refresh_all(&mut *w, &s);
+    assert!(!rollup::ensure_rules(&mut *w, &s).unwrap());
+    let short = Scope {
+        rules: Rules::timeforged(60_000),
+        ..s.clone()
+    };
+    assert!(rollup::ensure_rules(&mut *w, &short).unwrap());
+    assert_eq!(dirty(&*db, 1), vec![19700101, 19700102]);
+    refresh_all(&mut *w, &short);
+    assert_eq!(total(&*db, &short, true), 0);
+    let berlin = Scope {
+        calendar: Calendar::new(TimeZone::get("Europe/Berlin").unwrap()),
+        ..s
+    };
+    assert!(rollup::ensure_rules(&mut *w, &berlin).unwrap());
+}
+
+fn users_and_settings(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let settings = UserSettings {
+        time_zone: Some("Europe/Berlin".into()),
+        timeout_minutes: Some(10),
+        preset: Some(crate::config::Preset::Wakapi),
+        week_start: Some(crate::config::WeekStart::Sunday),
+    };
+    let alice = w.add_user("alice", &settings, 42).unwrap();
+    assert_eq!(alice.name, "alice");
+    assert_eq!(alice.settings, settings);
+    assert_eq!(alice.created_ms, 42);
+    let err = w
+        .add_user("alice", &UserSettings::default(), 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    let err = w.add_user("a b", &UserSettings::default(), 0).unwrap_err();
+    assert!(err.to_string().contains("invalid user name"), "{err}");
+    w.set_settings(alice.id, &UserSettings::default()).unwrap();
+    w.rename_user(alice.id, "alicia").unwrap();
+    let got = read(&*db, |s| s.user_by_id(alice.id)).unwrap().unwrap();
+    assert_eq!(
+        (got.name.as_str(), got.settings.clone()),
+        ("alicia", UserSettings::default())
+    );
+    assert_eq!(read(&*db, |s| s.user_by_name("alice")).unwrap(), None);
+    let names: Vec<String> = read(&*db, |s| s.users())
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert!(names.contains(&"alicia".to_string()), "{names:?}");
+}
+
+fn keys(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let alice = w.add_user("alice", &UserSettings::default(), 0).unwrap();
+    let (k1, k2) = (crate::apikey::hash("k1"), crate::apikey::hash("k2"));
+    let a = w.add_key(alice.id, &k1, Some("laptop"), false, 5).unwrap();
+    let b = w.add_key(alice.id, &k2, None, true, 6).unwrap();
+    let (key, user) = read(&*db, |s| s.key_by_hash(&k2)).unwrap().unwrap();
+    assert_eq!((key.id, key.read_only, user.id), (b.id, true, alice.id));
+    assert_eq!(
+        read(&*db, |s| s.keys(alice.id)).unwrap(),
+        vec![a.clone(), b.clone()]
+    );
+    assert_eq!(w.revoke_keys(KeySelector::Id(a.id)).unwrap(), 1);
+    assert_eq!(read(&*db, |s| s.key_by_hash(&k1)).unwrap(), None);
+    assert_eq!(w.revoke_keys(KeySelector::Id(a.id)).unwrap(), 0);
+    w.add_key(alice.id, &k1, Some("laptop"), false, 7).unwrap();
+    assert_eq!(
+        w.revoke_keys(KeySelector::OfUser {
+            user: alice.id,
+            label: Some("laptop")
+        })
+        .unwrap(),
+        1
+    );
+    assert!(read(&*db, |s| s.key_by_hash(&k2)).unwrap().is_some());
+    assert_eq!(
+        w.revoke_keys(KeySelector::OfUser {
+            user: alice.id,
+            label: None
+        })
+        .unwrap(),
+        1
+    );
+    assert!(read(&*db, |s| s.keys(alice.id)).unwrap().is_empty());
+}
+
+fn removing_a_user_removes_their_data(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let bob = w.add_user("bob", &UserSettings::default(), 0).unwrap();
+    let (s1, sb) = (utc_scope(1), utc_scope(bob.id));
+    insert(&mut *w, &s1, &[hb(1000.0, "a"), hb(1060.0, "a")]);
+    insert(&mut *w, &sb, &[hb(1000.0, "b"), hb(1060.0, "b")]);
+    w.add_key(bob.id, &crate::apikey::hash("bob"), None, false, 0)
+        .unwrap();
+    refresh_all(&mut *w, &sb);
+    w.remove_user(bob.id).unwrap();
+    assert_eq!(total(&*db, &sb, true), 0);
+    assert_eq!(total(&*db, &s1, true), 60_000);
+    assert_eq!(read(&*db, |s| s.heartbeat_count()).unwrap(), 2);
+    assert_eq!(read(&*db, |s| s.user_by_name("bob")).unwrap(), None);
+    assert_eq!(
+        read(&*db, |s| s.key_by_hash(&crate::apikey::hash("bob"))).unwrap(),
+        None
+    );
+}
+
+fn git_records(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let event = |kind, branch: &str, head: &str| GitEvent {
+        kind,
+        time: 0.0,
+        repo: "/r".into(),
+        head: Some(head.into()),
+        branch: Some(branch.into()),
+        summary: None,
+        rewrite: None,
+        rewritten: Vec::new(),
+    };
+    let sha = |c: char| c.to_string().repeat(40);
+    let r = w
+        .record_git(
+            1,
+            "p",
+            &event(GitEventKind::Checkout, "main", &sha('a')),
+            1000,
+        )
+        .unwrap();
+    assert!(r.switched);
+    let r = w
+        .record_git(
+            1,
+            "p",
+            &event(GitEventKind::Checkout, "main", &sha('a')),
+            2000,
+        )
+        .unwrap();
+    assert!(!r.switched, "same branch is no switch");
+    let r = w
+        .record_git(
+            1,
+            "p",
+            &event(GitEventKind::Commit, "main", &sha('b')),
+            3000,
+        )
+        .unwrap();
+    assert_eq!(r.commits, 1);
+    w.record_git(
+        1,
+        "p",
+        &event(GitEventKind::Commit, "main", &sha('c')),
+        5000,
+    )
+    .unwrap();
+    let commits = read(&*db, |s| s.commits(1, 0, 10_000, Some("p"), None)).unwrap();
+    assert_eq!(commits.len(), 2);
+    assert_eq!(commits[0].sha, sha('b'));
+    assert_eq!(
+        read(&*db, |s| s.previous_commit_time(1, "p", Some("main"), 5000)).unwrap(),
+        Some(3000)
+    );
+    assert_eq!(
+        read(&*db, |s| s.last_branch(1, "p")).unwrap(),
+        Some(("main".to_string(), 1000))
+    );
+    let mut h = hb(1.0, "p");
+    h.branch = Some("main".into());
+    insert(&mut *w, &utc_scope(1), &[h]);
+    let act = read(&*db, |s| s.branch_activity(1, 0, 10_000)).unwrap();
+    assert_eq!(act.len(), 1);
+    assert_eq!((act[0].2, act[0].3), (1000, 1000));
+}
+
+fn intervals(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = utc_scope(1);
+    let iv = Interval {
+        start: 3600.0,
+        end: 7200.0,
+        project: "standup".into(),
+        branch: Some("b".into()),
+        category: Category::parse("meeting").unwrap(),
+        note: Some("daily".into()),
+    };
+    let (id, new) = w.add_interval(&s, &iv, 0).unwrap();
+    assert!(new);
+    assert_eq!(w.add_interval(&s, &iv, 0).unwrap(), (id, false));
+    let got = read(&*db, |snap| snap.intervals(1, 0, 86_400_000)).unwrap();
+    assert_eq!(got, vec![(id, iv)]);
+    let spans = read(&*db, |snap| snap.interval_spans(1, 0, 86_400_000)).unwrap();
+    assert_eq!((spans[0].start_ms, spans[0].end_ms), (3_600_000, 7_200_000));
+    assert_eq!(total(&*db, &s, true), 3_600_000);
+}
+
+fn watch_roots(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    assert!(w.add_watch_root("/a", 1).unwrap());
+    assert!(!w.add_watch_root("/a", 2).unwrap());
+    assert!(w.add_watch_root("/b", 3).unwrap());
+    assert_eq!(read(&*db, |s| s.watch_roots()).unwrap(), vec!["/a", "/b"]);
+    assert!(w.remove_watch_root("/a").unwrap());
+    assert!(!w.remove_watch_root("/a").unwrap());
+}
+
+/// What a snapshot reads is one committed state, even while the writer commits.
+fn snapshots_are_consistent(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = utc_scope(1);
+    insert(&mut *w, &s, &[hb(1000.0, "a")]);
+    read(&*db, |snap| {
+        let before = snap.heartbeat_count()?;
+        insert(&mut *w, &s, &[hb(2000.0, "a")]);
+        assert_eq!(snap.heartbeat_count()?, before);
+        let mut n = 0;
+        snap.heartbeats(1, 0, i64::MAX, &mut |_| {
+            n += 1;
+            true
+        })?;
+        assert_eq!(n, 1);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(read(&*db, |s| s.heartbeat_count()).unwrap(), 2);
+}

@@ -1,0 +1,1205 @@
+//! The SQLite backend: one file (WAL), one [`Writer`] connection that owns every write and
+//! batches them into transactions, and reader connections whose snapshots are read
+//! transactions. Strings are interned; heartbeats are clustered by (user, time, id).
+
+mod git;
+mod schema;
+
+use super::{
+    ApiKey, DayRollup, Dims, DirtyDay, KeyHash, KeySelector, Result, Rollup, Scope, Snapshot,
+    Store, StoreError, Stored, User, UserId, UserSettings,
+};
+use crate::calendar::DayNum;
+use crate::model::{Category, EntityType, Heartbeat, Interval, Source, ms_to_seconds};
+use crate::timeline::{Beat, Span};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    if path.is_dir() {
+        return Err(StoreError::IsDirectory {
+            path: path.display().to_string(),
+        });
+    }
+    // Each connection is used by one thread at a time, so SQLite's own mutexes are not needed.
+    let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| classify(path, e))?;
+    Ok(conn)
+}
+
+/// Turns SQLite's error codes into errors that say what to do.
+fn classify(path: &Path, source: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::*;
+    let shown = path.display().to_string();
+    let reason = source.to_string();
+    match source.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => StoreError::Corrupt {
+            path: shown,
+            reason,
+        },
+        Some(DiskFull) => StoreError::DiskFull { path: shown },
+        Some(ReadOnly | CannotOpen) if path.is_dir() => StoreError::IsDirectory { path: shown },
+        Some(ReadOnly | CannotOpen) if !writable(path) => StoreError::ReadOnly {
+            path: shown,
+            reason,
+        },
+        _ => StoreError::Backend {
+            path: shown,
+            reason,
+        },
+    }
+}
+
+fn writable(path: &Path) -> bool {
+    std::fs::OpenOptions::new().append(true).open(path).is_ok()
+}
+
+/// Bound on the in-memory string caches, so a flood of unique paths cannot grow memory forever.
+const STRING_CACHE_MAX: usize = 50_000;
+
+/// An SQLite database: snapshots from a small pool of read connections, and the writer.
+pub struct SqliteDatabase {
+    path: PathBuf,
+    readers: Mutex<Vec<Reader>>,
+    /// The writer opened (and the schema migrated) by [`SqliteDatabase::open`], handed out once.
+    first_writer: Mutex<Option<Writer>>,
+}
+
+impl SqliteDatabase {
+    /// Opens (creating if needed) and migrates the database, so a bad file is reported at once.
+    pub fn open(path: &Path) -> Result<SqliteDatabase> {
+        let writer = Writer::open(path)?;
+        Ok(SqliteDatabase {
+            path: path.to_path_buf(),
+            readers: Mutex::new(Vec::new()),
+            first_writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl super::Database for SqliteDatabase {
+    fn read_with(&self, f: &mut dyn FnMut(&dyn Snapshot) -> Result<()>) -> Result<()> {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let reader = match pooled {
+            Some(r) => r,
+            None => Reader::open(&self.path)?,
+        };
+        let out = reader.snapshot(f);
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(reader);
+        }
+        out
+    }
+
+    fn writer(&self) -> Result<Box<dyn Store>> {
+        if let Some(w) = self.first_writer.lock().ok().and_then(|mut w| w.take()) {
+            return Ok(Box::new(w));
+        }
+        Ok(Box::new(Writer::open(&self.path)?))
+    }
+
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn size_bytes(&self) -> Result<u64> {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            total += std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    fn release_memory(&self) {
+        if let Ok(pool) = self.readers.lock() {
+            for r in pool.iter() {
+                let _ = r.conn.execute_batch("PRAGMA shrink_memory");
+            }
+        }
+    }
+}
+
+/// The single writer: owns the connection that writes and the string cache.
+pub struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    strings: Interner,
+    names: RefCell<HashMap<u32, String>>,
+}
+
+/// Interned strings: the writer's cache of `strings` ids (hit for almost every field).
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<Box<str>, u32, xxhash_rust::xxh3::Xxh3Builder>,
+}
+
+impl Interner {
+    /// The id of `value` (≥ 1), inserting it when new.
+    fn id(&mut self, conn: &Connection, value: &str) -> rusqlite::Result<u32> {
+        if let Some(&id) = self.ids.get(value) {
+            return Ok(id);
+        }
+        if self.ids.len() >= STRING_CACHE_MAX {
+            self.ids.clear();
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO strings (value) VALUES (?1)")?
+            .execute([value])?;
+        let id: u32 = conn
+            .prepare_cached("SELECT id FROM strings WHERE value = ?1")?
+            .query_row([value], |r| r.get(0))?;
+        self.ids.insert(value.into(), id);
+        Ok(id)
+    }
+
+    fn opt(&mut self, conn: &Connection, value: Option<&str>) -> rusqlite::Result<Option<u32>> {
+        value.map(|v| self.id(conn, v)).transpose()
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+    }
+}
+
+impl Writer {
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<Writer> {
+        prepare_files(path)?;
+        let conn = open_connection(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
+        schema::check(&conn, path)?;
+        let mut w = Writer {
+            conn,
+            path: path.to_path_buf(),
+            strings: Interner::default(),
+            names: RefCell::default(),
+        };
+        w.conn
+            // Checkpoints run when idle and every few hundred commits (see `idle`), never on a
+            // client's commit.
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")
+            .map_err(|e| w.err(e))?;
+        schema::migrate(&mut w.conn, path)?;
+        w.conn
+            .execute(
+                "INSERT OR IGNORE INTO meta (key, value) SELECT 'heartbeat_count', count(*) FROM heartbeats",
+                [],
+            )
+            .map_err(|e| w.err(e))?;
+        Ok(w)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        classify(&self.path, e)
+    }
+
+    /// Runs `f` in an immediate transaction; on error rolls back and forgets cached ids that
+    /// may not exist.
+    fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Connection, &mut Interner) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| classify(&path, e))?;
+        let out = f(&self.conn, &mut self.strings)
+            .and_then(|v| self.conn.execute_batch("COMMIT").map(|()| v));
+        out.map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.strings.clear();
+            classify(&path, e)
+        })
+    }
+
+    /// Copies the WAL into the database file. `truncate` also empties the WAL file (it waits
+    /// for readers, so it is done when idle).
+    pub fn checkpoint(&self, truncate: bool) -> Result<()> {
+        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        self.conn
+            .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
+    fn snapshot_view(&self) -> SqliteSnapshot<'_> {
+        SqliteSnapshot {
+            conn: &self.conn,
+            path: &self.path,
+            names: &self.names,
+        }
+    }
+}
+
+/// Makes a database whose `-wal`/`-shm` were left unwritable (created while the database was
+/// read-only) usable once the database itself is writable again.
+fn prepare_files(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if path.is_dir() {
+        return Err(StoreError::IsDirectory {
+            path: path.display().to_string(),
+        });
+    }
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.permissions().readonly() {
+        return Ok(());
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        if let Ok(m) = std::fs::metadata(&side)
+            && m.permissions().mode() & 0o200 == 0
+        {
+            let _ = std::fs::set_permissions(&side, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    Ok(())
+}
+
+/// Collects the local days whose rollups a heartbeat at `t` affects: its own day, and the days
+/// of `t ± timeout` (its span and its predecessor's may cross midnight).
+struct DayMarker<'a> {
+    scope: &'a Scope,
+    days: std::collections::BTreeSet<DayNum>,
+    /// The last day looked up, as `[start, end)`, to skip time zone math for most heartbeats.
+    cached: Option<(i64, i64, DayNum)>,
+}
+
+impl<'a> DayMarker<'a> {
+    fn new(scope: &'a Scope) -> Self {
+        DayMarker {
+            scope,
+            days: Default::default(),
+            cached: None,
+        }
+    }
+
+    fn mark(&mut self, t: i64) {
+        let timeout = self.scope.rules.timeout_ms;
+        for at in [t - timeout, t, t + timeout] {
+            let day = match self.cached {
+                Some((a, b, day)) if a <= at && at < b => day,
+                _ => {
+                    let cal = &self.scope.calendar;
+                    let date = cal.date_of(at);
+                    let (a, b) = cal.bounds(date);
+                    let day = crate::calendar::day_num(date);
+                    self.cached = Some((a, b, day));
+                    day
+                }
+            };
+            self.days.insert(day);
+        }
+    }
+
+    /// Every day `[start, end)` touches.
+    fn mark_span(&mut self, start: i64, end: i64) {
+        let cal = &self.scope.calendar;
+        let mut t = start;
+        while t < end {
+            let date = cal.date_of(t);
+            self.days.insert(crate::calendar::day_num(date));
+            t = cal.bounds(date).1;
+        }
+    }
+
+    fn write(self, conn: &Connection, user: UserId) -> rusqlite::Result<()> {
+        let mut st = conn.prepare_cached(
+            "INSERT INTO dirty_days (user_id, day) VALUES (?1, ?2)
+             ON CONFLICT (user_id, day) DO UPDATE SET mark = mark + 1",
+        )?;
+        for day in self.days {
+            st.execute(params![user, day])?;
+        }
+        Ok(())
+    }
+}
+
+impl Store for Writer {
+    fn insert(&mut self, batches: &[(&Scope, &[Heartbeat])]) -> Result<Vec<Vec<Stored>>> {
+        self.transaction(|conn, strings| {
+            let mut all = Vec::with_capacity(batches.len());
+            let mut new = 0i64;
+            for (scope, heartbeats) in batches {
+                let out = insert_heartbeats(conn, strings, scope, heartbeats)?;
+                new += out.iter().filter(|s| **s == Stored::New).count() as i64;
+                all.push(out);
+            }
+            conn.execute(
+                "UPDATE meta SET value = CAST(value AS INTEGER) + ?1 WHERE key = 'heartbeat_count'",
+                [new],
+            )?;
+            Ok(all)
+        })
+    }
+
+    fn add_interval(&mut self, scope: &Scope, iv: &Interval, now_ms: i64) -> Result<(i64, bool)> {
+        self.transaction(|conn, strings| {
+            let project = strings.id(conn, &iv.project)?;
+            let branch = strings.opt(conn, iv.branch.as_deref())?;
+            let (start, end) = (
+                crate::model::seconds_to_ms(iv.start),
+                crate::model::seconds_to_ms(iv.end),
+            );
+            let added = conn.execute(
+                "INSERT OR IGNORE INTO intervals (user_id, start_ms, end_ms, project, branch, category, note, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![scope.user, start, end, project, branch, iv.category.code(), iv.note, now_ms],
+            )? == 1;
+            let id: i64 = conn.query_row(
+                "SELECT id FROM intervals WHERE user_id = ?1 AND start_ms = ?2 AND end_ms = ?3 AND project = ?4",
+                params![scope.user, start, end, project],
+                |r| r.get(0),
+            )?;
+            let mut days = DayMarker::new(scope);
+            days.mark_span(start, end);
+            days.write(conn, scope.user)?;
+            Ok((id, added))
+        })
+    }
+
+    fn record_git(
+        &mut self,
+        user: UserId,
+        project: &str,
+        e: &crate::git::GitEvent,
+        time_ms: i64,
+    ) -> Result<super::GitRecorded> {
+        self.transaction(|conn, strings| git::record(conn, strings, user, project, e, time_ms))
+    }
+
+    fn dirty(
+        &mut self,
+        user: Option<UserId>,
+        from: DayNum,
+        to: DayNum,
+        max: usize,
+    ) -> Result<Vec<DirtyDay>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT user_id, day, mark FROM dirty_days
+                 WHERE (?1 IS NULL OR user_id = ?1) AND day BETWEEN ?2 AND ?3
+                 ORDER BY day, user_id LIMIT ?4",
+            )
+            .map_err(|e| classify(&self.path, e))?;
+        st.query_map(
+            params![user, from, to, max.min(i64::MAX as usize) as i64],
+            |r| {
+                Ok(DirtyDay {
+                    user: r.get(0)?,
+                    day: r.get(1)?,
+                    mark: r.get(2)?,
+                })
+            },
+        )
+        .and_then(|rows| rows.collect())
+        .map_err(|e| classify(&self.path, e))
+    }
+
+    fn refresh_day(
+        &mut self,
+        d: DirtyDay,
+        compute: &mut dyn FnMut(&dyn Snapshot) -> Result<DayRollup>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| classify(&path, e))?;
+        let rows = compute(&self.snapshot_view());
+        let written = rows.map_err(Some).and_then(|rows| {
+            replace_day(&self.conn, d, &rows)
+                .and_then(|()| self.conn.execute_batch("COMMIT"))
+                .map_err(|e| Some(classify(&path, e)))
+        });
+        written.map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            e.unwrap_or_else(|| StoreError::Invalid("refresh failed".into()))
+        })
+    }
+
+    fn rollup_rules(&mut self, user: UserId) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT rollup_rules FROM users WHERE id = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    fn reset_rollups(&mut self, user: UserId, rules: &str, days: &[DayNum]) -> Result<()> {
+        self.transaction(|conn, _| {
+            conn.execute("DELETE FROM daily WHERE user_id = ?1", [user])?;
+            conn.execute("DELETE FROM daily_entities WHERE user_id = ?1", [user])?;
+            conn.execute("DELETE FROM dirty_days WHERE user_id = ?1", [user])?;
+            let mut ins = conn.prepare_cached(
+                "INSERT OR IGNORE INTO dirty_days (user_id, day) VALUES (?1, ?2)",
+            )?;
+            for day in days {
+                ins.execute(params![user, day])?;
+            }
+            conn.execute(
+                "UPDATE users SET rollup_rules = ?2 WHERE id = ?1",
+                params![user, rules],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn read(&mut self, f: &mut dyn FnMut(&dyn Snapshot) -> Result<()>) -> Result<()> {
+        f(&self.snapshot_view())
+    }
+
+    fn add_user(&mut self, name: &str, settings: &UserSettings, now_ms: i64) -> Result<User> {
+        super::check_user_name(name)?;
+        let json = settings_json(settings);
+        let added = self.transaction(|conn, _| {
+            conn.execute(
+                "INSERT OR IGNORE INTO users (name, created_ms, settings) VALUES (?1, ?2, ?3)",
+                params![name, now_ms, json],
+            )
+        })?;
+        if added == 0 {
+            return Err(StoreError::Invalid(format!(
+                "a user named {name:?} already exists"
+            )));
+        }
+        self.snapshot_view()
+            .user_by_name(name)?
+            .ok_or_else(|| StoreError::NotFound(format!("user {name:?} vanished")))
+    }
+
+    fn remove_user(&mut self, user: UserId) -> Result<()> {
+        self.transaction(|conn, _| {
+            for table in [
+                "heartbeats",
+                "intervals",
+                "daily",
+                "daily_entities",
+                "dirty_days",
+                "api_keys",
+                "commits",
+                "branch_switches",
+            ] {
+                conn.execute(&format!("DELETE FROM {table} WHERE user_id = ?1"), [user])?;
+            }
+            conn.execute("DELETE FROM users WHERE id = ?1", [user])?;
+            conn.execute(
+                "UPDATE meta SET value = (SELECT count(*) FROM heartbeats) WHERE key = 'heartbeat_count'",
+                [],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn rename_user(&mut self, user: UserId, name: &str) -> Result<()> {
+        super::check_user_name(name)?;
+        self.transaction(|conn, _| {
+            conn.execute(
+                "UPDATE users SET name = ?2 WHERE id = ?1",
+                params![user, name],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn set_settings(&mut self, user: UserId, settings: &UserSettings) -> Result<()> {
+        let json = settings_json(settings);
+        self.transaction(|conn, _| {
+            conn.execute(
+                "UPDATE users SET settings = ?2 WHERE id = ?1",
+                params![user, json],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn add_key(
+        &mut self,
+        user: UserId,
+        hash: &KeyHash,
+        label: Option<&str>,
+        read_only: bool,
+        now_ms: i64,
+    ) -> Result<ApiKey> {
+        let id = self.transaction(|conn, _| {
+            conn.execute(
+                "INSERT OR IGNORE INTO api_keys (user_id, hash, label, read_only, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user, &hash[..], label, read_only, now_ms],
+            )?;
+            conn.query_row(
+                "SELECT id FROM api_keys WHERE hash = ?1",
+                [&hash[..]],
+                |r| r.get::<_, i64>(0),
+            )
+        })?;
+        Ok(ApiKey {
+            id,
+            user,
+            label: label.map(str::to_string),
+            read_only,
+            created_ms: now_ms,
+        })
+    }
+
+    fn revoke_keys(&mut self, which: KeySelector<'_>) -> Result<usize> {
+        self.transaction(|conn, _| match which {
+            KeySelector::Id(id) => conn.execute("DELETE FROM api_keys WHERE id = ?1", [id]),
+            KeySelector::OfUser { user, label } => conn.execute(
+                "DELETE FROM api_keys WHERE user_id = ?1 AND (?2 IS NULL OR label = ?2)",
+                params![user, label],
+            ),
+        })
+    }
+
+    fn add_watch_root(&mut self, path: &str, now_ms: i64) -> Result<bool> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO watch_roots (path, added_ms) VALUES (?1, ?2)",
+                params![path, now_ms],
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    fn remove_watch_root(&mut self, path: &str) -> Result<bool> {
+        self.conn
+            .execute("DELETE FROM watch_roots WHERE path = ?1", [path])
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
+    }
+
+    fn idle(&mut self) -> Result<()> {
+        // Empty the WAL (readers are between snapshots when the daemon is idle), then give
+        // SQLite's page cache back.
+        let out = self.checkpoint(true);
+        let _ = self.conn.execute_batch("PRAGMA shrink_memory");
+        self.names.borrow_mut().clear();
+        out
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.checkpoint(true)
+    }
+}
+
+/// Inserts one user's heartbeats (inside the writer's transaction).
+fn insert_heartbeats(
+    conn: &Connection,
+    strings: &mut Interner,
+    scope: &Scope,
+    heartbeats: &[Heartbeat],
+) -> rusqlite::Result<Vec<Stored>> {
+    let mut out = Vec::with_capacity(heartbeats.len());
+    let mut days = DayMarker::new(scope);
+    // Prepared once per transaction: this loop runs per heartbeat.
+    let mut st = conn.prepare_cached(
+        "INSERT OR IGNORE INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
+            is_write, project, branch, language, machine, editor, os, user_agent, lines, lineno,
+            cursorpos, dependencies, meta)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+    )?;
+    for h in heartbeats {
+        let dependencies = (!h.dependencies.is_empty())
+            .then(|| serde_json::to_string(&h.dependencies).unwrap_or_default());
+        let meta = h
+            .meta
+            .as_ref()
+            .map(|m| serde_json::to_string(m).unwrap_or_default());
+        let time_ms = h.time_ms();
+        let changed = st.execute(params![
+            scope.user,
+            time_ms,
+            h.id(),
+            strings.id(conn, &h.entity)?,
+            h.entity_type.code(),
+            h.category.code(),
+            h.source.unwrap_or_default().code(),
+            h.is_write,
+            strings.opt(conn, h.project.as_deref())?,
+            strings.opt(conn, h.branch.as_deref())?,
+            strings.opt(conn, h.language.as_deref())?,
+            strings.opt(conn, h.machine.as_deref())?,
+            strings.opt(conn, h.editor.as_deref())?,
+            strings.opt(conn, h.os.as_deref())?,
+            strings.opt(conn, h.user_agent.as_deref())?,
+            h.lines,
+            h.lineno,
+            h.cursorpos,
+            dependencies,
+            meta,
+        ])?;
+        if changed == 1 {
+            days.mark(time_ms);
+            out.push(Stored::New);
+        } else {
+            out.push(Stored::Duplicate);
+        }
+    }
+    drop(st);
+    days.write(conn, scope.user)?;
+    Ok(out)
+}
+
+/// Replaces one day's rollup rows and clears its dirty mark unless it moved.
+fn replace_day(conn: &Connection, d: DirtyDay, rows: &DayRollup) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM daily WHERE user_id = ?1 AND day = ?2",
+        params![d.user, d.day],
+    )?;
+    conn.execute(
+        "DELETE FROM daily_entities WHERE user_id = ?1 AND day = ?2",
+        params![d.user, d.day],
+    )?;
+    let mut ins = conn.prepare_cached(
+        "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, os, source, ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for (k, ms) in &rows.daily {
+        ins.execute(params![
+            d.user, d.day, k.project, k.language, k.branch, k.category, k.editor, k.machine, k.os,
+            k.source, ms
+        ])?;
+    }
+    let mut ins = conn.prepare_cached(
+        "INSERT INTO daily_entities (user_id, day, entity, project, branch, language, ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (k, ms) in &rows.entities {
+        ins.execute(params![
+            d.user, d.day, k.entity, k.project, k.branch, k.language, ms
+        ])?;
+    }
+    conn.execute(
+        "DELETE FROM dirty_days WHERE user_id = ?1 AND day = ?2 AND mark = ?3",
+        params![d.user, d.day, d.mark],
+    )?;
+    Ok(())
+}
+
+fn settings_json(s: &UserSettings) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "{}".into())
+}
+
+fn settings_from(json: &str) -> UserSettings {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// A read-only connection; several can run beside the writer (WAL).
+pub struct Reader {
+    conn: Connection,
+    path: PathBuf,
+    names: RefCell<HashMap<u32, String>>,
+}
+
+impl Reader {
+    pub fn open(path: &Path) -> Result<Reader> {
+        let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        Ok(Reader {
+            conn,
+            path: path.to_path_buf(),
+            names: RefCell::default(),
+        })
+    }
+
+    /// Runs `f` inside one read transaction, so everything it reads is one state.
+    fn snapshot(&self, f: &mut dyn FnMut(&dyn Snapshot) -> Result<()>) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN")
+            .map_err(|e| classify(&self.path, e))?;
+        let out = f(&SqliteSnapshot {
+            conn: &self.conn,
+            path: &self.path,
+            names: &self.names,
+        });
+        let _ = self.conn.execute_batch("COMMIT");
+        if self.names.borrow().len() > STRING_CACHE_MAX {
+            self.names.borrow_mut().clear();
+        }
+        out
+    }
+}
+
+/// Reads through one connection (inside its read transaction, or the writer's).
+struct SqliteSnapshot<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+    names: &'a RefCell<HashMap<u32, String>>,
+}
+
+impl SqliteSnapshot<'_> {
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        classify(self.path, e)
+    }
+
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        st.query_map(params, map)
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.err(e))
+    }
+
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        st.query_row(params, map)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}
+
+const USER_COLUMNS: &str = "id, name, created_ms, settings";
+
+fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created_ms: r.get(2)?,
+        settings: settings_from(&r.get::<_, String>(3)?),
+    })
+}
+
+fn row_to_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    Ok(ApiKey {
+        id: r.get(0)?,
+        user: r.get(1)?,
+        label: r.get(2)?,
+        read_only: r.get(3)?,
+        created_ms: r.get(4)?,
+    })
+}
+
+impl Snapshot for SqliteSnapshot<'_> {
+    fn beats(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(Beat<Dims>),
+    ) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT time_ms, project, language, branch, entity, editor, machine, category, source, os
+                 FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3
+                 ORDER BY time_ms, hash",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(params![user, start, end])
+            .map_err(|e| self.err(e))?;
+        let id =
+            |r: &rusqlite::Row<'_>, i| r.get::<_, Option<u32>>(i).map(Option::unwrap_or_default);
+        while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
+            let beat = (|| {
+                Ok::<_, rusqlite::Error>(Beat {
+                    time_ms: r.get(0)?,
+                    key: Dims {
+                        project: id(r, 1)?,
+                        language: id(r, 2)?,
+                        branch: id(r, 3)?,
+                        entity: r.get(4)?,
+                        editor: id(r, 5)?,
+                        machine: id(r, 6)?,
+                        os: id(r, 9)?,
+                        category: r.get(7)?,
+                        source: r.get(8)?,
+                    },
+                })
+            })()
+            .map_err(|e| classify(self.path, e))?;
+            each(beat);
+        }
+        Ok(())
+    }
+
+    fn next_beat_time(&self, user: UserId, at: i64) -> Result<Option<i64>> {
+        self.one(
+            "SELECT time_ms FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2
+             ORDER BY time_ms LIMIT 1",
+            params![user, at],
+            |r| r.get(0),
+        )
+    }
+
+    fn interval_spans(&self, user: UserId, start: i64, end: i64) -> Result<Vec<Span<Dims>>> {
+        self.rows(
+            "SELECT start_ms, end_ms, project, branch, category FROM intervals
+             WHERE user_id = ?1 AND start_ms < ?3 AND end_ms > ?2 ORDER BY start_ms, id",
+            params![user, start, end],
+            |r| {
+                Ok(Span {
+                    start_ms: r.get(0)?,
+                    end_ms: r.get(1)?,
+                    key: Dims {
+                        project: r.get(2)?,
+                        branch: r.get::<_, Option<u32>>(3)?.unwrap_or(0),
+                        category: r.get(4)?,
+                        source: Source::Manual.code() as u8,
+                        ..Dims::default()
+                    },
+                })
+            },
+        )
+    }
+
+    fn rollups(
+        &self,
+        user: UserId,
+        table: Rollup,
+        from: DayNum,
+        to: DayNum,
+        each: &mut dyn FnMut(DayNum, Dims, i64),
+    ) -> Result<()> {
+        let sql = match table {
+            Rollup::Daily => {
+                "SELECT day, project, language, branch, category, editor, machine, source, os, ms
+                 FROM daily WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
+            }
+            Rollup::Entities => {
+                "SELECT day, project, language, branch, 0, 0, 0, 0, 0, ms, entity
+                 FROM daily_entities WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
+            }
+        };
+        let mut st = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let mut rows = st.query(params![user, from, to]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
+            let row = (|| {
+                Ok::<_, rusqlite::Error>((
+                    r.get::<_, DayNum>(0)?,
+                    Dims {
+                        project: r.get(1)?,
+                        language: r.get(2)?,
+                        branch: r.get(3)?,
+                        category: r.get(4)?,
+                        editor: r.get(5)?,
+                        machine: r.get(6)?,
+                        source: r.get(7)?,
+                        os: r.get(8)?,
+                        entity: if table == Rollup::Entities {
+                            r.get(10)?
+                        } else {
+                            0
+                        },
+                    },
+                    r.get::<_, i64>(9)?,
+                ))
+            })()
+            .map_err(|e| classify(self.path, e))?;
+            each(row.0, row.1, row.2);
+        }
+        Ok(())
+    }
+
+    fn dirty_days(&self, user: UserId, from: DayNum, to: DayNum) -> Result<Vec<DayNum>> {
+        self.rows(
+            "SELECT day FROM dirty_days WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
+            params![user, from, to],
+            |r| r.get(0),
+        )
+    }
+
+    fn name(&self, id: u32) -> Result<String> {
+        if id == 0 {
+            return Ok(String::new());
+        }
+        if let Some(n) = self.names.borrow().get(&id) {
+            return Ok(n.clone());
+        }
+        let name: String = self
+            .one("SELECT value FROM strings WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?
+            .unwrap_or_default();
+        self.names.borrow_mut().insert(id, name.clone());
+        Ok(name)
+    }
+
+    fn string_id(&self, value: &str) -> Result<Option<u32>> {
+        self.one("SELECT id FROM strings WHERE value = ?1", [value], |r| {
+            r.get(0)
+        })
+    }
+
+    fn heartbeats(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(Heartbeat) -> bool,
+    ) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT h.time_ms, e.value, h.type, h.category, h.source, h.is_write, p.value, b.value, l.value,
+                        m.value, ed.value, o.value, ua.value, h.lines, h.lineno, h.cursorpos, h.dependencies, h.meta
+                 FROM heartbeats h
+                 JOIN strings e ON e.id = h.entity
+                 LEFT JOIN strings p ON p.id = h.project
+                 LEFT JOIN strings b ON b.id = h.branch
+                 LEFT JOIN strings l ON l.id = h.language
+                 LEFT JOIN strings m ON m.id = h.machine
+                 LEFT JOIN strings ed ON ed.id = h.editor
+                 LEFT JOIN strings o ON o.id = h.os
+                 LEFT JOIN strings ua ON ua.id = h.user_agent
+                 WHERE h.user_id = ?1 AND h.time_ms >= ?2 AND h.time_ms < ?3
+                 ORDER BY h.time_ms, h.hash",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(params![user, start, end])
+            .map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
+            let h = row_to_heartbeat(r).map_err(|e| classify(self.path, e))?;
+            if !each(h) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn intervals(&self, user: UserId, start: i64, end: i64) -> Result<Vec<(i64, Interval)>> {
+        self.rows(
+            "SELECT i.id, i.start_ms, i.end_ms, p.value, b.value, i.category, i.note FROM intervals i
+             JOIN strings p ON p.id = i.project LEFT JOIN strings b ON b.id = i.branch
+             WHERE i.user_id = ?1 AND i.start_ms < ?3 AND i.end_ms > ?2 ORDER BY i.start_ms, i.id",
+            params![user, start, end],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    Interval {
+                        start: ms_to_seconds(r.get(1)?),
+                        end: ms_to_seconds(r.get(2)?),
+                        project: r.get(3)?,
+                        branch: r.get(4)?,
+                        category: Category::from_code(r.get(5)?).unwrap_or_default(),
+                        note: r.get(6)?,
+                    },
+                ))
+            },
+        )
+    }
+
+    fn latest(&self, user: UserId, at: i64) -> Result<Option<Heartbeat>> {
+        let t: Option<i64> = self
+            .one(
+                "SELECT max(time_ms) FROM heartbeats WHERE user_id = ?1 AND time_ms <= ?2",
+                params![user, at],
+                |r| r.get(0),
+            )?
+            .flatten();
+        let Some(t) = t else { return Ok(None) };
+        // Of several at the same millisecond, the last in (time, id) order.
+        let mut found = None;
+        self.heartbeats(user, t, t + 1, &mut |h| {
+            found = Some(h);
+            true
+        })?;
+        Ok(found)
+    }
+
+    fn first_time(&self, user: UserId) -> Result<Option<i64>> {
+        Ok(self
+            .one(
+                "SELECT min(time_ms) FROM heartbeats WHERE user_id = ?1",
+                [user],
+                |r| r.get(0),
+            )?
+            .flatten())
+    }
+
+    fn projects(&self, user: UserId) -> Result<Vec<(String, DayNum, DayNum)>> {
+        self.rows(
+            "SELECT s.value, min(d.day), max(d.day) FROM daily d JOIN strings s ON s.id = d.project
+             WHERE d.user_id = ?1 GROUP BY d.project ORDER BY max(d.day) DESC, s.value",
+            [user],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
+    fn project_bounds_in(
+        &self,
+        user: UserId,
+        project: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<(Option<i64>, Option<i64>)> {
+        let Some(id) = self.string_id(project)? else {
+            return Ok((None, None));
+        };
+        Ok(self
+            .one(
+                "SELECT min(time_ms), max(time_ms) FROM heartbeats
+                 WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3 AND project = ?4",
+                params![user, start, end, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .unwrap_or((None, None)))
+    }
+
+    fn heartbeat_count(&self) -> Result<i64> {
+        Ok(self
+            .one(
+                "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'heartbeat_count'",
+                [],
+                |r| r.get(0),
+            )?
+            .unwrap_or_default())
+    }
+
+    fn commits(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        project: Option<&str>,
+        branch: Option<&str>,
+    ) -> Result<Vec<super::CommitRecord>> {
+        git::commits(self, user, start, end, project, branch)
+    }
+
+    fn previous_commit_time(
+        &self,
+        user: UserId,
+        project: &str,
+        branch: Option<&str>,
+        before: i64,
+    ) -> Result<Option<i64>> {
+        git::previous_commit_time(self, user, project, branch, before)
+    }
+
+    fn branch_activity(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<(u32, u32, i64, i64)>> {
+        git::branch_activity(self, user, start, end)
+    }
+
+    fn last_branch(&self, user: UserId, project: &str) -> Result<Option<(String, i64)>> {
+        git::last_branch(self, user, project)
+    }
+
+    fn users(&self) -> Result<Vec<User>> {
+        self.rows(
+            &format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"),
+            [],
+            row_to_user,
+        )
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        self.one(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?1"),
+            [name],
+            row_to_user,
+        )
+    }
+
+    fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        self.one(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            [id],
+            row_to_user,
+        )
+    }
+
+    fn keys(&self, user: UserId) -> Result<Vec<ApiKey>> {
+        self.rows(
+            "SELECT id, user_id, label, read_only, created_ms FROM api_keys
+             WHERE user_id = ?1 ORDER BY id",
+            [user],
+            row_to_key,
+        )
+    }
+
+    fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<(ApiKey, User)>> {
+        let found = self.one(
+            "SELECT k.id, k.user_id, k.label, k.read_only, k.created_ms, k.hash,
+                    u.id, u.name, u.created_ms, u.settings
+             FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = ?1",
+            [&hash[..]],
+            |r| {
+                let key = row_to_key(r)?;
+                let stored: Vec<u8> = r.get(5)?;
+                let user = User {
+                    id: r.get(6)?,
+                    name: r.get(7)?,
+                    created_ms: r.get(8)?,
+                    settings: settings_from(&r.get::<_, String>(9)?),
+                };
+                Ok((key, user, stored))
+            },
+        )?;
+        Ok(found.and_then(|(key, user, stored)| {
+            let stored = <KeyHash>::try_from(stored.as_slice()).ok()?;
+            super::same_hash(&stored, hash).then_some((key, user))
+        }))
+    }
+
+    fn watch_roots(&self) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT path FROM watch_roots ORDER BY added_ms, path",
+            [],
+            |r| r.get(0),
+        )
+    }
+}
+
+fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
+    let deps: Option<String> = r.get(16)?;
+    let meta: Option<String> = r.get(17)?;
+    Ok(Heartbeat {
+        time: ms_to_seconds(r.get(0)?),
+        entity: r.get(1)?,
+        entity_type: EntityType::from_code(r.get(2)?).unwrap_or(EntityType::File),
+        category: Category::from_code(r.get(3)?).unwrap_or_default(),
+        source: Some(Source::from_code(r.get(4)?).unwrap_or_default()),
+        is_write: r.get(5)?,
+        project: r.get(6)?,
+        branch: r.get(7)?,
+        language: r.get(8)?,
+        machine: r.get(9)?,
+        editor: r.get(10)?,
+        os: r.get(11)?,
+        user_agent: r.get(12)?,
+        lines: r.get(13)?,
+        lineno: r.get(14)?,
+        cursorpos: r.get(15)?,
+        dependencies: deps
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default(),
+        meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
+    })
+}
+
+#[cfg(test)]
+mod tests;

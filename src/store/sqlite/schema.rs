@@ -1,0 +1,259 @@
+//! The SQLite schema as an append-only list of migrations, versioned with `PRAGMA user_version`,
+//! and [`migrate`], which refuses files that are not ours or are newer than this build.
+
+use crate::store::{Result, StoreError};
+use rusqlite::{Connection, params};
+use std::path::Path;
+
+/// Refuses a file that is not a TimeForged database or is newer than this build, before
+/// anything (even the journal mode) is written to it.
+pub fn check(conn: &Connection, path: &Path) -> Result<()> {
+    let err = |e| super::classify(path, e);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    let known = MIGRATIONS.len();
+    if version > known as i64 {
+        return Err(StoreError::TooNew {
+            path: path.display().to_string(),
+            found: version,
+            known,
+        });
+    }
+    if version == 0 {
+        // Version 0 with tables is another program's database: every TimeForged schema sets
+        // user_version in the transaction that creates its tables.
+        let foreign: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })
+            .map_err(err)?;
+        if let Some(table) = foreign {
+            return Err(StoreError::NotOurs {
+                path: path.display().to_string(),
+                table,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Brings the schema up to date, one transaction per migration.
+pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    check(conn, path)?;
+    let err = |e| super::classify(path, e);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(err)?;
+        tx.execute_batch(sql).map_err(err)?;
+        if i + 1 == HEARTBEAT_IDS_VERSION {
+            rehash_heartbeats(&tx).map_err(err)?;
+        }
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The version whose migration gives heartbeats ids without the user in them
+/// ([`crate::model::Heartbeat::id`]), the same on every store.
+const HEARTBEAT_IDS_VERSION: usize = 3;
+
+/// Recomputes every heartbeat's id (older versions hashed the user id in).
+fn rehash_heartbeats(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    use crate::model::{Category, EntityType, heartbeat_id};
+    let mut read = tx.prepare(
+        "SELECT h.user_id, h.time_ms, h.hash, e.value, h.type, h.category, p.value, b.value,
+                l.value, m.value, h.is_write
+         FROM heartbeats h JOIN strings e ON e.id = h.entity
+         LEFT JOIN strings p ON p.id = h.project LEFT JOIN strings b ON b.id = h.branch
+         LEFT JOIN strings l ON l.id = h.language LEFT JOIN strings m ON m.id = h.machine",
+    )?;
+    let mut changes: Vec<(i64, i64, i64, i64)> = Vec::new();
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let entity_type = EntityType::from_code(r.get(4)?).unwrap_or(EntityType::File);
+        let category = Category::from_code(r.get(5)?).unwrap_or_default();
+        let id = heartbeat_id(
+            r.get(1)?,
+            &r.get::<_, String>(3)?,
+            entity_type,
+            category,
+            r.get::<_, Option<String>>(6)?.as_deref(),
+            r.get::<_, Option<String>>(7)?.as_deref(),
+            r.get::<_, Option<String>>(8)?.as_deref(),
+            r.get::<_, Option<String>>(9)?.as_deref(),
+            r.get(10)?,
+        );
+        let old: i64 = r.get(2)?;
+        if id != old {
+            changes.push((r.get(0)?, r.get(1)?, old, id));
+        }
+    }
+    drop(rows);
+    drop(read);
+    let mut update = tx.prepare(
+        "UPDATE OR IGNORE heartbeats SET hash = ?4 WHERE user_id = ?1 AND time_ms = ?2 AND hash = ?3",
+    )?;
+    for (user, time, old, new) in changes {
+        update.execute(params![user, time, old, new])?;
+    }
+    Ok(())
+}
+
+/// Migration `i` brings the schema from version `i` to `i + 1`. Append, never edit.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: heartbeats clustered by time (WITHOUT ROWID, so the primary key is the table and no
+    // second index is needed), interned strings, manual intervals, per-day rollups.
+    "
+    CREATE TABLE strings (
+        id    INTEGER PRIMARY KEY,
+        value TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE heartbeats (
+        user_id      INTEGER NOT NULL,
+        time_ms      INTEGER NOT NULL,
+        hash         INTEGER NOT NULL,   -- dedup key (model::Heartbeat::dedup_hash)
+        entity       INTEGER NOT NULL,   -- strings.id
+        type         INTEGER NOT NULL,   -- model::EntityType::code
+        category     INTEGER NOT NULL,   -- model::Category::code
+        source       INTEGER NOT NULL,   -- model::Source::code
+        is_write     INTEGER NOT NULL,
+        project      INTEGER,            -- strings.id, like every column below up to os
+        branch       INTEGER,
+        language     INTEGER,
+        machine      INTEGER,
+        editor       INTEGER,
+        os           INTEGER,
+        user_agent   INTEGER,
+        lines        INTEGER,
+        lineno       INTEGER,
+        cursorpos    INTEGER,
+        dependencies TEXT,               -- JSON array, NULL when empty
+        meta         TEXT,               -- JSON object, NULL when absent
+        PRIMARY KEY (user_id, time_ms, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE intervals (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        start_ms   INTEGER NOT NULL,
+        end_ms     INTEGER NOT NULL,
+        project    INTEGER NOT NULL,
+        branch     INTEGER,
+        category   INTEGER NOT NULL,
+        note       TEXT,
+        created_ms INTEGER NOT NULL,
+        UNIQUE (user_id, start_ms, end_ms, project)  -- re-importing an interval adds nothing
+    );
+    CREATE INDEX intervals_by_time ON intervals (user_id, start_ms);
+    -- Credited milliseconds per local day and dimension (0 = none), under the rules in meta.
+    CREATE TABLE daily (
+        user_id  INTEGER NOT NULL,
+        day      INTEGER NOT NULL,      -- yyyymmdd, local
+        project  INTEGER NOT NULL,
+        language INTEGER NOT NULL,
+        branch   INTEGER NOT NULL,
+        category INTEGER NOT NULL,
+        editor   INTEGER NOT NULL,
+        machine  INTEGER NOT NULL,
+        os       INTEGER NOT NULL,
+        source   INTEGER NOT NULL,
+        ms       INTEGER NOT NULL,
+        PRIMARY KEY (user_id, day, project, language, branch, category, editor, machine, os, source)
+    ) WITHOUT ROWID;
+    -- Days whose rollup must be recomputed before it is read.
+    CREATE TABLE dirty_days (
+        user_id INTEGER NOT NULL,
+        day     INTEGER NOT NULL,
+        PRIMARY KEY (user_id, day)
+    ) WITHOUT ROWID;
+    -- HTTP API keys, as SHA-256 of the key; the key itself is never stored here.
+    CREATE TABLE api_keys (
+        hash       BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ",
+    // 2: git — commits (marks on a branch; a rewrite points the old commit at its new one),
+    // branch switches, and roots added with `tf watch add`.
+    "
+    CREATE TABLE commits (
+        user_id     INTEGER NOT NULL,
+        project     INTEGER NOT NULL,   -- strings.id
+        sha         TEXT NOT NULL,
+        branch      INTEGER,            -- strings.id
+        time_ms     INTEGER NOT NULL,   -- when it was made (kept through rebases)
+        summary     TEXT,
+        merge       INTEGER NOT NULL DEFAULT 0,
+        replaced_by TEXT,               -- the commit that replaced it (amend, rebase, squash)
+        PRIMARY KEY (user_id, project, sha)
+    ) WITHOUT ROWID;
+    CREATE INDEX commits_by_time ON commits (user_id, time_ms);
+    CREATE TABLE branch_switches (
+        user_id INTEGER NOT NULL,
+        project INTEGER NOT NULL,       -- strings.id
+        time_ms INTEGER NOT NULL,
+        branch  INTEGER NOT NULL,       -- strings.id: the branch checked out from then on
+        head    TEXT,
+        PRIMARY KEY (user_id, project, time_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE watch_roots (
+        path     TEXT PRIMARY KEY,
+        added_ms INTEGER NOT NULL
+    );
+    ",
+    // 3: users with their own settings and API keys (id, label, read-only); dirty-day marks
+    // that move each time a day is marked again; a rollup per day and file; heartbeat ids
+    // without the user (recomputed in `rehash_heartbeats`). Rollups are recomputed under each
+    // user's rules (`users.rollup_rules`).
+    "
+    CREATE TABLE users (
+        id           INTEGER PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        created_ms   INTEGER NOT NULL,
+        settings     TEXT NOT NULL DEFAULT '{}',   -- JSON: store::UserSettings
+        rollup_rules TEXT                          -- store::rollup_signature of the rollups
+    );
+    INSERT INTO users (id, name, created_ms)
+        VALUES (1, 'local', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+    CREATE TABLE api_keys_v3 (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        hash       BLOB NOT NULL UNIQUE,           -- SHA-256 of the key
+        label      TEXT,
+        read_only  INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL
+    );
+    INSERT INTO api_keys_v3 (user_id, hash, label, created_ms)
+        SELECT user_id, hash, 'api_key file', created_ms FROM api_keys;
+    DROP TABLE api_keys;
+    ALTER TABLE api_keys_v3 RENAME TO api_keys;
+    CREATE INDEX api_keys_by_user ON api_keys (user_id);
+    ALTER TABLE dirty_days ADD COLUMN mark INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE daily_entities (
+        user_id  INTEGER NOT NULL,
+        day      INTEGER NOT NULL,
+        entity   INTEGER NOT NULL,
+        project  INTEGER NOT NULL,
+        branch   INTEGER NOT NULL,
+        language INTEGER NOT NULL,
+        ms       INTEGER NOT NULL,
+        PRIMARY KEY (user_id, day, entity, project, branch, language)
+    ) WITHOUT ROWID;
+    DELETE FROM meta WHERE key = 'rollup';
+    ",
+];
