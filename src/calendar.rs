@@ -120,6 +120,16 @@ impl crate::timeline::Midnights for DayEnds<'_> {
     }
 }
 
+/// Now, in unix milliseconds (the one clock every part reads).
+pub fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+/// Now, in unix seconds.
+pub fn now_seconds() -> f64 {
+    now_ms() as f64 / 1000.0
+}
+
 pub fn day_num(date: Date) -> DayNum {
     i32::from(date.year()) * 10_000 + i32::from(date.month()) * 100 + i32::from(date.day())
 }

@@ -1,9 +1,11 @@
-//! `timeforged`: the per-user daemon. `timeforged run` (the default) serves in the foreground.
+//! `timeforged`: the per-user daemon (`timeforged run`, the default, serves in the foreground),
+//! the team server (`timeforged serve`) and its user administration (`timeforged user …`).
 
 use anyhow::Context;
 use clap::Parser;
 use std::process::ExitCode;
 use timeforged::calendar::Calendar;
+use timeforged::cli::admin;
 use timeforged::cli::args::{DaemonCli, DaemonCommand};
 use timeforged::config::{self, Config};
 use timeforged::daemon::{self, Options};
@@ -11,20 +13,22 @@ use timeforged::paths::Paths;
 
 fn main() -> ExitCode {
     let args = DaemonCli::parse();
-    match args.command.unwrap_or(DaemonCommand::Run) {
-        DaemonCommand::Run => match run() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
+    let command = args.command.unwrap_or(DaemonCommand::Run);
+    let daemon = matches!(command, DaemonCommand::Run);
+    match run(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if daemon {
                 tracing::error!("{err:#}");
-                eprintln!("timeforged: {err:#}");
-                ExitCode::FAILURE
             }
-        },
+            eprintln!("timeforged: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn run() -> anyhow::Result<()> {
-    // The database, log and socket hold the user's activity: private to the user.
+fn run(command: DaemonCommand) -> anyhow::Result<()> {
+    // The database, log and socket hold the users' activity: private.
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe { libc::umask(0o077) };
     let paths = Paths::from_env()?;
@@ -33,33 +37,56 @@ fn run() -> anyhow::Result<()> {
         config.daemon.socket.as_deref(),
         config.storage.database.as_deref(),
     );
-    paths.create_dirs()?;
-    init_logging(&paths, &config)?;
-    daemon::run(Options {
-        paths,
-        config,
-        calendar: Calendar::system(),
-    })?;
+    match command {
+        DaemonCommand::Run => {
+            paths.create_dirs()?;
+            init_logging(&paths, &config)?;
+            daemon::run(Options {
+                paths,
+                config,
+                calendar: Calendar::system(),
+            })?;
+        }
+        DaemonCommand::Serve(args) => {
+            init_server_logging(&config)?;
+            admin::serve(args, config, &paths)?;
+        }
+        DaemonCommand::User(args) => {
+            admin::user(args, &config, &paths, &mut std::io::stdout().lock())?;
+        }
+    }
     Ok(())
 }
 
-/// Logs go to the log file (stdout stays empty); `log_level` is a tracing filter.
+fn filter(config: &Config) -> anyhow::Result<tracing_subscriber::EnvFilter> {
+    tracing_subscriber::EnvFilter::try_new(&config.daemon.log_level).with_context(|| {
+        format!(
+            "daemon.log_level {:?} is not a valid filter",
+            config.daemon.log_level
+        )
+    })
+}
+
+/// The daemon logs to its log file (stdout stays empty); `log_level` is a tracing filter.
 fn init_logging(paths: &Paths, config: &Config) -> anyhow::Result<()> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&paths.log)
         .with_context(|| format!("cannot open log file {}", paths.log.display()))?;
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(&config.daemon.log_level).with_context(|| {
-            format!(
-                "daemon.log_level {:?} is not a valid filter",
-                config.daemon.log_level
-            )
-        })?;
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(filter(config)?)
         .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .init();
+    Ok(())
+}
+
+/// The server logs to stderr (a service manager keeps it).
+fn init_server_logging(config: &Config) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(filter(config)?)
+        .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();
     Ok(())

@@ -374,6 +374,118 @@ pub struct DaemonCli {
 pub enum DaemonCommand {
     /// Serve in the foreground until SIGTERM/SIGINT or `tf daemon stop` (the default).
     Run,
+    /// Run the multi-user team server: the WakaTime-compatible API for every user, by API key.
+    Serve(ServeArgs),
+    /// Manage the team server's users and their API keys.
+    User(UserArgs),
+}
+
+/// Which database a server command uses: `--db`, else `[storage] url`, else `server.db` in the
+/// data directory.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Database: a file path, sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TIMEFORGED_STORAGE__URL",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: `[server] listen`, 127.0.0.1:9114).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: UserCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; prints their first API key (only now: it is stored hashed).
+    Add {
+        name: String,
+        #[command(flatten)]
+        settings: UserSettingsArgs,
+    },
+    /// Users with their settings and number of keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user and everything they recorded.
+    Remove {
+        name: String,
+        /// Really delete the user's data.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Change a user's settings (time zone, timeout, preset, week start).
+    Set {
+        name: String,
+        #[command(flatten)]
+        settings: UserSettingsArgs,
+    },
+    /// API keys: add, list, revoke, rotate.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+/// Per-user settings; `default` unsets one (the server's default applies).
+#[derive(Debug, Args, Default)]
+pub struct UserSettingsArgs {
+    /// Time zone for days and weeks (IANA name, e.g. Europe/Berlin), or `default`.
+    #[arg(long, value_name = "TZ")]
+    pub time_zone: Option<String>,
+    /// Heartbeat timeout in minutes (1–240), or `default`.
+    #[arg(long, value_name = "MIN")]
+    pub timeout: Option<String>,
+    /// Duration rules: timeforged or wakapi, or `default`.
+    #[arg(long, value_name = "PRESET")]
+    pub preset: Option<String>,
+    /// First day of the week: monday or sunday, or `default`.
+    #[arg(long, value_name = "DAY")]
+    pub week_start: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// A new key for the user (printed once).
+    Add {
+        name: String,
+        /// What the key is for (a machine, a plugin).
+        #[arg(long)]
+        label: Option<String>,
+        /// The key may read reports but not send heartbeats.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// The user's keys (ids, labels, read-only, created).
+    List {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke one key by its id (see `key list`); it stops working at once.
+    Revoke {
+        #[arg(value_name = "KEY_ID")]
+        id: i64,
+    },
+    /// Revoke every key of the user and print a new one.
+    Rotate { name: String },
 }
 
 #[cfg(test)]

@@ -175,7 +175,7 @@ impl DaemonSource {
             sessions: sessions.iter().map(session).collect(),
             day_start_unix: day_start,
             day_end_unix: instant(&report.end).0,
-            now_unix: Timestamp::now().as_millisecond() as f64 / 1000.0,
+            now_unix: crate::calendar::now_seconds(),
             utc_offset_seconds: utc_offset,
         }))
     }
@@ -305,7 +305,7 @@ impl tui::Source for DaemonSource {
 }
 
 fn local_today() -> Date {
-    crate::calendar::Calendar::system().date_of(Timestamp::now().as_millisecond())
+    crate::calendar::Calendar::system().date_of(crate::calendar::now_ms())
 }
 
 fn days(from: Date, to: Date) -> RangeSpec {

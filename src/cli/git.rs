@@ -43,7 +43,7 @@ pub fn run(action: GitAction, out: &mut impl Write) -> Result<ExitCode> {
 }
 
 fn hook(name: &str, args: &[String]) -> ExitCode {
-    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    let now = crate::calendar::now_seconds();
     if let Some(event) = hooks::event(name, args, std::io::stdin().lock(), now) {
         super::hook::deliver(&to_line(&Request::Git(event)), HOOK_SEND_TIMEOUT);
     }

@@ -65,7 +65,7 @@ fn to_event(a: HookArgs) -> Option<ShellEvent> {
         "end" => ShellEventKind::End,
         _ => return None,
     };
-    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    let now = crate::calendar::now_seconds();
     let time = a.time.filter(|t| t.is_finite()).unwrap_or(now);
     let start = a.start.or_else(|| a.duration_ms.map(|d| time - d / 1000.0));
     Some(ShellEvent {

@@ -1,6 +1,7 @@
 //! `tf`'s commands: each turns its arguments into protocol requests and prints the answer.
 //! The binary only parses arguments and calls [`run`].
 
+pub mod admin;
 pub mod args;
 mod dash;
 pub mod format;
@@ -206,7 +207,7 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
     for s in &info.shells {
         let running = match (&s.running, s.running_since) {
             (Some(cmd), Some(since)) => {
-                let secs = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 - since;
+                let secs = crate::calendar::now_seconds() - since;
                 format!(" · running {cmd} for {}", format::duration(secs))
             }
             _ => String::new(),
@@ -500,7 +501,7 @@ fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
         language =
             language.or_else(|| crate::project::language_for_path(&path).map(str::to_string));
     }
-    let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    let now = crate::calendar::now_seconds();
     let mut h = Heartbeat::new(a.time.unwrap_or(now), entity);
     h.entity_type = entity_type;
     h.category = category;

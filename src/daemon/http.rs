@@ -46,8 +46,8 @@ pub(crate) struct Api {
     pub max_heartbeat_age_days: u32,
     /// Only loopback Host names are accepted when bound to loopback (DNS rebinding).
     pub loopback_only: bool,
-    /// Other names the local user answers to in `/users/{user}/…` (the login name).
-    pub aliases: Arc<Vec<String>>,
+    /// The local daemon's user, who also answers to the login name in `/users/{user}/…`.
+    pub local: Option<(crate::store::UserId, String)>,
     /// Request counts and latencies, when `/metrics` is served.
     pub metrics: Option<Arc<super::metrics::Metrics>>,
     pub started: Instant,
@@ -122,18 +122,66 @@ pub(crate) fn router(http: Api) -> Router {
         .route("/users/{user}/projects", get(projects))
         .route("/users/{user}", get(current_user))
         .route_layer(middleware::from_fn_with_state(http.clone(), only_own_user));
-    Router::new()
+    let authenticated = Router::new()
         .nest("/api/v1", v1.clone())
         .nest("/api/compat/wakatime/v1", v1)
         .route("/api/heartbeat", post(ingest))
         .route("/api/heartbeats", post(ingest))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(http.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(http.clone(), authenticate));
+    // Open to anyone who can connect: for load balancers and Prometheus.
+    let mut open = Router::new().route("/healthz", get(healthz));
+    if http.metrics.is_some() {
+        open = open.route("/metrics", get(metrics));
+    }
+    authenticated
+        .merge(open)
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .layer(middleware::from_fn_with_state(http.clone(), guard_host))
         .layer(middleware::from_fn(time_limit))
+        .layer(middleware::from_fn_with_state(http.clone(), measure))
         .with_state(http)
+}
+
+async fn healthz(AxState(http): AxState<Api>) -> Response {
+    let (ok, body) = super::server::healthz(&http).await;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(AxState(http): AxState<Api>) -> Response {
+    let Some(m) = http.metrics.clone() else {
+        return not_found().await;
+    };
+    let body = super::server::metrics(&http, &m).await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Counts each request and its latency by route, when metrics are on.
+async fn measure(AxState(http): AxState<Api>, req: Request, next: Next) -> Response {
+    let Some(m) = http.metrics.clone() else {
+        return next.run(req).await;
+    };
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(unmatched)", |p| p.as_str())
+        .to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    m.request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// WakaTime's error body.
@@ -245,7 +293,10 @@ async fn only_own_user(
     if let Some((_, user)) = params.iter().find(|(name, _)| *name == "user")
         && user != "current"
         && user != account.name
-        && !(account.id() == super::LOCAL_USER && http.aliases.iter().any(|a| a == user))
+        && !http
+            .local
+            .as_ref()
+            .is_some_and(|(id, login)| *id == account.id() && login == user)
     {
         return error(
             StatusCode::FORBIDDEN,

@@ -7,6 +7,7 @@ mod handlers;
 mod http;
 mod metrics;
 mod query;
+pub mod server;
 mod shell;
 mod socket;
 mod wakatime_api;
@@ -216,7 +217,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
             defaults: Arc::new(defaults),
             max_heartbeat_age_days: options.config.http.max_heartbeat_age_days,
             loopback_only,
-            aliases: Arc::new(vec![username()]),
+            local: Some((local.id(), username())),
             metrics: None,
             started: state.started,
         };
@@ -263,34 +264,29 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// The local user (the first user of the database), named after the login name.
+/// The local user: the database's first user (created on first start), named after the
+/// login name.
 fn local_account(
     store: &mut dyn crate::store::Store,
     defaults: &Defaults,
 ) -> Result<Account, DaemonError> {
-    let mut user = None;
+    let mut first = None;
     store.read(&mut |snap| {
-        user = snap.user_by_id(LOCAL_USER)?;
+        first = snap.users()?.into_iter().min_by_key(|u| u.id);
         Ok(())
     })?;
-    let user = match user {
+    let mut user = match first {
         Some(u) => u,
         None => store.add_user(&local_name(), &Default::default(), query::now_ms())?,
     };
-    if user.name != local_name() && crate::store::check_user_name(&local_name()).is_ok() {
+    if user.name != local_name() && store.rename_user(user.id, &local_name()).is_ok() {
         // Renamed logins, and databases from before users had names.
-        let _ = store.rename_user(user.id, &local_name());
+        user.name = local_name();
     }
-    // The local user's settings are the config file's: the rows' own are ignored.
-    let user = crate::store::User {
-        settings: Default::default(),
-        ..user
-    };
+    // The local user's settings are the config file's: the row's own are not used.
+    user.settings = Default::default();
     Ok(Account::resolve(&user, defaults))
 }
-
-/// The local daemon's user is the database's first.
-pub(crate) const LOCAL_USER: crate::store::UserId = 1;
 
 /// The login name, as a user name (`local` when it is not a valid one).
 fn local_name() -> String {
@@ -341,7 +337,7 @@ pub(crate) fn username() -> String {
         .unwrap_or_else(|_| "current".into())
 }
 
-fn signal(
+pub(crate) fn signal(
     kind: tokio::signal::unix::SignalKind,
 ) -> Result<tokio::signal::unix::Signal, DaemonError> {
     tokio::signal::unix::signal(kind).map_err(|source| DaemonError::Io {

@@ -89,7 +89,4 @@ pub(crate) fn to_query<'a>(account: &Account, ask: &'a Ask) -> Query<'a> {
     }
 }
 
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
+pub(crate) use crate::calendar::now_ms;

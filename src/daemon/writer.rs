@@ -24,15 +24,6 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
-impl WriteError {
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            WriteError::ShuttingDown => true,
-            WriteError::Store(e) => e.is_unavailable(),
-        }
-    }
-}
-
 /// Heartbeats stored: each as it was stored (placeholders resolved), and whether it was new.
 pub type Written = Vec<(Heartbeat, Stored)>;
 

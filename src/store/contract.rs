@@ -42,6 +42,12 @@ pub fn all(make: Make) {
     }
 }
 
+/// A user for the test (PostgreSQL databases start with none) and their scope.
+fn tester(w: &mut dyn Store) -> Scope {
+    let user = w.add_user("tester", &UserSettings::default(), 0).unwrap();
+    utc_scope(user.id)
+}
+
 pub fn utc_scope(user: UserId) -> Scope {
     Scope {
         user,
@@ -97,7 +103,7 @@ fn dirty(db: &dyn Database, user: UserId) -> Vec<DayNum> {
 fn duplicates_are_stored_once(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
-    let s = utc_scope(1);
+    let s = tester(&mut *w);
     let batch = vec![hb(100.0, "a"), hb(100.0, "a"), hb(160.0, "a")];
     assert_eq!(
         insert(&mut *w, &s, &batch),
@@ -140,10 +146,11 @@ fn heartbeats_round_trip(make: Make) {
     h.meta = serde_json::json!({"ticket": "ABC-1", "n": 2})
         .as_object()
         .cloned();
-    insert(&mut *w, &utc_scope(1), std::slice::from_ref(&h));
+    let me = tester(&mut *w).user;
+    insert(&mut *w, &utc_scope(me), std::slice::from_ref(&h));
     let got = read(&*db, |snap| {
         let mut got = vec![];
-        snap.heartbeats(1, 0, i64::MAX, &mut |h| {
+        snap.heartbeats(me, 0, i64::MAX, &mut |h| {
             got.push(h);
             true
         })?;
@@ -151,10 +158,10 @@ fn heartbeats_round_trip(make: Make) {
     })
     .unwrap();
     assert_eq!(got, vec![h.clone()]);
-    let latest = read(&*db, |s| s.latest(1, i64::MAX)).unwrap();
+    let latest = read(&*db, |s| s.latest(me, i64::MAX)).unwrap();
     assert_eq!(latest, Some(h));
     assert_eq!(
-        read(&*db, |s| s.first_time(1)).unwrap(),
+        read(&*db, |s| s.first_time(me)).unwrap(),
         Some(1_700_000_000_123)
     );
 }
@@ -164,7 +171,8 @@ fn heartbeats_round_trip(make: Make) {
 fn ties_are_ordered_by_id(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
-    let s = utc_scope(1);
+    let s = tester(&mut *w);
+    let me = s.user;
     let tied: Vec<Heartbeat> = ["x", "y", "z", "w"].iter().map(|p| hb(1000.0, p)).collect();
     let mut ids: Vec<i64> = tied.iter().map(Heartbeat::id).collect();
     for h in tied.iter().rev() {
@@ -174,7 +182,7 @@ fn ties_are_ordered_by_id(make: Make) {
     ids.sort();
     let order = read(&*db, |snap| {
         let mut got = Vec::new();
-        snap.heartbeats(1, 0, i64::MAX, &mut |h| {
+        snap.heartbeats(me, 0, i64::MAX, &mut |h| {
             got.push(h.id());
             true
         })?;
@@ -195,7 +203,7 @@ fn ties_are_ordered_by_id(make: Make) {
                 filters: &Filters::default(),
                 rules: s.rules,
                 rollups_usable: false,
-                user_id: 1,
+                user_id: me,
             },
         )
     })
@@ -207,17 +215,18 @@ fn ties_are_ordered_by_id(make: Make) {
 fn rollups_follow_writes(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
-    let s = utc_scope(1);
+    let s = tester(&mut *w);
+    let me = s.user;
     let day = 86_400.0;
     // 10 minutes on day 1 ending 5 minutes past midnight.
     insert(&mut *w, &s, &[hb(day - 300.0, "a"), hb(day + 300.0, "a")]);
-    assert!(!dirty(&*db, 1).is_empty());
+    assert!(!dirty(&*db, me).is_empty());
     assert_eq!(total(&*db, &s, true), 600_000, "dirty days count live");
     refresh_all(&mut *w, &s);
-    assert!(dirty(&*db, 1).is_empty());
+    assert!(dirty(&*db, me).is_empty());
     let per_day = read(&*db, |snap| {
         let mut rows = Vec::new();
-        snap.rollups(1, Rollup::Daily, 0, i32::MAX, &mut |d, _, ms| {
+        snap.rollups(me, Rollup::Daily, 0, i32::MAX, &mut |d, _, ms| {
             rows.push((d, ms))
         })?;
         Ok(rows)
@@ -247,7 +256,7 @@ fn rollups_follow_writes(make: Make) {
     assert_eq!(total(&*db, &s, false), 300_000 + 3_600_000);
     let (files, none) = read(&*db, |snap| {
         let (mut files, mut none) = (0, 0);
-        snap.rollups(1, Rollup::Entities, 0, i32::MAX, &mut |_, d, ms| {
+        snap.rollups(me, Rollup::Entities, 0, i32::MAX, &mut |_, d, ms| {
             if d.entity == 0 {
                 none += ms
             } else {
@@ -269,25 +278,27 @@ fn rollups_follow_writes(make: Make) {
 fn a_mark_during_a_refresh_survives(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
-    let s = utc_scope(1);
+    let s = tester(&mut *w);
+    let me = s.user;
     insert(&mut *w, &s, &[hb(1000.0, "a"), hb(1060.0, "a")]);
-    let days = w.dirty(Some(1), DayNum::MIN, DayNum::MAX, 100).unwrap();
+    let days = w.dirty(Some(me), DayNum::MIN, DayNum::MAX, 100).unwrap();
     let today = *days.iter().find(|d| d.day == 19700101).unwrap();
     // Marked again after the refresh read its mark.
     insert(&mut *w, &s, &[hb(1120.0, "a")]);
     w.refresh_day(today, &mut |snap| rollup::compute_day(snap, &s, today.day))
         .unwrap();
-    assert!(dirty(&*db, 1).contains(&19700101));
+    assert!(dirty(&*db, me).contains(&19700101));
     assert_eq!(total(&*db, &s, true), 120_000);
     refresh_all(&mut *w, &s);
-    assert!(dirty(&*db, 1).is_empty());
+    assert!(dirty(&*db, me).is_empty());
     assert_eq!(total(&*db, &s, true), 120_000);
 }
 
 fn changed_rules_reset_rollups(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
-    let s = utc_scope(1);
+    let s = tester(&mut *w);
+    let me = s.user;
     assert!(rollup::ensure_rules(&mut *w, &s).unwrap(), "no rules yet");
     insert(&mut *w, &s, &[hb(1000.0, "a"), hb(1300.0, "a")]);
     refresh_all(&mut *w, &s);
@@ -297,7 +308,7 @@ fn changed_rules_reset_rollups(make: Make) {
         ..s.clone()
     };
     assert!(rollup::ensure_rules(&mut *w, &short).unwrap());
-    assert_eq!(dirty(&*db, 1), vec![19700101, 19700102]);
+    assert_eq!(dirty(&*db, me), vec![19700101, 19700102]);
     refresh_all(&mut *w, &short);
     assert_eq!(total(&*db, &short, true), 0);
     let berlin = Scope {
@@ -383,7 +394,7 @@ fn removing_a_user_removes_their_data(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
     let bob = w.add_user("bob", &UserSettings::default(), 0).unwrap();
-    let (s1, sb) = (utc_scope(1), utc_scope(bob.id));
+    let (s1, sb) = (tester(&mut *w), utc_scope(bob.id));
     insert(&mut *w, &s1, &[hb(1000.0, "a"), hb(1060.0, "a")]);
     insert(&mut *w, &sb, &[hb(1000.0, "b"), hb(1060.0, "b")]);
     w.add_key(bob.id, &crate::apikey::hash("bob"), None, false, 0)
@@ -403,6 +414,7 @@ fn removing_a_user_removes_their_data(make: Make) {
 fn git_records(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
+    let me = tester(&mut *w).user;
     let event = |kind, branch: &str, head: &str| GitEvent {
         kind,
         time: 0.0,
@@ -416,7 +428,7 @@ fn git_records(make: Make) {
     let sha = |c: char| c.to_string().repeat(40);
     let r = w
         .record_git(
-            1,
+            me,
             "p",
             &event(GitEventKind::Checkout, "main", &sha('a')),
             1000,
@@ -425,7 +437,7 @@ fn git_records(make: Make) {
     assert!(r.switched);
     let r = w
         .record_git(
-            1,
+            me,
             "p",
             &event(GitEventKind::Checkout, "main", &sha('a')),
             2000,
@@ -434,7 +446,7 @@ fn git_records(make: Make) {
     assert!(!r.switched, "same branch is no switch");
     let r = w
         .record_git(
-            1,
+            me,
             "p",
             &event(GitEventKind::Commit, "main", &sha('b')),
             3000,
@@ -442,27 +454,33 @@ fn git_records(make: Make) {
         .unwrap();
     assert_eq!(r.commits, 1);
     w.record_git(
-        1,
+        me,
         "p",
         &event(GitEventKind::Commit, "main", &sha('c')),
         5000,
     )
     .unwrap();
-    let commits = read(&*db, |s| s.commits(1, 0, 10_000, Some("p"), None)).unwrap();
+    let commits = read(&*db, |s| s.commits(me, 0, 10_000, Some("p"), None)).unwrap();
     assert_eq!(commits.len(), 2);
     assert_eq!(commits[0].sha, sha('b'));
     assert_eq!(
-        read(&*db, |s| s.previous_commit_time(1, "p", Some("main"), 5000)).unwrap(),
+        read(&*db, |s| s.previous_commit_time(
+            me,
+            "p",
+            Some("main"),
+            5000
+        ))
+        .unwrap(),
         Some(3000)
     );
     assert_eq!(
-        read(&*db, |s| s.last_branch(1, "p")).unwrap(),
+        read(&*db, |s| s.last_branch(me, "p")).unwrap(),
         Some(("main".to_string(), 1000))
     );
     let mut h = hb(1.0, "p");
     h.branch = Some("main".into());
-    insert(&mut *w, &utc_scope(1), &[h]);
-    let act = read(&*db, |s| s.branch_activity(1, 0, 10_000)).unwrap();
+    insert(&mut *w, &utc_scope(me), &[h]);
+    let act = read(&*db, |s| s.branch_activity(me, 0, 10_000)).unwrap();
     assert_eq!(act.len(), 1);
     assert_eq!((act[0].2, act[0].3), (1000, 1000));
 }
@@ -470,7 +488,8 @@ fn git_records(make: Make) {
 fn intervals(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
-    let s = utc_scope(1);
+    let s = tester(&mut *w);
+    let me = s.user;
     let iv = Interval {
         start: 3600.0,
         end: 7200.0,
@@ -482,9 +501,9 @@ fn intervals(make: Make) {
     let (id, new) = w.add_interval(&s, &iv, 0).unwrap();
     assert!(new);
     assert_eq!(w.add_interval(&s, &iv, 0).unwrap(), (id, false));
-    let got = read(&*db, |snap| snap.intervals(1, 0, 86_400_000)).unwrap();
+    let got = read(&*db, |snap| snap.intervals(me, 0, 86_400_000)).unwrap();
     assert_eq!(got, vec![(id, iv)]);
-    let spans = read(&*db, |snap| snap.interval_spans(1, 0, 86_400_000)).unwrap();
+    let spans = read(&*db, |snap| snap.interval_spans(me, 0, 86_400_000)).unwrap();
     assert_eq!((spans[0].start_ms, spans[0].end_ms), (3_600_000, 7_200_000));
     assert_eq!(total(&*db, &s, true), 3_600_000);
 }
@@ -504,14 +523,15 @@ fn watch_roots(make: Make) {
 fn snapshots_are_consistent(make: Make) {
     let db = make();
     let mut w = db.writer().unwrap();
-    let s = utc_scope(1);
+    let s = tester(&mut *w);
+    let me = s.user;
     insert(&mut *w, &s, &[hb(1000.0, "a")]);
     read(&*db, |snap| {
         let before = snap.heartbeat_count()?;
         insert(&mut *w, &s, &[hb(2000.0, "a")]);
         assert_eq!(snap.heartbeat_count()?, before);
         let mut n = 0;
-        snap.heartbeats(1, 0, i64::MAX, &mut |_| {
+        snap.heartbeats(me, 0, i64::MAX, &mut |_| {
             n += 1;
             true
         })?;

@@ -30,7 +30,7 @@ pub enum StoreError {
     )]
     Corrupt { path: String, reason: String },
     #[error(
-        "{path} is an SQLite database of another program (it has a table {table:?} and no TimeForged schema); refusing to add TimeForged's tables to it. Point storage.database at a new file"
+        "{path} is a database of another program (it has a table {table:?} and no TimeForged schema); refusing to add TimeForged's tables to it: use a new, empty database"
     )]
     NotOurs { path: String, table: String },
     #[error("{path} is read-only ({reason}); make the file and its directory writable")]

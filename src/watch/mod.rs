@@ -12,6 +12,7 @@ mod reflog;
 mod rules;
 mod tree;
 
+use crate::calendar::now_ms;
 use crate::git::GitEvent;
 use crate::model::{Category, Heartbeat, Source};
 use crate::protocol::WatchRoot;
@@ -779,8 +780,4 @@ struct Batch {
     git: Vec<GitEvent>,
     /// Heartbeat-worthy files per repository in this batch, for the burst rule.
     per_repo: HashMap<PathBuf, usize>,
-}
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
 }

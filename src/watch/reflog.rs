@@ -73,7 +73,7 @@ impl Watch {
 }
 
 fn now_seconds() -> f64 {
-    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
+    crate::calendar::now_seconds()
 }
 
 /// The branch a reflog line says HEAD moved to (`checkout: moving from A to B`, the end of a

@@ -228,8 +228,12 @@ pub const MIGRATIONS: &[&str] = &[
         settings     TEXT NOT NULL DEFAULT '{}',   -- JSON: store::UserSettings
         rollup_rules TEXT                          -- store::rollup_signature of the rollups
     );
+    -- The data recorded so far is the local user's (a new database starts with no user).
     INSERT INTO users (id, name, created_ms)
-        VALUES (1, 'local', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+        SELECT 1, 'local', CAST(strftime('%s', 'now') AS INTEGER) * 1000
+        WHERE EXISTS (SELECT 1 FROM heartbeats) OR EXISTS (SELECT 1 FROM intervals)
+           OR EXISTS (SELECT 1 FROM api_keys) OR EXISTS (SELECT 1 FROM commits)
+           OR EXISTS (SELECT 1 FROM branch_switches);
     CREATE TABLE api_keys_v3 (
         id         INTEGER PRIMARY KEY,
         user_id    INTEGER NOT NULL,

@@ -1,0 +1,186 @@
+//! The PostgreSQL schema as an append-only list of migrations; the version is kept in
+//! `tf_meta`, and an advisory lock keeps two servers starting at once from migrating twice.
+
+use crate::store::{Result, StoreError};
+use postgres::Client;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`. Append, never edit.
+/// Version 1 matches SQLite's version 3 (the first with users), table for table.
+pub const MIGRATIONS: &[&str] = &["
+    CREATE TABLE strings (
+        id    SERIAL PRIMARY KEY,
+        value TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE users (
+        id           BIGSERIAL PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        created_ms   BIGINT NOT NULL,
+        settings     TEXT NOT NULL DEFAULT '{}',
+        rollup_rules TEXT
+    );
+    CREATE TABLE heartbeats (
+        user_id      BIGINT NOT NULL,
+        time_ms      BIGINT NOT NULL,
+        hash         BIGINT NOT NULL,
+        entity       INT NOT NULL,
+        type         SMALLINT NOT NULL,
+        category     SMALLINT NOT NULL,
+        source       SMALLINT NOT NULL,
+        is_write     BOOLEAN NOT NULL,
+        project      INT,
+        branch       INT,
+        language     INT,
+        machine      INT,
+        editor       INT,
+        os           INT,
+        user_agent   INT,
+        lines        BIGINT,
+        lineno       BIGINT,
+        cursorpos    BIGINT,
+        dependencies TEXT,
+        meta         TEXT,
+        PRIMARY KEY (user_id, time_ms, hash)
+    );
+    CREATE TABLE intervals (
+        id         BIGSERIAL PRIMARY KEY,
+        user_id    BIGINT NOT NULL,
+        start_ms   BIGINT NOT NULL,
+        end_ms     BIGINT NOT NULL,
+        project    INT NOT NULL,
+        branch     INT,
+        category   SMALLINT NOT NULL,
+        note       TEXT,
+        created_ms BIGINT NOT NULL,
+        UNIQUE (user_id, start_ms, end_ms, project)
+    );
+    CREATE INDEX intervals_by_time ON intervals (user_id, start_ms);
+    CREATE TABLE daily (
+        user_id  BIGINT NOT NULL,
+        day      INT NOT NULL,
+        project  INT NOT NULL,
+        language INT NOT NULL,
+        branch   INT NOT NULL,
+        category SMALLINT NOT NULL,
+        editor   INT NOT NULL,
+        machine  INT NOT NULL,
+        os       INT NOT NULL,
+        source   SMALLINT NOT NULL,
+        ms       BIGINT NOT NULL,
+        PRIMARY KEY (user_id, day, project, language, branch, category, editor, machine, os, source)
+    );
+    CREATE TABLE daily_entities (
+        user_id  BIGINT NOT NULL,
+        day      INT NOT NULL,
+        entity   INT NOT NULL,
+        project  INT NOT NULL,
+        branch   INT NOT NULL,
+        language INT NOT NULL,
+        ms       BIGINT NOT NULL,
+        PRIMARY KEY (user_id, day, entity, project, branch, language)
+    );
+    -- A day whose rollups are stale; `mark` moves each time it is marked again, so a refresh
+    -- that raced with a new mark (READ COMMITTED) clears nothing.
+    CREATE TABLE dirty_days (
+        user_id BIGINT NOT NULL,
+        day     INT NOT NULL,
+        mark    BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, day)
+    );
+    CREATE TABLE api_keys (
+        id         BIGSERIAL PRIMARY KEY,
+        user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        hash       BYTEA NOT NULL UNIQUE,
+        label      TEXT,
+        read_only  BOOLEAN NOT NULL DEFAULT FALSE,
+        created_ms BIGINT NOT NULL
+    );
+    CREATE INDEX api_keys_by_user ON api_keys (user_id);
+    CREATE TABLE commits (
+        user_id     BIGINT NOT NULL,
+        project     INT NOT NULL,
+        sha         TEXT NOT NULL,
+        branch      INT,
+        time_ms     BIGINT NOT NULL,
+        summary     TEXT,
+        merge       BOOLEAN NOT NULL DEFAULT FALSE,
+        replaced_by TEXT,
+        PRIMARY KEY (user_id, project, sha)
+    );
+    CREATE INDEX commits_by_time ON commits (user_id, time_ms);
+    CREATE TABLE branch_switches (
+        user_id BIGINT NOT NULL,
+        project INT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        branch  INT NOT NULL,
+        head    TEXT,
+        PRIMARY KEY (user_id, project, time_ms)
+    );
+    CREATE TABLE watch_roots (
+        path     TEXT PRIMARY KEY,
+        added_ms BIGINT NOT NULL
+    );
+    CREATE TABLE counters (
+        key   TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+    );
+    INSERT INTO counters (key, value) VALUES ('heartbeats', 0);
+"];
+
+/// Key of the advisory lock held while migrating ("tfmg").
+const MIGRATION_LOCK: i64 = 0x7466_6d67;
+
+/// Brings the schema up to date; refuses a database of a newer schema.
+pub fn migrate(client: &mut Client, shown: &str) -> Result<()> {
+    let err = |e| super::classify(shown, e);
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS tf_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        )
+        .map_err(err)?;
+    let mut tx = client.transaction().map_err(err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(err)?;
+    let version: i64 = tx
+        .query_opt(
+            "SELECT value FROM tf_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .map_err(err)?
+        .map(|r| r.get::<_, String>(0))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if version == 0
+        && let Some(table) = tx
+            .query_opt(
+                "SELECT table_name::text FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name <> 'tf_meta'
+                 ORDER BY 1 LIMIT 1",
+                &[],
+            )
+            .map_err(err)?
+    {
+        // Tables but no TimeForged version: another program's database.
+        return Err(StoreError::NotOurs {
+            path: shown.to_string(),
+            table: table.get(0),
+        });
+    }
+    let known = MIGRATIONS.len();
+    if version > known as i64 {
+        return Err(StoreError::TooNew {
+            path: shown.to_string(),
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.batch_execute(sql).map_err(err)?;
+        tx.execute(
+            "INSERT INTO tf_meta (key, value) VALUES ('schema_version', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&(i as i64 + 1).to_string()],
+        )
+        .map_err(err)?;
+    }
+    tx.commit().map_err(err)
+}
