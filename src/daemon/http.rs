@@ -131,10 +131,9 @@ pub(crate) fn router(http: Api) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(http.clone(), authenticate));
     // Open to anyone who can connect: for load balancers and Prometheus.
-    let mut open = Router::new().route("/healthz", get(healthz));
-    if http.metrics.is_some() {
-        open = open.route("/metrics", get(metrics));
-    }
+    let open = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics));
     authenticated
         .merge(open)
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
@@ -156,7 +155,10 @@ async fn healthz(AxState(http): AxState<Api>) -> Response {
 
 async fn metrics(AxState(http): AxState<Api>) -> Response {
     let Some(m) = http.metrics.clone() else {
-        return not_found().await;
+        return error(
+            StatusCode::NOT_FOUND,
+            "metrics are off: set [server] metrics = true",
+        );
     };
     let body = super::server::metrics(&http, &m).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()

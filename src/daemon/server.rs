@@ -56,25 +56,13 @@ pub fn check_listen(listen: &str, allow_plaintext: bool) -> Result<SocketAddr, D
 
 /// Runs the server until SIGTERM/SIGINT. Blocks; builds its own runtime.
 pub fn run(options: ServeOptions) -> Result<(), DaemonError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|source| DaemonError::Io {
-            what: "starting the runtime",
-            path: Default::default(),
-            source,
-        })?;
-    runtime.block_on(serve(options))
-}
-
-async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     let config = &options.config;
     let addr = check_listen(&options.listen, config.server.allow_plaintext)?;
-    let db = options.db.clone();
     let defaults = Defaults::from_config(config, server_calendar(config));
-    let mut store = db.writer()?;
-    // Rollups follow each user's rules; settings changed while the server was down count now.
+    // Blocking database work happens here, before the runtime (the PostgreSQL client runs
+    // its own): rollups follow each user's rules, so settings changed while the server was
+    // down count now.
+    let mut store = options.db.writer()?;
     let mut users = Vec::new();
     store.read(&mut |snap| {
         users = snap.users()?;
@@ -84,6 +72,33 @@ async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         let account = Account::resolve(user, &defaults);
         crate::report::rollup::ensure_rules(&mut *store, &account.scope)?;
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| DaemonError::Io {
+            what: "starting the runtime",
+            path: Default::default(),
+            source,
+        })?;
+    // The last handle on the database is dropped after the runtime: PostgreSQL connections
+    // block on their own runtime when closed.
+    let db = options.db.clone();
+    let out = runtime.block_on(serve(options, addr, defaults, store, users.len()));
+    drop(runtime);
+    drop(db);
+    out
+}
+
+async fn serve(
+    options: ServeOptions,
+    addr: SocketAddr,
+    defaults: Defaults,
+    store: Box<dyn crate::store::Store>,
+    users: usize,
+) -> Result<(), DaemonError> {
+    let config = &options.config;
+    let db = options.db.clone();
     let listener = http::bind(&addr.to_string())
         .await
         .map_err(|source| DaemonError::Io {
@@ -114,7 +129,7 @@ async fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     tracing::info!(
         address = %bound,
         database = %db.describe(),
-        users = users.len(),
+        users,
         metrics = config.server.metrics,
         "timeforged {} serving",
         env!("CARGO_PKG_VERSION")

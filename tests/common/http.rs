@@ -78,6 +78,19 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// Sends a large `request` from another thread while reading the response, for servers that
+/// answer (413) and close before reading it all: a broken pipe on the way is expected.
+pub fn send_large(addr: SocketAddr, request: Vec<u8>) -> Reply {
+    let mut stream = connect(addr);
+    let mut writer = stream.try_clone().expect("clone the stream");
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(&request);
+    });
+    let reply = read_reply(&mut stream);
+    let _ = sender.join();
+    reply
+}
+
 /// Sends `request` as is and reads the response until the server closes the connection.
 pub fn send_raw(addr: SocketAddr, request: &[u8]) -> Reply {
     let mut stream = connect(addr);

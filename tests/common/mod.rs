@@ -291,9 +291,15 @@ impl TestEnv {
 
     /// `timeforged run` with this instance's environment; stderr goes to `stderr_file`.
     pub fn daemon_cmd(&self) -> Command {
+        let mut cmd = self.timeforged_cmd();
+        cmd.arg("run").stdout(Stdio::null());
+        cmd
+    }
+
+    /// `timeforged` (no subcommand yet) with this instance's environment.
+    pub fn timeforged_cmd(&self) -> Command {
         let mut cmd = Command::new(DAEMON);
         self.prepare(&mut cmd);
-        cmd.arg("run").stdout(Stdio::null());
         cmd
     }
 
