@@ -40,7 +40,7 @@ pub fn prepare(lines: &[String]) -> Rows {
                 .unwrap_or_else(|e| fail(format!("generated a bad heartbeat ({e}): {line}")));
             Row {
                 time_ms: h.time_ms(),
-                hash: h.dedup_hash(1),
+                hash: h.id(),
                 ints: [
                     intern(Some(&h.entity)),
                     Some(h.entity_type.code()),

@@ -46,10 +46,13 @@ pub enum WriteCmd {
         reply: oneshot::Sender<Result<(), WriteError>>,
     },
     /// Any other write, run on the writer thread in queue order (it answers by itself).
-    Run(Box<dyn FnOnce(&mut dyn Store) + Send>),
+    Run(Job),
     /// Finish everything queued before this, then exit.
     Stop,
 }
+
+/// Work run on the writer thread with the store.
+pub type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
 
 /// Cheap to clone; sends to the writer thread.
 #[derive(Clone)]

@@ -15,7 +15,8 @@ pub type Make<'a> = &'a dyn Fn() -> Arc<dyn Database>;
 
 /// Every case, each on its own database.
 pub fn all(make: Make) {
-    let cases: &[(&str, fn(Make))] = &[
+    type Case = (&'static str, fn(Make));
+    let cases: &[Case] = &[
         ("duplicates_are_stored_once", duplicates_are_stored_once),
         ("heartbeats_round_trip", heartbeats_round_trip),
         ("ties_are_ordered_by_id", ties_are_ordered_by_id),

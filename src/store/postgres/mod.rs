@@ -738,10 +738,9 @@ impl PgWriter {
             tx.commit().map_err(|e| classify(&shown, e))?;
             Ok(v)
         })();
-        match &out {
-            Ok(_) => self.ids = ids,
-            // Ids made in a transaction that rolled back may not exist.
-            Err(_) => {}
+        // Ids made in a transaction that rolled back may not exist.
+        if out.is_ok() {
+            self.ids = ids;
         }
         if self.ids.len() > STRING_CACHE_MAX {
             self.ids.clear();
