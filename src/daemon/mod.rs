@@ -6,6 +6,7 @@ mod handlers;
 mod http;
 mod shell;
 mod socket;
+pub mod startup;
 mod wakatime_api;
 mod watcher;
 mod writer;
@@ -177,6 +178,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     let paths = &options.paths;
     paths.create_dirs()?;
     let _lock = take_lock(paths)?;
+    startup::prepare_database(paths)?;
     // Open the database before taking the socket, so a bad database leaves no socket behind.
     let rules = rules_for(&options.config);
     let mut store = Writer::open(&paths.database, options.calendar.clone(), rules)?;
