@@ -529,6 +529,260 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_its_data() {
     assert_eq!(env.connect().count(), 1, "the data is intact");
 }
 
+/// Lines that an earlier, unrelated failure left in the log: a start error must never be
+/// reported with one of these.
+const OLD_LOG_LINES: &str = "2020-01-01T00:00:00.000000Z ERROR timeforged: an old error that is not the reason\n\
+timeforged: an old failure, not this start's\n";
+
+fn plant_old_log_lines(env: &TestEnv) {
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(env.log())
+        .expect("open the log");
+    log.write_all(OLD_LOG_LINES.as_bytes())
+        .expect("write old lines into the log");
+}
+
+fn assert_no_old_log_line(out: &std::process::Output) {
+    let err = stderr(out);
+    assert!(
+        !err.contains("old error") && !err.contains("old failure") && !err.contains(" INFO "),
+        "the reason must be this start's, not a line of the log: {}",
+        show(out)
+    );
+}
+
+/// A read-only bind mount of a directory onto itself, undone on drop.
+struct ReadOnlyMount(std::path::PathBuf);
+
+impl ReadOnlyMount {
+    fn new(dir: &std::path::Path) -> Option<ReadOnlyMount> {
+        let run = |args: &[&std::ffi::OsStr]| {
+            Command::new("mount")
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !run(&["--bind".as_ref(), dir.as_os_str(), dir.as_os_str()]) {
+            return None;
+        }
+        let guard = ReadOnlyMount(dir.to_path_buf());
+        run(&["-o".as_ref(), "remount,ro,bind".as_ref(), dir.as_os_str()]).then_some(guard)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn start_on_a_read_only_file_system_says_so_not_an_old_log_line() {
+    if !is_root() {
+        skip("a read-only file system needs a bind mount, which needs root");
+        return;
+    }
+    let env = TestEnv::new();
+    env.tf_ok(["heartbeat", "--entity", "/w/a.rs", "--project", "ro"]);
+    env.tf_ok(["daemon", "stop"]);
+    plant_old_log_lines(&env);
+    {
+        let Some(_mount) = ReadOnlyMount::new(&env.base) else {
+            skip("`mount --bind` and a read-only remount are not allowed here");
+            return;
+        };
+        let base = env.base.display().to_string();
+        let out = env.tf(["status"]);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("read-only file system") && err.contains(&base),
+            "names the read-only file system and the directory: {}",
+            show(&out)
+        );
+        assert!(
+            err.contains("TIMEFORGED_DIR"),
+            "says what to do: {}",
+            show(&out)
+        );
+        assert_no_old_log_line(&out);
+
+        let out = env.daemon_cmd().output().expect("run timeforged");
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        assert!(
+            stderr(&out).contains("read-only file system"),
+            "{}",
+            show(&out)
+        );
+    }
+    let status = env.tf_json(["status", "--json"]);
+    assert_eq!(status["heartbeats"], 1, "the data is intact: {status}");
+}
+
+#[test]
+fn a_database_path_that_is_a_directory_is_named_as_such_not_as_read_only() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.database()).expect("a directory where the database goes");
+    std::fs::set_permissions(&env.base, std::fs::Permissions::from_mode(0o700))
+        .expect("chmod TIMEFORGED_DIR");
+    plant_old_log_lines(&env);
+    let db = env.database().display().to_string();
+    for out in [
+        env.tf(["status"]),
+        env.daemon_cmd().output().expect("run timeforged"),
+    ] {
+        assert!(!out.status.success(), "{}", show(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&db) && err.contains("is a directory"),
+            "names the path and the problem: {}",
+            show(&out)
+        );
+        assert!(!err.contains("read-only"), "not read-only: {}", show(&out));
+        assert!(
+            err.contains("storage.database"),
+            "what to do: {}",
+            show(&out)
+        );
+        assert_no_old_log_line(&out);
+    }
+    assert!(env.database().is_dir(), "left as it was");
+    assert!(!env.socket().exists(), "no socket is left behind");
+}
+
+/// Runs `cmd` as uid/gid 65534 when the tests run as root (root ignores permission bits, so a
+/// 0400 file would not be read-only for it); the instance's files are handed to that user.
+fn as_file_owner<'a>(env: &TestEnv, cmd: &'a mut Command) -> &'a mut Command {
+    use std::os::unix::process::CommandExt;
+    if !is_root() {
+        return cmd;
+    }
+    std::fs::create_dir_all(&env.base).expect("create TIMEFORGED_DIR");
+    std::fs::set_permissions(env.scratch(), std::fs::Permissions::from_mode(0o755))
+        .expect("let uid 65534 into the temp dir");
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&env.base)
+        .status()
+        .expect("run chown");
+    assert!(status.success(), "chown -R {}", env.base.display());
+    cmd.uid(65534).gid(65534)
+}
+
+fn tf_as_owner(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    as_file_owner(env, &mut env.tf_cmd(args))
+        .output()
+        .expect("run tf")
+}
+
+fn mode_of(path: &std::path::Path) -> Option<u32> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
+}
+
+fn side_file(env: &TestEnv, suffix: &str) -> std::path::PathBuf {
+    let mut name = env.database().into_os_string();
+    name.push(suffix);
+    name.into()
+}
+
+#[test]
+fn a_0400_database_is_refused_with_the_fix_and_chmod_600_is_enough() {
+    let env = TestEnv::new();
+    let out = tf_as_owner(
+        &env,
+        &["heartbeat", "--entity", "/w/a.rs", "--project", "ro"],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let out = tf_as_owner(&env, &["daemon", "stop"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let db = env.database();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).expect("chmod 0400");
+
+    let out = tf_as_owner(&env, &["status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = stderr(&out);
+    let name = db.display().to_string();
+    assert!(
+        err.contains(&name) && err.contains("read-only"),
+        "names the file and says read-only: {}",
+        show(&out)
+    );
+    assert!(
+        err.contains(&format!("chmod 600 {name}")),
+        "gives the fix: {}",
+        show(&out)
+    );
+    for suffix in ["-wal", "-shm"] {
+        let side = side_file(&env, suffix);
+        if let Some(mode) = mode_of(&side) {
+            assert_eq!(
+                mode & 0o600,
+                0o600,
+                "{} was left read-only ({mode:o}) by the refused start",
+                side.display()
+            );
+        }
+    }
+
+    // The advised fix, and nothing else, makes the next start work.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    let out = tf_as_owner(&env, &["status", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(status["heartbeats"], 1, "the data is intact: {status}");
+}
+
+#[test]
+fn side_files_left_read_only_by_an_older_start_are_made_writable_and_their_data_kept() {
+    let env = TestEnv::new();
+    let t0 = recent_hour();
+    let items: String = (0..50)
+        .map(|i| format!("{}\n", hb(t0 + f64::from(i), "/w/wal.rs", "wal", "Rust")))
+        .collect();
+    let file = env.scratch().join("items.jsonl");
+    std::fs::write(&file, items).expect("write the import file");
+    let out = tf_as_owner(&env, &["import", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", show(&out));
+    // SIGKILL: the heartbeats stay in the -wal file, not yet in the database file.
+    let pid = env.daemon_pid().expect("the daemon runs");
+    common::signal(pid, libc::SIGKILL);
+    env.wait_until_stopped();
+    let wal = side_file(&env, "-wal");
+    assert!(
+        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0),
+        "the case under test: committed data in {}",
+        wal.display()
+    );
+    // What a start on a 0400 database used to leave behind; then the advised chmod of the
+    // database alone.
+    for path in [env.database(), wal.clone(), side_file(&env, "-shm")] {
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400))
+                .expect("chmod 0400");
+        }
+    }
+    std::fs::set_permissions(env.database(), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod 600");
+
+    let out = tf_as_owner(&env, &["status", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(
+        status["heartbeats"], 50,
+        "what was in the -wal survives: {status}"
+    );
+    assert!(
+        env.log_text().contains("writable again"),
+        "the repair is logged:\n{}",
+        env.log_text()
+    );
+}
+
 #[test]
 #[ignore = "helper, not a test: another_user_is_refused runs it as uid 65534"]
 fn peer_client_helper() {
