@@ -4,6 +4,8 @@
 //! user on the socket.
 
 mod common;
+#[path = "common/http.rs"]
+mod http;
 
 use common::{Conn, TestEnv, hb, is_root, now_secs, recent_hour, show, skip, stderr};
 use serde_json::{Value, json};
@@ -246,6 +248,95 @@ fn a_mixed_batch_rejects_each_bad_item_by_field_and_stores_the_good_ones() {
         .find(|h| h["entity"] == at_limit_entity.as_str())
         .expect("the at-limit heartbeat");
     assert_eq!(stored["project"], at_limit_project.as_str());
+}
+
+/// Items with `lines`, `lineno` and `cursorpos` beyond i64 in every form clients may use
+/// (a float, a string, an integer past u64, one past i64), then a good one; as raw JSON,
+/// since those numbers have no exact `serde_json::Value`.
+fn out_of_range_items(t: f64) -> (String, [(&'static str, &'static str); 4]) {
+    let item = |field: &str, value: &str| {
+        format!(
+            r#"{{"time": {t}, "entity": "/w/range.rs", "project": "range", "{field}": {value}}}"#
+        )
+    };
+    let items = [
+        item("lines", "1e30"),
+        item("lineno", r#""1e30""#),
+        item("cursorpos", "1000000000000000000000000000000"),
+        item("lines", "9223372036854775808"),
+        format!(
+            r#"{{"time": {}, "entity": "/w/ok.rs", "project": "range", "lines": 120, "lineno": 7, "cursorpos": 9223372036854775807}}"#,
+            t + 1.0
+        ),
+    ];
+    let expected = [
+        ("lines", "1000000000000000000000000000000"),
+        ("lineno", "1000000000000000000000000000000"),
+        ("cursorpos", "1000000000000000000000000000000"),
+        ("lines", "9223372036854775808"),
+    ];
+    (format!("[{}]", items.join(",")), expected)
+}
+
+#[test]
+fn lines_lineno_and_cursorpos_beyond_i64_are_rejected_by_field_not_stored_as_i64_max() {
+    let (env, mut c) = seeded(1);
+    let t = recent_hour() + 1800.0;
+    let (items, expected) = out_of_range_items(t);
+    c.send_raw(format!(r#"{{"v":1,"type":"heartbeats","heartbeats":{items}}}"#).as_bytes());
+    let r = c.recv();
+    assert_eq!(r["type"], "stored", "{r}");
+    assert_eq!(r["accepted"], 1, "only the good item: {r}");
+    assert_eq!(r["rejected"], 4, "{r}");
+    let errors = r["errors"].as_array().expect("stored.errors");
+    for (i, (field, value)) in expected.iter().enumerate() {
+        let e = &errors[i];
+        assert_eq!(e["index"], i, "{r}");
+        let message = e["error"].as_str().expect("error text");
+        assert!(
+            message.starts_with(&format!("{field}:"))
+                && message.contains("out of range")
+                && message.contains(value),
+            "item {i}: names {field}, the value and the problem: {message}"
+        );
+    }
+    let log = c.log_all();
+    let stored = log
+        .iter()
+        .find(|h| h["entity"] == "/w/ok.rs")
+        .expect("the good item is stored");
+    assert_eq!(stored["lines"], 120);
+    assert_eq!(
+        stored["cursorpos"],
+        i64::MAX,
+        "i64::MAX itself is a valid value"
+    );
+    assert!(
+        log.iter().all(|h| h["lines"] != i64::MAX),
+        "nothing saturated to i64::MAX: {log:?}"
+    );
+
+    // The WakaTime HTTP API shares the parser: the same items, the same per-item answers.
+    let api = http::Api::of(&env);
+    let t = t + 60.0;
+    let (items, expected) = out_of_range_items(t);
+    let reply = api.post_with(
+        "/api/v1/users/current/heartbeats.bulk",
+        &[],
+        items.as_bytes(),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let body = reply.json();
+    let responses = body["responses"].as_array().expect("responses");
+    for (i, (field, value)) in expected.iter().enumerate() {
+        let message = http::rejected(&responses[i]);
+        assert!(
+            message.contains(field) && message.contains("out of range") && message.contains(value),
+            "HTTP item {i}: {message}"
+        );
+    }
+    http::created(&responses[4]);
+    assert_eq!(c.count(), 3, "seed + one good item per path");
 }
 
 /// `tf heartbeat --entity` with a path that is not UTF-8 (Latin-1 `café.rs`).
