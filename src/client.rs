@@ -142,29 +142,36 @@ pub fn start_daemon(paths: &Paths) -> Result<(), ClientError> {
     let mut ours = Some(Starting::spawn(&program).map_err(|e| fail(e.to_string()))?);
     let mut pause = Duration::from_millis(2);
     loop {
-        if UnixStream::connect(&paths.socket).is_ok() {
-            return Ok(());
-        }
+        let listening = UnixStream::connect(&paths.socket).is_ok();
         match ours.as_mut() {
+            None if listening => return Ok(()),
+            // The winner died before it listened (say, a bad database): start again, so that
+            // this `tf` reports the reason itself.
+            None if !lock_is_held(&paths.lock) => {
+                ours = Some(Starting::spawn(&program).map_err(|e| fail(e.to_string()))?);
+                continue;
+            }
+            None => {}
             Some(starting) => match starting.exited()? {
-                None => {}
                 Some((status, _)) if status.code() == Some(i32::from(EXIT_ANOTHER_DAEMON)) => {
                     // Lost the race: wait for the daemon that holds the lock.
                     ours = None;
                     continue;
                 }
                 Some((status, said)) => return Err(fail(exit_reason(status, &said, paths))),
-            },
-            None => {
-                // The winner died before it listened (say, a bad database): start again, so
-                // that this `tf` reports the reason itself.
-                if !lock_is_held(&paths.lock) && UnixStream::connect(&paths.socket).is_err() {
-                    ours = Some(Starting::spawn(&program).map_err(|e| fail(e.to_string()))?);
-                    continue;
+                // Listening is ours, or ours is a loser that has not reached the lock yet:
+                // then wait for it to find out and exit, so that it cannot become a daemon
+                // nobody asked for once the winner stops.
+                None if listening && answering_pid(&paths.socket) == Some(starting.child.id()) => {
+                    return Ok(());
                 }
-            }
+                None => {}
+            },
         }
         if Instant::now() >= deadline {
+            if listening {
+                return Ok(());
+            }
             return Err(fail(match ours {
                 Some(s) => format!(
                     "it (pid {}) did not listen on {} within {START_TIMEOUT:?}; see the log {}",
@@ -272,6 +279,17 @@ impl Starting {
             status,
             String::from_utf8_lossy(&self.said).into_owned(),
         )))
+    }
+}
+
+/// The pid of the daemon answering on `socket`.
+fn answering_pid(socket: &Path) -> Option<u32> {
+    let mut client = Client::connect(socket).ok()?;
+    match client.request(&Request::Hello {
+        client: Some("tf".into()),
+    }) {
+        Ok(Response::Hello { pid, .. }) => Some(pid),
+        _ => None,
     }
 }
 

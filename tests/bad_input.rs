@@ -250,6 +250,131 @@ fn a_mixed_batch_rejects_each_bad_item_by_field_and_stores_the_good_ones() {
     assert_eq!(stored["project"], at_limit_project.as_str());
 }
 
+/// `VmRSS` and `VmHWM` (peak) of a process, in bytes.
+fn resident_bytes(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
+            * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// How a connection sending an unfinished line ended up.
+#[derive(Debug, PartialEq)]
+enum Partial {
+    Sending,
+    /// All of it was taken: the daemon holds it.
+    Held,
+    /// The daemon answered (an error) or closed the connection.
+    Refused(String),
+}
+
+/// Opens `n` connections that each send `len` bytes of a line and never its newline, and
+/// returns them once each has been either taken whole or refused.
+fn unfinished_lines(env: &TestEnv, n: usize, len: usize) -> Vec<(UnixStream, Partial)> {
+    use std::io::{ErrorKind, Read};
+    let mut line = br#"{"v":1,"type":"status""#.to_vec();
+    line.resize(len, b' ');
+    let mut conns: Vec<(UnixStream, usize, Partial)> = (0..n)
+        .map(|_| {
+            let s = UnixStream::connect(env.socket()).expect("connect");
+            s.set_nonblocking(true).expect("non-blocking");
+            (s, 0, Partial::Sending)
+        })
+        .collect();
+    common::wait_for("every unfinished line to be taken or refused", || {
+        let mut progress = false;
+        for (s, sent, state) in conns.iter_mut().filter(|c| c.2 == Partial::Sending) {
+            let mut answer = [0u8; 4096];
+            match s.read(&mut answer) {
+                Ok(0) => *state = Partial::Refused("closed without an answer".into()),
+                Ok(k) => {
+                    *state = Partial::Refused(String::from_utf8_lossy(&answer[..k]).into_owned())
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => *state = Partial::Refused(e.to_string()),
+            }
+            if *state != Partial::Sending {
+                continue;
+            }
+            match s.write(&line[*sent..]) {
+                Ok(k) => {
+                    *sent += k;
+                    progress = true;
+                    if *sent == len {
+                        *state = Partial::Held;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                // Reset or broken pipe: refused; the answer, if any, is read next round.
+                Err(_) => {}
+            }
+        }
+        if !progress {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        conns.iter().all(|c| c.2 != Partial::Sending).then_some(())
+    });
+    conns.into_iter().map(|(s, _, state)| (s, state)).collect()
+}
+
+/// The issue: 200 connections each holding an unfinished ~4 MiB line took 824 MB of the
+/// daemon (500: 2 GB). Now lines being read share one bounded budget.
+#[test]
+fn many_connections_with_unfinished_4_mib_lines_keep_the_daemon_memory_bounded() {
+    const CONNECTIONS: usize = 200;
+    let mut env = TestEnv::new();
+    let pid = env.start_daemon();
+    let mut c = env.connect();
+    assert_eq!(c.count(), 0);
+    let (_, before) = resident_bytes(pid);
+
+    let conns = unfinished_lines(&env, CONNECTIONS, MAX_LINE - 1024);
+    let (now, peak) = resident_bytes(pid);
+    let mib = |b: u64| b / (1024 * 1024);
+    let held = conns.iter().filter(|c| c.1 == Partial::Held).count();
+    eprintln!(
+        "{CONNECTIONS} unfinished 4 MiB lines: {held} held, peak RSS {} MiB (from {} MiB), now {} MiB",
+        mib(peak),
+        mib(before),
+        mib(now)
+    );
+    // 64 MiB of line budget, each connection's 64 KiB read buffer, and slack for the allocator.
+    let bound = 64 * 1024 * 1024 + CONNECTIONS as u64 * 128 * 1024 + 48 * 1024 * 1024;
+    assert!(
+        peak - before < bound,
+        "the daemon grew by {} MiB for {CONNECTIONS} unfinished lines (bound {} MiB)",
+        mib(peak - before),
+        mib(bound)
+    );
+    for (_, state) in &conns {
+        if let Partial::Refused(answer) = state {
+            assert!(
+                answer.contains("too_large") && answer.contains("unfinished request lines"),
+                "a refused connection is told why: {answer}"
+            );
+        }
+    }
+    // Small requests are still served while the big lines are held, on old and new connections.
+    assert_eq!(c.count(), 0);
+    let started = std::time::Instant::now();
+    assert_eq!(env.connect().count(), 0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "status waited {:?} behind the unfinished lines",
+        started.elapsed()
+    );
+    drop(conns);
+    let r = c.heartbeats(&[hb(recent_hour(), "/w/after.rs", "after", "Rust")]);
+    assert_eq!(r["accepted"], 1, "{r}");
+}
+
 /// Items with `lines`, `lineno` and `cursorpos` beyond i64 in every form clients may use
 /// (a float, a string, an integer past u64, one past i64), then a good one; as raw JSON,
 /// since those numbers have no exact `serde_json::Value`.

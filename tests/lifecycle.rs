@@ -456,9 +456,23 @@ fn concurrent_autostart_all_succeed_and_one_daemon_runs() {
         );
         let pid = *pids.first().expect("one pid") as u32;
         assert_eq!(env.daemon_pid(), Some(pid), "round {round}");
-        // The losers exit at once; after that only the winner runs.
-        wait_for("the losing daemons to exit", || {
-            (daemons_of(&env) == vec![pid]).then_some(())
+        // No polling: each `tf` returned only once its own daemon was the winner or had
+        // exited. A loser left running would become a daemon nobody asked for after a stop.
+        assert_eq!(
+            daemons_of(&env),
+            vec![pid],
+            "round {round}: only the winner runs"
+        );
+        env.tf_ok(["daemon", "stop"]);
+        // The lock is released just before the process ends: the winner may still be on its
+        // way out, but no other daemon may have come up.
+        let left = daemons_of(&env);
+        assert!(
+            left.iter().all(|&p| p == pid),
+            "round {round}: after stop, {left:?} run (the winner was {pid})"
+        );
+        wait_for("the stopped daemon to be gone", || {
+            daemons_of(&env).is_empty().then_some(())
         });
     }
 }
