@@ -999,13 +999,13 @@ fn side_files_left_read_only_by_an_older_start_are_made_writable_and_their_data_
     );
 }
 
-#[test]
-#[ignore = "helper, not a test: another_user_is_refused runs it as uid 65534"]
-fn peer_client_helper() {
-    let Some(socket) = std::env::var_os("TF_TEST_PEER_SOCKET") else {
-        return;
-    };
-    let mut stream = match UnixStream::connect(&socket) {
+/// Set (to the daemon's socket) when this test binary is re-run as the other user.
+const PEER_SOCKET: &str = "TF_TEST_PEER_SOCKET";
+
+/// The other user's side of [`another_user_is_refused_and_the_daemon_keeps_serving_its_own`]:
+/// sends a heartbeat and prints the answer for the parent to check.
+fn peer_client(socket: &std::ffi::OsStr) {
+    let mut stream = match UnixStream::connect(socket) {
         Ok(s) => s,
         Err(e) => {
             println!("PEER_CONNECT_ERROR {e}");
@@ -1026,6 +1026,11 @@ fn peer_client_helper() {
 #[test]
 fn another_user_is_refused_and_the_daemon_keeps_serving_its_own() {
     use std::os::unix::process::CommandExt;
+    // Re-run of this very test as uid 65534 (below): play the other user and stop there.
+    if let Some(socket) = std::env::var_os(PEER_SOCKET) {
+        peer_client(&socket);
+        return;
+    }
     if !is_root() {
         skip("connecting as another user needs root (to run a child as uid 65534)");
         return;
@@ -1042,12 +1047,11 @@ fn another_user_is_refused_and_the_daemon_keeps_serving_its_own() {
     let out = Command::new(exe)
         .args([
             "--exact",
-            "peer_client_helper",
-            "--ignored",
+            "another_user_is_refused_and_the_daemon_keeps_serving_its_own",
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("TF_TEST_PEER_SOCKET", env.socket())
+        .env(PEER_SOCKET, env.socket())
         .env("TF_TEST_PEER_TIME", (recent_hour() + 100.0).to_string())
         .current_dir("/")
         .uid(65534)
