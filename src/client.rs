@@ -331,6 +331,16 @@ fn lock_pid(lock: &Path) -> Option<u32> {
     std::fs::read_to_string(lock).ok()?.trim().parse().ok()
 }
 
+/// Whether `pid` runs the daemon, where the system says (Linux's /proc): the lock holder
+/// writes its pid just after taking the lock, so for an instant the file still names an older
+/// daemon whose pid may since belong to another program.
+fn is_daemon(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+        Ok(name) => name.trim() == "timeforged",
+        Err(_) => !std::path::Path::new("/proc/self").exists(),
+    }
+}
+
 fn process_exists(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return false;
@@ -373,7 +383,9 @@ pub fn stop_daemon(paths: &Paths) -> Result<bool, ClientError> {
         // before it listens. Ask it by signal and wait all the same.
         Err(_) if lock_is_held(&paths.lock) => {
             let pid = lock_pid(&paths.lock);
-            if let Some(pid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) {
+            if let Some(pid) = pid.filter(|&p| is_daemon(p))
+                && let Ok(pid) = libc::pid_t::try_from(pid)
+            {
                 // SAFETY: kill has no memory-safety preconditions; the pid is the lock holder's.
                 unsafe { libc::kill(pid, libc::SIGTERM) };
             }
