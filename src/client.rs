@@ -16,21 +16,16 @@ pub enum ClientError {
     NotRunning(PathBuf),
     #[error("could not start the daemon ({program}): {reason}")]
     StartFailed { program: String, reason: String },
-    // Not a `#[source]`: the message already holds it, and `{:#}` would print it twice.
-    #[error("lost the connection to the daemon: {0}")]
-    Io(std::io::Error),
+    // The cause is the source (shown by `{:#}`), not part of the message: `tf` looks for a
+    // broken pipe among the sources, and `{:#}` would otherwise print it twice.
+    #[error("lost the connection to the daemon")]
+    Io(#[from] std::io::Error),
     #[error("unexpected answer from the daemon: {0}")]
     Protocol(String),
     #[error("{message}")]
     Daemon { code: ErrorCode, message: String },
     #[error("{0}")]
     StopTimeout(String),
-}
-
-impl From<std::io::Error> for ClientError {
-    fn from(e: std::io::Error) -> Self {
-        ClientError::Io(e)
-    }
 }
 
 pub struct Client {
