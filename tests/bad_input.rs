@@ -289,7 +289,6 @@ fn unfinished_lines(env: &TestEnv, n: usize, len: usize) -> Vec<(UnixStream, Par
         })
         .collect();
     common::wait_for("every unfinished line to be taken or refused", || {
-        let mut progress = false;
         for (s, sent, state) in conns.iter_mut().filter(|c| c.2 == Partial::Sending) {
             let mut answer = [0u8; 4096];
             match s.read(&mut answer) {
@@ -306,7 +305,6 @@ fn unfinished_lines(env: &TestEnv, n: usize, len: usize) -> Vec<(UnixStream, Par
             match s.write(&line[*sent..]) {
                 Ok(k) => {
                     *sent += k;
-                    progress = true;
                     if *sent == len {
                         *state = Partial::Held;
                     }
@@ -315,9 +313,6 @@ fn unfinished_lines(env: &TestEnv, n: usize, len: usize) -> Vec<(UnixStream, Par
                 // Reset or broken pipe: refused; the answer, if any, is read next round.
                 Err(_) => {}
             }
-        }
-        if !progress {
-            std::thread::sleep(std::time::Duration::from_millis(2));
         }
         conns.iter().all(|c| c.2 != Partial::Sending).then_some(())
     });

@@ -143,15 +143,15 @@ async fn take(
 }
 
 /// Reads one `\n`-terminated line of at most `max` bytes without buffering more than that; a
-/// line that spans reads is kept only with room from the shared budget. Cancel-safe: a partial line stays in `buf` and the
-/// next call goes on from there.
+/// line that spans reads is kept only with room from the shared budget. Cancel-safe: a partial
+/// line stays in `buf` and the next call goes on from there.
 pub async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut LineBuf,
     max: usize,
 ) -> std::io::Result<Line> {
     loop {
-        let (n, newline) = {
+        let (n, newline, whole) = {
             let available = reader.fill_buf().await?;
             if available.is_empty() {
                 return Ok(if buf.bytes.is_empty() {
@@ -162,25 +162,23 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(
                 });
             }
             match available.iter().position(|&b| b == b'\n') {
-                Some(i) => (i, true),
-                None => (available.len(), false),
+                // Whole in one read (the common case): no budget, the handler uses it at once.
+                Some(i) if buf.bytes.is_empty() && i <= max => {
+                    (i, true, Some(finish(available[..i].to_vec())))
+                }
+                Some(i) => (i, true, None),
+                None => (available.len(), false, None),
             }
         };
+        if let Some(line) = whole {
+            reader.consume(n + 1);
+            return Ok(line);
+        }
         if buf.bytes.len() + n > max {
             buf.clear();
             return Ok(Line::TooLong(format!(
                 "request line longer than {max} bytes; closing the connection"
             )));
-        }
-        if newline && buf.bytes.is_empty() {
-            // Whole in one read (the common case): no budget, the handler uses it at once.
-            let available = reader.fill_buf().await?;
-            let Some(line) = available.get(..n) else {
-                continue;
-            };
-            let line = finish(line.to_vec());
-            reader.consume(n + 1);
-            return Ok(line);
         }
         if !buf.reserve(n, max).await {
             buf.clear();
