@@ -51,28 +51,102 @@ pub fn load_or_create(path: &Path) -> std::io::Result<String> {
     Ok(key)
 }
 
+/// The forms a key may be sent in, for error messages.
+pub const ACCEPTED_FORMS: &str = "`Authorization: Basic base64(key)`, `Basic base64(key:)`, \
+     `Bearer key`, `Bearer base64(key)` or `?api_key=key`";
+
+/// Why no key could be read from a request: what was sent, in what form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    /// Neither an `Authorization` header nor `?api_key=`.
+    Missing,
+    /// An `Authorization` header that is only one word (a bare key, or a scheme alone).
+    NoScheme,
+    /// A scheme other than Basic or Bearer.
+    Scheme(String),
+    /// Basic or Bearer credentials that are neither a key nor base64.
+    NotBase64(&'static str),
+    /// Base64 that decodes to something other than UTF-8 text.
+    NotText(&'static str),
+    /// A form that holds an empty key.
+    Empty(&'static str),
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::Missing => f.write_str("missing API key")?,
+            KeyError::NoScheme => f.write_str(
+                "the Authorization header has no scheme (a bare key is not accepted there)",
+            )?,
+            KeyError::Scheme(s) => write!(f, "Authorization scheme {s:?} is not supported")?,
+            KeyError::NotBase64(s) => write!(
+                f,
+                "the {s} credentials are neither a key nor base64 (a key sent as it is needs Bearer)"
+            )?,
+            KeyError::NotText(s) => write!(
+                f,
+                "the {s} credentials decode to something that is not text"
+            )?,
+            KeyError::Empty(s) => write!(f, "the {s} holds an empty key")?,
+        }
+        write!(
+            f,
+            ": send the key as {ACCEPTED_FORMS} (`tf apikey` prints it)"
+        )
+    }
+}
+
+impl std::error::Error for KeyError {}
+
 /// The key a request carries, in any of the forms WakaTime clients and Wakapi use:
 /// `Authorization: Basic base64(key)` or `Basic base64(key:)`, `Bearer key`,
-/// `Bearer base64(key)`, or `?api_key=key`.
-pub fn from_request(authorization: Option<&str>, query_api_key: Option<&str>) -> Option<String> {
-    if let Some(h) = authorization {
-        let (scheme, value) = h.trim().split_once(' ')?;
-        let value = value.trim();
-        let decoded = || {
-            STANDARD
-                .decode(value)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .map(|s| s.split(':').next().unwrap_or("").to_string())
+/// `Bearer base64(key)`, or `?api_key=key`. The header wins over the query. An error says what
+/// was wrong with the form sent (not whether the key is the right one: that is the caller's).
+pub fn parse_request(
+    authorization: Option<&str>,
+    query_api_key: Option<&str>,
+) -> Result<String, KeyError> {
+    let Some(header) = authorization else {
+        return match query_api_key.map(str::trim) {
+            None => Err(KeyError::Missing),
+            Some("") => Err(KeyError::Empty("api_key parameter")),
+            Some(key) => Ok(key.to_string()),
         };
-        return match scheme.to_ascii_lowercase().as_str() {
-            "basic" => decoded(),
-            "bearer" if is_valid(value) => Some(value.to_string()),
-            "bearer" => decoded(),
-            _ => None,
-        };
+    };
+    let Some((scheme, value)) = header.trim().split_once(char::is_whitespace) else {
+        return Err(match header.trim() {
+            "" => KeyError::Empty("Authorization header"),
+            _ => KeyError::NoScheme,
+        });
+    };
+    let value = value.trim();
+    let (name, plain_allowed) = match scheme.to_ascii_lowercase().as_str() {
+        "basic" => ("Basic", false),
+        "bearer" => ("Bearer", true),
+        _ => return Err(KeyError::Scheme(scheme.to_string())),
+    };
+    if plain_allowed && is_valid(value) {
+        return Ok(value.to_string());
     }
-    query_api_key.map(|k| k.trim().to_string())
+    let bytes = STANDARD
+        .decode(value)
+        .map_err(|_| KeyError::NotBase64(name))?;
+    let text = String::from_utf8(bytes).map_err(|_| KeyError::NotText(name))?;
+    // `key:` is HTTP Basic's user:password with the key as the user.
+    let key = text.split(':').next().unwrap_or("").trim();
+    if key.is_empty() {
+        return Err(KeyError::Empty(match name {
+            "Basic" => "Basic credentials",
+            _ => "Bearer credentials",
+        }));
+    }
+    Ok(key.to_string())
+}
+
+/// [`parse_request`] without the reason.
+pub fn from_request(authorization: Option<&str>, query_api_key: Option<&str>) -> Option<String> {
+    parse_request(authorization, query_api_key).ok()
 }
 
 #[cfg(test)]
@@ -114,6 +188,62 @@ mod tests {
         assert_eq!(from_request(Some("Digest abc"), None), None);
         assert_eq!(from_request(Some("Basic !!!"), None), None);
         assert_eq!(from_request(None, None), None);
+    }
+
+    #[test]
+    fn a_key_in_a_bad_form_is_told_what_was_wrong_and_what_is_accepted() {
+        let b64 = |b: &[u8]| STANDARD.encode(b);
+        let cases: [(Option<String>, Option<&str>, KeyError, &str); 9] = [
+            (None, None, KeyError::Missing, "missing API key"),
+            (Some(KEY.into()), None, KeyError::NoScheme, "no scheme"),
+            (Some("Basic".into()), None, KeyError::NoScheme, "no scheme"),
+            (
+                Some(format!("Token {KEY}")),
+                None,
+                KeyError::Scheme("Token".into()),
+                "\"Token\" is not supported",
+            ),
+            (
+                Some(format!("Basic {KEY}")),
+                None,
+                KeyError::NotBase64("Basic"),
+                "neither a key nor base64",
+            ),
+            (
+                Some("Bearer not-a-key!".into()),
+                None,
+                KeyError::NotBase64("Bearer"),
+                "Bearer credentials",
+            ),
+            (
+                Some(format!("Basic {}", b64(&[0xff, 0xfe]))),
+                None,
+                KeyError::NotText("Basic"),
+                "not text",
+            ),
+            (
+                Some(format!("Basic {}", b64(b":secret"))),
+                None,
+                KeyError::Empty("Basic credentials"),
+                "empty key",
+            ),
+            (
+                None,
+                Some("  "),
+                KeyError::Empty("api_key parameter"),
+                "api_key",
+            ),
+        ];
+        for (auth, query, want, needle) in cases {
+            let err = parse_request(auth.as_deref(), query).unwrap_err();
+            assert_eq!(err, want, "{auth:?} {query:?}");
+            let message = err.to_string();
+            assert!(message.contains(needle), "{message}");
+            assert!(
+                message.contains("Basic base64(key)") && message.contains("?api_key=key"),
+                "lists the accepted forms: {message}"
+            );
+        }
     }
 
     #[test]

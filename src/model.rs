@@ -352,30 +352,44 @@ pub(crate) mod lenient {
         }
     }
 
-    /// An integer, a whole float (`7.0`) or a string holding one; an empty string is absent.
+    /// An integer, a float (`7.0`, truncated) or a string holding one; an empty string is
+    /// absent. A value beyond i64 is refused: a cast would quietly store it as i64::MAX.
     pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
         const WHAT: &str = "an integer";
         match scalar(d)? {
             Scalar::Null => Ok(None),
             Scalar::Int(i) => Ok(Some(i)),
-            Scalar::Float(f) if f.is_finite() => Ok(Some(f as i64)),
-            Scalar::Float(f) => Err(fail(WHAT, f)),
+            Scalar::Float(f) => float_to_int(f).map(Some),
             Scalar::Text(s) if s.trim().is_empty() => Ok(None),
             Scalar::Text(s) => {
                 let t = s.trim();
-                t.parse::<i64>()
-                    .ok()
-                    .or_else(|| {
-                        t.parse::<f64>()
-                            .ok()
-                            .filter(|f| f.is_finite())
-                            .map(|f| f as i64)
-                    })
-                    .map(Some)
-                    .ok_or_else(|| fail(WHAT, format_args!("{s:?}")))
+                if let Ok(i) = t.parse::<i64>() {
+                    return Ok(Some(i));
+                }
+                match t.parse::<f64>() {
+                    Ok(f) => float_to_int(f).map(Some),
+                    Err(_) => Err(fail(WHAT, format_args!("{s:?}"))),
+                }
             }
             Scalar::Bool(b) => Err(fail(WHAT, b)),
         }
+    }
+
+    /// `f` truncated to an integer, if it is finite and within i64.
+    fn float_to_int<E: de::Error>(f: f64) -> Result<i64, E> {
+        // i64::MAX as f64 rounds up to 2^63, which is out of range itself: hence `<`.
+        const LIMIT: f64 = i64::MAX as f64;
+        if !f.is_finite() {
+            return Err(fail("an integer", f));
+        }
+        if !(-LIMIT..LIMIT).contains(&f) {
+            return Err(E::custom(format!(
+                "{f} is out of range (expected an integer from {} to {})",
+                i64::MIN,
+                i64::MAX
+            )));
+        }
+        Ok(f as i64)
     }
 
     /// `true`/`false`, `0`/`1`, or those as strings.
@@ -443,6 +457,59 @@ pub(crate) mod lenient {
 
     pub fn or_default_type<'de, D: Deserializer<'de>>(d: D) -> Result<EntityType, D::Error> {
         Ok(Option::<EntityType>::deserialize(d)?.unwrap_or(EntityType::File))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[derive(serde::Deserialize)]
+        struct Lines {
+            #[serde(default, deserialize_with = "super::int")]
+            lines: Option<i64>,
+        }
+
+        fn lines(json: &str) -> Result<Option<i64>, String> {
+            serde_json::from_str::<Lines>(json)
+                .map(|l| l.lines)
+                .map_err(|e| e.to_string())
+        }
+
+        #[test]
+        fn integers_in_every_form_clients_send() {
+            let cases = [
+                (r#"{"lines": 7}"#, Some(7)),
+                (r#"{"lines": 7.9}"#, Some(7)),
+                (r#"{"lines": "7"}"#, Some(7)),
+                (r#"{"lines": " 7.0 "}"#, Some(7)),
+                (r#"{"lines": ""}"#, None),
+                (r#"{"lines": null}"#, None),
+                (r#"{"lines": 9223372036854775807}"#, Some(i64::MAX)),
+                (r#"{"lines": "-9223372036854775808"}"#, Some(i64::MIN)),
+            ];
+            for (json, want) in cases {
+                assert_eq!(lines(json), Ok(want), "{json}");
+            }
+        }
+
+        #[test]
+        fn values_beyond_i64_are_refused_not_saturated() {
+            for json in [
+                r#"{"lines": 1e30}"#,
+                r#"{"lines": 1000000000000000000000000000000}"#,
+                r#"{"lines": 9223372036854775808}"#,
+                r#"{"lines": 18446744073709551615}"#,
+                r#"{"lines": "1e30"}"#,
+                r#"{"lines": "99999999999999999999"}"#,
+                r#"{"lines": -1e19}"#,
+            ] {
+                let err = lines(json).expect_err(json);
+                assert!(err.contains("out of range"), "{json}: {err}");
+                assert!(err.contains("9223372036854775807"), "{json}: {err}");
+            }
+            for json in [r#"{"lines": "many"}"#, r#"{"lines": true}"#] {
+                let err = lines(json).expect_err(json);
+                assert!(err.contains("expected an integer"), "{json}: {err}");
+            }
+        }
     }
 }
 

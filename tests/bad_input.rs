@@ -4,6 +4,8 @@
 //! user on the socket.
 
 mod common;
+#[path = "common/http.rs"]
+mod http;
 
 use common::{Conn, TestEnv, hb, is_root, now_secs, recent_hour, show, skip, stderr};
 use serde_json::{Value, json};
@@ -246,6 +248,215 @@ fn a_mixed_batch_rejects_each_bad_item_by_field_and_stores_the_good_ones() {
         .find(|h| h["entity"] == at_limit_entity.as_str())
         .expect("the at-limit heartbeat");
     assert_eq!(stored["project"], at_limit_project.as_str());
+}
+
+/// `VmRSS` and `VmHWM` (peak) of a process, in bytes.
+fn resident_bytes(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
+            * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// How a connection sending an unfinished line ended up.
+#[derive(Debug, PartialEq)]
+enum Partial {
+    Sending,
+    /// All of it was taken: the daemon holds it.
+    Held,
+    /// The daemon answered (an error) or closed the connection.
+    Refused(String),
+}
+
+/// Opens `n` connections that each send `len` bytes of a line and never its newline, and
+/// returns them once each has been either taken whole or refused.
+fn unfinished_lines(env: &TestEnv, n: usize, len: usize) -> Vec<(UnixStream, Partial)> {
+    use std::io::{ErrorKind, Read};
+    let mut line = br#"{"v":1,"type":"status""#.to_vec();
+    line.resize(len, b' ');
+    let mut conns: Vec<(UnixStream, usize, Partial)> = (0..n)
+        .map(|_| {
+            let s = UnixStream::connect(env.socket()).expect("connect");
+            s.set_nonblocking(true).expect("non-blocking");
+            (s, 0, Partial::Sending)
+        })
+        .collect();
+    common::wait_for("every unfinished line to be taken or refused", || {
+        for (s, sent, state) in conns.iter_mut().filter(|c| c.2 == Partial::Sending) {
+            let mut answer = [0u8; 4096];
+            match s.read(&mut answer) {
+                Ok(0) => *state = Partial::Refused("closed without an answer".into()),
+                Ok(k) => {
+                    *state = Partial::Refused(String::from_utf8_lossy(&answer[..k]).into_owned())
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => *state = Partial::Refused(e.to_string()),
+            }
+            if *state != Partial::Sending {
+                continue;
+            }
+            match s.write(&line[*sent..]) {
+                Ok(k) => {
+                    *sent += k;
+                    if *sent == len {
+                        *state = Partial::Held;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                // Reset or broken pipe: refused; the answer, if any, is read next round.
+                Err(_) => {}
+            }
+        }
+        conns.iter().all(|c| c.2 != Partial::Sending).then_some(())
+    });
+    conns.into_iter().map(|(s, _, state)| (s, state)).collect()
+}
+
+/// The issue: 200 connections each holding an unfinished ~4 MiB line took 824 MB of the
+/// daemon (500: 2 GB). Now lines being read share one bounded budget.
+#[test]
+fn many_connections_with_unfinished_4_mib_lines_keep_the_daemon_memory_bounded() {
+    const CONNECTIONS: usize = 200;
+    let mut env = TestEnv::new();
+    let pid = env.start_daemon();
+    let mut c = env.connect();
+    assert_eq!(c.count(), 0);
+    let (_, before) = resident_bytes(pid);
+
+    let conns = unfinished_lines(&env, CONNECTIONS, MAX_LINE - 1024);
+    let (now, peak) = resident_bytes(pid);
+    let mib = |b: u64| b / (1024 * 1024);
+    let held = conns.iter().filter(|c| c.1 == Partial::Held).count();
+    eprintln!(
+        "{CONNECTIONS} unfinished 4 MiB lines: {held} held, peak RSS {} MiB (from {} MiB), now {} MiB",
+        mib(peak),
+        mib(before),
+        mib(now)
+    );
+    // 64 MiB of line budget, each connection's 64 KiB read buffer, and slack for the allocator.
+    let bound = 64 * 1024 * 1024 + CONNECTIONS as u64 * 128 * 1024 + 48 * 1024 * 1024;
+    assert!(
+        peak - before < bound,
+        "the daemon grew by {} MiB for {CONNECTIONS} unfinished lines (bound {} MiB)",
+        mib(peak - before),
+        mib(bound)
+    );
+    for (_, state) in &conns {
+        if let Partial::Refused(answer) = state {
+            assert!(
+                answer.contains("too_large") && answer.contains("unfinished request lines"),
+                "a refused connection is told why: {answer}"
+            );
+        }
+    }
+    // Small requests are still served while the big lines are held, on old and new connections.
+    assert_eq!(c.count(), 0);
+    let started = std::time::Instant::now();
+    assert_eq!(env.connect().count(), 0);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "status waited {:?} behind the unfinished lines",
+        started.elapsed()
+    );
+    drop(conns);
+    let r = c.heartbeats(&[hb(recent_hour(), "/w/after.rs", "after", "Rust")]);
+    assert_eq!(r["accepted"], 1, "{r}");
+}
+
+/// Items with `lines`, `lineno` and `cursorpos` beyond i64 in every form clients may use
+/// (a float, a string, an integer past u64, one past i64), then a good one; as raw JSON,
+/// since those numbers have no exact `serde_json::Value`.
+fn out_of_range_items(t: f64) -> (String, [(&'static str, &'static str); 4]) {
+    let item = |field: &str, value: &str| {
+        format!(
+            r#"{{"time": {t}, "entity": "/w/range.rs", "project": "range", "{field}": {value}}}"#
+        )
+    };
+    let items = [
+        item("lines", "1e30"),
+        item("lineno", r#""1e30""#),
+        item("cursorpos", "1000000000000000000000000000000"),
+        item("lines", "9223372036854775808"),
+        format!(
+            r#"{{"time": {}, "entity": "/w/ok.rs", "project": "range", "lines": 120, "lineno": 7, "cursorpos": 9223372036854775807}}"#,
+            t + 1.0
+        ),
+    ];
+    let expected = [
+        ("lines", "1000000000000000000000000000000"),
+        ("lineno", "1000000000000000000000000000000"),
+        ("cursorpos", "1000000000000000000000000000000"),
+        ("lines", "9223372036854775808"),
+    ];
+    (format!("[{}]", items.join(",")), expected)
+}
+
+#[test]
+fn lines_lineno_and_cursorpos_beyond_i64_are_rejected_by_field_not_stored_as_i64_max() {
+    let (env, mut c) = seeded(1);
+    let t = recent_hour() + 1800.0;
+    let (items, expected) = out_of_range_items(t);
+    c.send_raw(format!(r#"{{"v":1,"type":"heartbeats","heartbeats":{items}}}"#).as_bytes());
+    let r = c.recv();
+    assert_eq!(r["type"], "stored", "{r}");
+    assert_eq!(r["accepted"], 1, "only the good item: {r}");
+    assert_eq!(r["rejected"], 4, "{r}");
+    let errors = r["errors"].as_array().expect("stored.errors");
+    for (i, (field, value)) in expected.iter().enumerate() {
+        let e = &errors[i];
+        assert_eq!(e["index"], i, "{r}");
+        let message = e["error"].as_str().expect("error text");
+        assert!(
+            message.starts_with(&format!("{field}:"))
+                && message.contains("out of range")
+                && message.contains(value),
+            "item {i}: names {field}, the value and the problem: {message}"
+        );
+    }
+    let log = c.log_all();
+    let stored = log
+        .iter()
+        .find(|h| h["entity"] == "/w/ok.rs")
+        .expect("the good item is stored");
+    assert_eq!(stored["lines"], 120);
+    assert_eq!(
+        stored["cursorpos"],
+        i64::MAX,
+        "i64::MAX itself is a valid value"
+    );
+    assert!(
+        log.iter().all(|h| h["lines"] != i64::MAX),
+        "nothing saturated to i64::MAX: {log:?}"
+    );
+
+    // The WakaTime HTTP API shares the parser: the same items, the same per-item answers.
+    let api = http::Api::of(&env);
+    let t = t + 60.0;
+    let (items, expected) = out_of_range_items(t);
+    let reply = api.post_with(
+        "/api/v1/users/current/heartbeats.bulk",
+        &[],
+        items.as_bytes(),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let body = reply.json();
+    let responses = body["responses"].as_array().expect("responses");
+    for (i, (field, value)) in expected.iter().enumerate() {
+        let message = http::rejected(&responses[i]);
+        assert!(
+            message.contains(field) && message.contains("out of range") && message.contains(value),
+            "HTTP item {i}: {message}"
+        );
+    }
+    http::created(&responses[4]);
+    assert_eq!(c.count(), 3, "seed + one good item per path");
 }
 
 /// `tf heartbeat --entity` with a path that is not UTF-8 (Latin-1 `café.rs`).
@@ -529,13 +740,267 @@ fn a_read_only_database_gives_a_clear_error_and_keeps_its_data() {
     assert_eq!(env.connect().count(), 1, "the data is intact");
 }
 
+/// Lines that an earlier, unrelated failure left in the log: a start error must never be
+/// reported with one of these.
+const OLD_LOG_LINES: &str = "2020-01-01T00:00:00.000000Z ERROR timeforged: an old error that is not the reason\n\
+timeforged: an old failure, not this start's\n";
+
+fn plant_old_log_lines(env: &TestEnv) {
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(env.log())
+        .expect("open the log");
+    log.write_all(OLD_LOG_LINES.as_bytes())
+        .expect("write old lines into the log");
+}
+
+fn assert_no_old_log_line(out: &std::process::Output) {
+    let err = stderr(out);
+    assert!(
+        !err.contains("old error") && !err.contains("old failure") && !err.contains(" INFO "),
+        "the reason must be this start's, not a line of the log: {}",
+        show(out)
+    );
+}
+
+/// A read-only bind mount of a directory onto itself, undone on drop.
+struct ReadOnlyMount(std::path::PathBuf);
+
+impl ReadOnlyMount {
+    fn new(dir: &std::path::Path) -> Option<ReadOnlyMount> {
+        let run = |args: &[&std::ffi::OsStr]| {
+            Command::new("mount")
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !run(&["--bind".as_ref(), dir.as_os_str(), dir.as_os_str()]) {
+            return None;
+        }
+        let guard = ReadOnlyMount(dir.to_path_buf());
+        run(&["-o".as_ref(), "remount,ro,bind".as_ref(), dir.as_os_str()]).then_some(guard)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
 #[test]
-#[ignore = "helper, not a test: another_user_is_refused runs it as uid 65534"]
-fn peer_client_helper() {
-    let Some(socket) = std::env::var_os("TF_TEST_PEER_SOCKET") else {
+fn start_on_a_read_only_file_system_says_so_not_an_old_log_line() {
+    if !is_root() {
+        skip("a read-only file system needs a bind mount, which needs root");
         return;
-    };
-    let mut stream = match UnixStream::connect(&socket) {
+    }
+    let env = TestEnv::new();
+    env.tf_ok(["heartbeat", "--entity", "/w/a.rs", "--project", "ro"]);
+    env.tf_ok(["daemon", "stop"]);
+    plant_old_log_lines(&env);
+    {
+        let Some(_mount) = ReadOnlyMount::new(&env.base) else {
+            skip("`mount --bind` and a read-only remount are not allowed here");
+            return;
+        };
+        let base = env.base.display().to_string();
+        let out = env.tf(["status"]);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("read-only file system") && err.contains(&base),
+            "names the read-only file system and the directory: {}",
+            show(&out)
+        );
+        assert!(
+            err.contains("TIMEFORGED_DIR"),
+            "says what to do: {}",
+            show(&out)
+        );
+        assert_no_old_log_line(&out);
+
+        let out = env.daemon_cmd().output().expect("run timeforged");
+        assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+        assert!(
+            stderr(&out).contains("read-only file system"),
+            "{}",
+            show(&out)
+        );
+    }
+    let status = env.tf_json(["status", "--json"]);
+    assert_eq!(status["heartbeats"], 1, "the data is intact: {status}");
+}
+
+#[test]
+fn a_database_path_that_is_a_directory_is_named_as_such_not_as_read_only() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.database()).expect("a directory where the database goes");
+    std::fs::set_permissions(&env.base, std::fs::Permissions::from_mode(0o700))
+        .expect("chmod TIMEFORGED_DIR");
+    plant_old_log_lines(&env);
+    let db = env.database().display().to_string();
+    for out in [
+        env.tf(["status"]),
+        env.daemon_cmd().output().expect("run timeforged"),
+    ] {
+        assert!(!out.status.success(), "{}", show(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&db) && err.contains("is a directory"),
+            "names the path and the problem: {}",
+            show(&out)
+        );
+        assert!(!err.contains("read-only"), "not read-only: {}", show(&out));
+        assert!(
+            err.contains("storage.database"),
+            "what to do: {}",
+            show(&out)
+        );
+        assert_no_old_log_line(&out);
+    }
+    assert!(env.database().is_dir(), "left as it was");
+    assert!(!env.socket().exists(), "no socket is left behind");
+}
+
+/// Runs `cmd` as uid/gid 65534 when the tests run as root (root ignores permission bits, so a
+/// 0400 file would not be read-only for it); the instance's files are handed to that user.
+fn as_file_owner<'a>(env: &TestEnv, cmd: &'a mut Command) -> &'a mut Command {
+    use std::os::unix::process::CommandExt;
+    if !is_root() {
+        return cmd;
+    }
+    std::fs::create_dir_all(&env.base).expect("create TIMEFORGED_DIR");
+    std::fs::set_permissions(env.scratch(), std::fs::Permissions::from_mode(0o755))
+        .expect("let uid 65534 into the temp dir");
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&env.base)
+        .status()
+        .expect("run chown");
+    assert!(status.success(), "chown -R {}", env.base.display());
+    cmd.uid(65534).gid(65534)
+}
+
+fn tf_as_owner(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    as_file_owner(env, &mut env.tf_cmd(args))
+        .output()
+        .expect("run tf")
+}
+
+fn mode_of(path: &std::path::Path) -> Option<u32> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
+}
+
+fn side_file(env: &TestEnv, suffix: &str) -> std::path::PathBuf {
+    let mut name = env.database().into_os_string();
+    name.push(suffix);
+    name.into()
+}
+
+#[test]
+fn a_0400_database_is_refused_with_the_fix_and_chmod_600_is_enough() {
+    let env = TestEnv::new();
+    let out = tf_as_owner(
+        &env,
+        &["heartbeat", "--entity", "/w/a.rs", "--project", "ro"],
+    );
+    assert!(out.status.success(), "{}", show(&out));
+    let out = tf_as_owner(&env, &["daemon", "stop"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let db = env.database();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).expect("chmod 0400");
+
+    let out = tf_as_owner(&env, &["status"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = stderr(&out);
+    let name = db.display().to_string();
+    assert!(
+        err.contains(&name) && err.contains("read-only"),
+        "names the file and says read-only: {}",
+        show(&out)
+    );
+    assert!(
+        err.contains(&format!("chmod 600 {name}")),
+        "gives the fix: {}",
+        show(&out)
+    );
+    for suffix in ["-wal", "-shm"] {
+        let side = side_file(&env, suffix);
+        if let Some(mode) = mode_of(&side) {
+            assert_eq!(
+                mode & 0o600,
+                0o600,
+                "{} was left read-only ({mode:o}) by the refused start",
+                side.display()
+            );
+        }
+    }
+
+    // The advised fix, and nothing else, makes the next start work.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    let out = tf_as_owner(&env, &["status", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(status["heartbeats"], 1, "the data is intact: {status}");
+}
+
+#[test]
+fn side_files_left_read_only_by_an_older_start_are_made_writable_and_their_data_kept() {
+    let env = TestEnv::new();
+    let t0 = recent_hour();
+    let items: String = (0..50)
+        .map(|i| format!("{}\n", hb(t0 + f64::from(i), "/w/wal.rs", "wal", "Rust")))
+        .collect();
+    let file = env.scratch().join("items.jsonl");
+    std::fs::write(&file, items).expect("write the import file");
+    let out = tf_as_owner(&env, &["import", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", show(&out));
+    // SIGKILL: the heartbeats stay in the -wal file, not yet in the database file.
+    let pid = env.daemon_pid().expect("the daemon runs");
+    common::signal(pid, libc::SIGKILL);
+    env.wait_until_stopped();
+    let wal = side_file(&env, "-wal");
+    assert!(
+        std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0),
+        "the case under test: committed data in {}",
+        wal.display()
+    );
+    // What a start on a 0400 database used to leave behind; then the advised chmod of the
+    // database alone.
+    for path in [env.database(), wal.clone(), side_file(&env, "-shm")] {
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400))
+                .expect("chmod 0400");
+        }
+    }
+    std::fs::set_permissions(env.database(), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod 600");
+
+    let out = tf_as_owner(&env, &["status", "--json"]);
+    assert!(out.status.success(), "{}", show(&out));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("status JSON");
+    assert_eq!(
+        status["heartbeats"], 50,
+        "what was in the -wal survives: {status}"
+    );
+    assert!(
+        env.log_text().contains("writable again"),
+        "the repair is logged:\n{}",
+        env.log_text()
+    );
+}
+
+/// Set (to the daemon's socket) when this test binary is re-run as the other user.
+const PEER_SOCKET: &str = "TF_TEST_PEER_SOCKET";
+
+/// The other user's side of [`another_user_is_refused_and_the_daemon_keeps_serving_its_own`]:
+/// sends a heartbeat and prints the answer for the parent to check.
+fn peer_client(socket: &std::ffi::OsStr) {
+    let mut stream = match UnixStream::connect(socket) {
         Ok(s) => s,
         Err(e) => {
             println!("PEER_CONNECT_ERROR {e}");
@@ -556,6 +1021,11 @@ fn peer_client_helper() {
 #[test]
 fn another_user_is_refused_and_the_daemon_keeps_serving_its_own() {
     use std::os::unix::process::CommandExt;
+    // Re-run of this very test as uid 65534 (below): play the other user and stop there.
+    if let Some(socket) = std::env::var_os(PEER_SOCKET) {
+        peer_client(&socket);
+        return;
+    }
     if !is_root() {
         skip("connecting as another user needs root (to run a child as uid 65534)");
         return;
@@ -572,12 +1042,11 @@ fn another_user_is_refused_and_the_daemon_keeps_serving_its_own() {
     let out = Command::new(exe)
         .args([
             "--exact",
-            "peer_client_helper",
-            "--ignored",
+            "another_user_is_refused_and_the_daemon_keeps_serving_its_own",
             "--nocapture",
             "--test-threads=1",
         ])
-        .env("TF_TEST_PEER_SOCKET", env.socket())
+        .env(PEER_SOCKET, env.socket())
         .env("TF_TEST_PEER_TIME", (recent_hour() + 100.0).to_string())
         .current_dir("/")
         .uid(65534)

@@ -336,3 +336,143 @@ fn autostart_in_the_xdg_layout_keeps_the_log_private() {
         mode(&env.log())
     );
 }
+
+#[test]
+fn tf_daemon_stop_returns_only_after_the_daemon_exited_so_start_right_after_never_fails() {
+    // The issue: `tf daemon stop; tf daemon start` failed 7 of 20 times, because stop returned
+    // when the socket was gone, while the old daemon still held the lock for its final commit.
+    let env = TestEnv::new();
+    env.tf_ok(["daemon", "start"]);
+    let t0 = recent_hour();
+    let items: Vec<_> = (0..5000)
+        .map(|i| hb(t0 + f64::from(i) * 0.5, "/w/a.rs", "alpha", "Rust"))
+        .collect();
+    assert_eq!(env.connect().heartbeats(&items)["accepted"], 5000);
+    for round in 0..20 {
+        // Some work for the final checkpoint to do, so that stopping takes measurable time.
+        let more: Vec<_> = (0..500)
+            .map(|i| {
+                let t = t0 + 2600.0 + f64::from(round * 500 + i) * 0.1;
+                hb(t, "/w/b.rs", "beta", "Rust")
+            })
+            .collect();
+        assert_eq!(env.connect().heartbeats(&more)["accepted"], 500);
+        env.tf_ok(["report", "all", "--by", "language"]);
+        let pid = env.daemon_pid().expect("a daemon holds the lock");
+
+        let stopped = env.tf_ok(["daemon", "stop"]);
+        assert_eq!(stopped.trim(), "stopped", "round {round}");
+        // No polling here: when stop has returned, the old daemon must be gone.
+        assert!(
+            !lock_is_held(&env.lock()),
+            "round {round}: `tf daemon stop` returned while pid {pid} still held the lock"
+        );
+
+        let out = env.tf(["daemon", "start"]);
+        assert!(out.status.success(), "round {round}: {}", show(&out));
+        let new_pid = env.daemon_pid().expect("the new daemon holds the lock");
+        assert_ne!(new_pid, pid, "round {round}: a new daemon");
+    }
+    let status = env.tf_json(["status", "--json"]);
+    assert_eq!(status["heartbeats"], 5000 + 20 * 500, "{status}");
+}
+
+#[test]
+fn tf_daemon_stop_also_waits_for_a_daemon_that_is_already_stopping() {
+    let mut env = TestEnv::new();
+    let pid = env.start_daemon();
+    // A second stop while the first is under way (its socket already gone) must not say
+    // "not running" while the process lives on.
+    let r = env.connect().request(json!({"v": 1, "type": "shutdown"}));
+    assert_eq!(r["type"], "ok", "{r}");
+    let out = env.tf_ok(["daemon", "stop"]);
+    assert!(
+        out.trim() == "stopped" || out.trim() == "not running",
+        "{out}"
+    );
+    assert!(
+        !lock_is_held(&env.lock()),
+        "stop returned while pid {pid} still held the lock"
+    );
+    let mut child = env.daemon.take().expect("daemon child");
+    let status = wait_for("the daemon to exit", || {
+        child.try_wait().expect("wait for the daemon")
+    });
+    assert_eq!(status.code(), Some(0));
+}
+
+/// The `timeforged` processes running for this test's directory.
+fn daemons_of(env: &TestEnv) -> Vec<u32> {
+    let want = format!("TIMEFORGED_DIR={}", env.base.display());
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+            let is_daemon = exe.is_some_and(|e| e == std::path::Path::new(common::DAEMON));
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            // A zombie has no exe and no environment: it is not running.
+            is_daemon && environ.split(|&b| b == 0).any(|v| v == want.as_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_autostart_all_succeed_and_one_daemon_runs() {
+    // The issue: 4 `tf status` at once with the daemon down → some exited 2 with "another daemon
+    // holds the lock (pid )" although the daemon came up. Losers must wait for the winner.
+    const N: usize = 24;
+    for round in 0..2 {
+        let env = TestEnv::new();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(N));
+        let outputs: Vec<std::process::Output> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..N)
+                .map(|_| {
+                    let barrier = barrier.clone();
+                    let mut cmd = env.tf_cmd(["status", "--json"]);
+                    s.spawn(move || {
+                        barrier.wait();
+                        cmd.output().expect("run tf status")
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a tf thread"))
+                .collect()
+        });
+        let mut pids = std::collections::BTreeSet::new();
+        for out in &outputs {
+            assert!(out.status.success(), "round {round}: {}", show(out));
+            let status: serde_json::Value =
+                serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+            pids.insert(status["pid"].as_u64().expect("status.pid"));
+        }
+        assert_eq!(
+            pids.len(),
+            1,
+            "round {round}: one daemon answered all: {pids:?}"
+        );
+        let pid = *pids.first().expect("one pid") as u32;
+        assert_eq!(env.daemon_pid(), Some(pid), "round {round}");
+        // No polling: each `tf` returned only once its own daemon was the winner or had
+        // exited. A loser left running would become a daemon nobody asked for after a stop.
+        assert_eq!(
+            daemons_of(&env),
+            vec![pid],
+            "round {round}: only the winner runs"
+        );
+        env.tf_ok(["daemon", "stop"]);
+        // The lock is released just before the process ends: the winner may still be on its
+        // way out, but no other daemon may have come up.
+        let left = daemons_of(&env);
+        assert!(
+            left.iter().all(|&p| p == pid),
+            "round {round}: after stop, {left:?} run (the winner was {pid})"
+        );
+        wait_for("the stopped daemon to be gone", || {
+            daemons_of(&env).is_empty().then_some(())
+        });
+    }
+}

@@ -127,6 +127,25 @@ fn keys_wrong_revoked_rotated_and_read_only() {
     );
     let none = request(srv.addr, "GET", "/api/v1/users/current", &[], None);
     assert!(none.expect_error(401).contains("missing API key"));
+    // A key in a form no client uses says what was wrong with the form.
+    for (auth, want) in [
+        (format!("Token {key}"), "scheme \"Token\" is not supported"),
+        (key.clone(), "has no scheme"),
+        (format!("Basic {key}"), "neither a key nor base64"),
+    ] {
+        let r = request(
+            srv.addr,
+            "GET",
+            "/api/v1/users/current",
+            &[("Authorization", &auth)],
+            None,
+        );
+        let msg = r.expect_error(401);
+        assert!(
+            msg.contains(want) && msg.contains("Bearer"),
+            "{auth}: {msg}"
+        );
+    }
 
     // A read-only key reads, and may not write.
     let ro = user_ok(

@@ -1,14 +1,18 @@
 //! `timeforged`: the per-user daemon (`timeforged run`, the default, serves in the foreground),
 //! the team server (`timeforged serve`) and its user administration (`timeforged user …`).
+//! Exit status: 0 after a clean stop, 1 on an error (printed on stderr and logged), 3 when
+//! another daemon already serves this database or socket (`tf` then waits for that one).
 
 use anyhow::Context;
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 use timeforged::calendar::Calendar;
 use timeforged::cli::admin;
 use timeforged::cli::args::{DaemonCli, DaemonCommand};
+use timeforged::client::EXIT_ANOTHER_DAEMON;
 use timeforged::config::{self, Config};
-use timeforged::daemon::{self, Options};
+use timeforged::daemon::{self, DaemonError, Options};
 use timeforged::paths::Paths;
 
 fn main() -> ExitCode {
@@ -18,11 +22,21 @@ fn main() -> ExitCode {
     match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if daemon {
+            let another = daemon
+                && matches!(
+                    err.downcast_ref::<DaemonError>(),
+                    Some(DaemonError::Locked { .. } | DaemonError::AlreadyRunning { .. })
+                );
+            if another {
+                // Normal when several `tf` start a daemon at once: not an error to log.
+                tracing::info!("not starting: {err:#}");
+            } else if daemon {
                 tracing::error!("{err:#}");
             }
-            eprintln!("timeforged: {err:#}");
-            ExitCode::FAILURE
+            // stderr may be a pipe `tf` has stopped reading: a failed write is no reason to
+            // panic on the way out.
+            let _ = writeln!(std::io::stderr(), "timeforged: {err:#}");
+            ExitCode::from(if another { EXIT_ANOTHER_DAEMON } else { 1 })
         }
     }
 }
@@ -39,6 +53,10 @@ fn run(command: DaemonCommand) -> anyhow::Result<()> {
     );
     match command {
         DaemonCommand::Run => {
+            // Before anything is created or opened, so that a read-only file system or an
+            // unusable database is named as such (the log may be the first thing that cannot
+            // be written).
+            daemon::startup::check(&paths)?;
             paths.create_dirs()?;
             init_logging(&paths, &config)?;
             daemon::run(Options {
@@ -68,6 +86,8 @@ fn filter(config: &Config) -> anyhow::Result<tracing_subscriber::EnvFilter> {
 }
 
 /// The daemon logs to its log file (stdout stays empty); `log_level` is a tracing filter.
+/// Panics are logged too: once `tf` has seen the daemon listen it no longer reads the
+/// daemon's stderr.
 fn init_logging(paths: &Paths, config: &Config) -> anyhow::Result<()> {
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -79,6 +99,11 @@ fn init_logging(paths: &Paths, config: &Config) -> anyhow::Result<()> {
         .with_writer(std::sync::Mutex::new(file))
         .with_ansi(false)
         .init();
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!("panic: {info}");
+        default_hook(info);
+    }));
     Ok(())
 }
 

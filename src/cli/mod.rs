@@ -614,7 +614,7 @@ fn daemon(ctx: &Context, action: DaemonAction, out: &mut impl Write) -> Result<E
             Ok(ExitCode::SUCCESS)
         }
         DaemonAction::Stop => {
-            if stop_daemon(&ctx.paths.socket)? {
+            if stop_daemon(&ctx.paths)? {
                 writeln!(out, "stopped")?;
             } else {
                 writeln!(out, "not running")?;

@@ -3,7 +3,7 @@
 
 use super::State;
 use super::query::{self, Ask};
-use super::socket::{Line, read_line};
+use super::socket::{Line, LineBuf, read_line};
 use crate::model::{Heartbeat, Source, ms_to_seconds};
 use crate::protocol::{
     Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION, Parsed,
@@ -43,7 +43,7 @@ pub async fn connection(state: State, stream: UnixStream) {
         stream.into_split()
     };
     let mut reader = BufReader::with_capacity(64 * 1024, read);
-    let mut buf = Vec::new();
+    let mut buf = LineBuf::default();
     // Heartbeat batches are pipelined: while one waits for its commit, the next is parsed.
     // Answers still go out in request order.
     let mut pending: VecDeque<JoinHandle<Response>> = VecDeque::new();
@@ -66,10 +66,7 @@ pub async fn connection(state: State, stream: UnixStream) {
                 let _ = drain(&mut pending, &mut write).await;
                 return;
             }
-            Ok(Line::TooLong) => {
-                let msg = format!(
-                    "request line longer than {MAX_LINE_BYTES} bytes; closing the connection"
-                );
+            Ok(Line::TooLong(msg)) => {
                 let _ = drain(&mut pending, &mut write).await;
                 let _ = send(&mut write, &Response::error(ErrorCode::TooLarge, msg)).await;
                 return;
@@ -501,7 +498,7 @@ async fn log(
 async fn subscribe(
     state: &State,
     reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
-    buf: &mut Vec<u8>,
+    buf: &mut LineBuf,
     write: &mut OwnedWriteHalf,
 ) {
     let mut events = state.events.subscribe();

@@ -258,11 +258,9 @@ async fn authenticate(AxState(http): AxState<Api>, mut req: Request, next: Next)
             .find(|(k, _)| *k == "api_key")
             .map(|(_, v)| wakatime::url_decode(v))
     });
-    let Some(key) = apikey::from_request(auth, query_key.as_deref()) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "missing API key: send Authorization: Basic base64(key) (see `tf apikey`)",
-        );
+    let key = match apikey::parse_request(auth, query_key.as_deref()) {
+        Ok(key) => key,
+        Err(e) => return error(StatusCode::UNAUTHORIZED, e.to_string()),
     };
     let hash = apikey::hash(&key);
     let found = super::query::read(&http.db, move |snap| snap.key_by_hash(&hash)).await;

@@ -10,6 +10,7 @@ mod query;
 pub mod server;
 mod shell;
 mod socket;
+pub mod startup;
 mod wakatime_api;
 mod watcher;
 mod writer;
@@ -141,6 +142,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     let paths = &options.paths;
     paths.create_dirs()?;
     let _lock = take_lock(paths)?;
+    startup::prepare_database(paths)?;
     // Open the database before taking the socket, so a bad database leaves no socket behind.
     let db: Arc<dyn Database> =
         Arc::new(crate::store::sqlite::SqliteDatabase::open(&paths.database)?);

@@ -1,6 +1,7 @@
-//! The real terminal is restored on every way out. The test re-runs this test binary under
-//! `script` (a real pseudo-terminal), where a child test drives `run_in_terminal` to a normal
-//! quit and to a panic inside the source, and checks the escape sequences and the raw mode after.
+//! The real terminal is restored on every way out. The test re-runs itself (this test binary,
+//! `--exact` its own name) under `script` (a real pseudo-terminal), where the same test, seeing
+//! the child variable, drives `run_in_terminal` to a normal quit and to a panic inside the
+//! source; the parent checks the escape sequences and the raw mode after.
 
 use std::process::Command;
 use std::sync::mpsc;
@@ -27,13 +28,9 @@ impl Source for Script {
     }
 }
 
-/// Runs inside the pseudo-terminal only (ignored otherwise).
-#[test]
-#[ignore = "child of terminal_is_restored_on_quit_and_on_panic"]
-fn child_runs_the_dashboard() {
-    let Ok(mode) = std::env::var(CHILD) else {
-        return;
-    };
+/// The child's side, inside the pseudo-terminal: runs the dashboard to a quit (or a panic in
+/// the source) and prints what the parent checks.
+fn child_runs_the_dashboard(mode: &str) {
     let (tx, rx) = mpsc::channel();
     let mut source = Script {
         panic: mode == "panic",
@@ -60,7 +57,7 @@ fn child_runs_the_dashboard() {
 fn run_child(mode: &str) -> Option<String> {
     let exe = std::env::current_exe().expect("test binary path");
     let command = format!(
-        "{} --exact child_runs_the_dashboard --ignored --nocapture --test-threads 1",
+        "{} --exact terminal_is_restored_on_quit_and_on_panic --nocapture --test-threads 1",
         exe.display()
     );
     // `timeout` so that a regression (a thread blocked on the terminal) fails instead of hanging.
@@ -97,7 +94,9 @@ fn run_child(mode: &str) -> Option<String> {
 
 #[test]
 fn terminal_is_restored_on_quit_and_on_panic() {
-    if std::env::var_os(CHILD).is_some() {
+    // Re-run of this very test under `script` (below): play the child and stop there.
+    if let Ok(mode) = std::env::var(CHILD) {
+        child_runs_the_dashboard(&mode);
         return;
     }
     for mode in ["quit", "panic"] {
