@@ -74,6 +74,9 @@ pub enum KeyError {
 
 impl std::fmt::Display for KeyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !matches!(self, KeyError::Missing) {
+            f.write_str("cannot read the API key: ")?;
+        }
         match self {
             KeyError::Missing => f.write_str("missing API key")?,
             KeyError::NoScheme => f.write_str(

@@ -494,7 +494,8 @@ mod tests {
     use clap::CommandFactory;
     use std::path::Path;
 
-    /// Renders every man page: `tf.1`, `tf-<command>.1` and `timeforged.1`.
+    /// Renders every man page: `tf.1`, `tf-<command>.1`, `timeforged.1` and
+    /// `timeforged-<command>.1`.
     fn man_pages() -> Vec<(String, Vec<u8>)> {
         let mut pages = Vec::new();
         let mut render = |name: String, cmd: clap::Command| {
@@ -504,18 +505,18 @@ mod tests {
                 .expect("render man page");
             pages.push((name, buf));
         };
-        let tf = Cli::command();
-        for sub in tf
-            .get_subcommands()
-            .filter(|s| s.get_name() != "help" && !s.is_hide_set())
-        {
-            let name = format!("tf-{}", sub.get_name());
-            let page = format!("{name}.1");
-            // clap wants a static name; leaking a few strings in a test is fine.
-            render(page, sub.clone().name(&*Box::leak(name.into_boxed_str())));
+        for (program, cmd) in [("tf", Cli::command()), ("timeforged", DaemonCli::command())] {
+            for sub in cmd
+                .get_subcommands()
+                .filter(|s| s.get_name() != "help" && !s.is_hide_set())
+            {
+                let name = format!("{program}-{}", sub.get_name());
+                let page = format!("{name}.1");
+                // clap wants a static name; leaking a few strings in a test is fine.
+                render(page, sub.clone().name(&*Box::leak(name.into_boxed_str())));
+            }
+            render(format!("{program}.1"), cmd);
         }
-        render("tf.1".into(), tf);
-        render("timeforged.1".into(), DaemonCli::command());
         pages
     }
 
