@@ -79,8 +79,12 @@ impl Writer {
             }
             Ok(())
         };
-        run(&mut out).map_err(|e| super::classify(&self.path, e))?;
-        tx.commit().map_err(|e| super::classify(&self.path, e))?;
+        let done = run(&mut out).and_then(|()| tx.commit());
+        if done.is_err() {
+            // Ids cached during the failed transaction may not exist.
+            self.strings.clear();
+        }
+        done.map_err(|e| super::classify(&self.path, e))?;
         Ok(out)
     }
 

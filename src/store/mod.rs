@@ -306,13 +306,12 @@ impl Writer {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| classify(&path, e))?;
-        match self.insert_in_tx(user_id, heartbeats) {
-            Ok(out) => {
-                self.conn
-                    .execute_batch("COMMIT")
-                    .map_err(|e| classify(&path, e))?;
-                Ok(out)
-            }
+        // A failed COMMIT (a full disk) rolls back like a failed insert.
+        match self
+            .insert_in_tx(user_id, heartbeats)
+            .and_then(|out| self.conn.execute_batch("COMMIT").map(|()| out))
+        {
+            Ok(out) => Ok(out),
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
                 // Ids cached during the failed transaction may not exist.
