@@ -114,8 +114,8 @@ impl Spooled {
     }
 }
 
-/// A listener at the daemon's socket path that closes every connection at once, unread: a
-/// writer gets EPIPE (and SIGPIPE), a reader no answer. Stops on drop.
+/// A listener at the daemon's socket path that reads each request, then closes the connection
+/// without answering, as a daemon dying mid-request does. Stops on drop.
 pub struct HangUp {
     path: PathBuf,
     stop: Arc<AtomicBool>,
@@ -141,7 +141,15 @@ impl HangUp {
                     return;
                 }
                 count.fetch_add(1, Ordering::SeqCst);
-                drop(conn);
+                let Ok(conn) = conn else { continue };
+                // The request line (or whatever comes within a moment), then hang up.
+                let _ = conn.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+                let mut line = Vec::new();
+                let _ = std::io::BufRead::read_until(
+                    &mut std::io::BufReader::new(&conn),
+                    b'\n',
+                    &mut line,
+                );
             }
         });
         HangUp {
