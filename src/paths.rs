@@ -607,7 +607,10 @@ mod tests {
             "{message}"
         );
         assert!(message.contains(&run.display().to_string()), "{message}");
-        assert!(message.contains(&format!("owned by uid {owner}")), "{message}");
+        assert!(
+            message.contains(&format!("owned by uid {owner}")),
+            "{message}"
+        );
 
         // The same through a symlink planted by that user.
         let message = check(&link).to_string();
