@@ -173,8 +173,8 @@ impl Spool {
         Ok(dropped)
     }
 
-    /// Removes the renamed file once its grace period is over and it is consumed, and renames a
-    /// consumed live file away once it is big enough.
+    /// Removes the renamed file once its grace period is over and it is consumed, and renames
+    /// the live file away once enough of it is consumed.
     pub(crate) fn compact(&mut self, now: Instant) -> io::Result<()> {
         if let Some((pos, until)) = self.draining_pos
             && now >= until
@@ -188,8 +188,20 @@ impl Spool {
                     };
                     self.draining_pos = Some((pos, until));
                 }
-                Some(m) if m.len() > pos.offset => {} // a late line, read first
+                // A late line, read first; but an unfinished line there never gets its end
+                // (no hook writes to the renamed file any more, and the one writing it died or
+                // ran out of disk): it goes with the file.
+                Some(m) if m.len() > pos.offset && has_line_end(&self.draining, pos.offset)? => {}
                 found => {
+                    if let Some(m) = &found
+                        && m.len() > pos.offset
+                    {
+                        tracing::warn!(
+                            bytes = m.len() - pos.offset,
+                            "dropped an unfinished line at the end of {}",
+                            self.draining.display()
+                        );
+                    }
                     // Forget it in the cursor first: a crash before the removal then reads it
                     // again (its events are stored once all the same), and never skips part of
                     // a new file that reuses its inode.
@@ -205,9 +217,10 @@ impl Spool {
             && self.live_pos.offset >= self.compact_at
             && let Some(m) = metadata(&self.live)?
             && m.ino() == self.live_pos.ino
-            && m.len() == self.live_pos.offset
         {
-            // A line appended from here on lands in the renamed file, which is read first.
+            // What is not consumed yet, and a line appended from here on by a hook that opened
+            // the file before, are read from the renamed file, which comes first. Not waiting
+            // for the consumer to catch up: under a steady stream of events it might never.
             std::fs::rename(&self.live, &self.draining)?;
             self.draining_pos = Some((self.live_pos, now + self.grace));
             self.live_pos = Pos::default();
@@ -421,6 +434,24 @@ fn read_batch(path: &Path, pos: Pos, which: Which) -> io::Result<Read> {
     }
 }
 
+/// Whether the file at `path` has a line end after `offset`.
+fn has_line_end(path: &Path, offset: u64) -> io::Result<bool> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut at = offset;
+    while at < len {
+        let chunk = read_at(&file, at, (64 * 1024).min((len - at) as usize))?;
+        if chunk.is_empty() {
+            break;
+        }
+        if chunk.contains(&b'\n') {
+            return Ok(true);
+        }
+        at += chunk.len() as u64;
+    }
+    Ok(false)
+}
+
 /// Up to `len` bytes of `file` from `offset` (fewer at its end).
 fn read_at(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
@@ -578,6 +609,32 @@ mod tests {
     }
 
     #[test]
+    fn an_unfinished_line_in_the_renamed_file_goes_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = dir.path().join("spool.jsonl");
+        let mut s = Spool::open(&live, 16 * 4096);
+        let line = format!("{}\n", "x".repeat(99));
+        for _ in 0..50 {
+            append(&live, &line);
+        }
+        assert_eq!(drain(&mut s).len(), 50);
+        let now = Instant::now();
+        s.compact(now).unwrap();
+        // A hook killed mid-write, just after the rename.
+        append(&live.with_extension("draining"), "{\"v\":1,\"ty");
+        assert!(drain(&mut s).is_empty());
+        s.compact(now + GRACE).unwrap();
+        assert!(!live.with_extension("draining").exists());
+        // Compaction goes on.
+        for _ in 0..50 {
+            append(&live, &line);
+        }
+        assert_eq!(drain(&mut s).len(), 50);
+        s.compact(now + GRACE).unwrap();
+        assert!(!live.exists());
+    }
+
+    #[test]
     fn a_crash_between_rename_and_cursor_save_resumes_in_the_renamed_file() {
         let dir = tempfile::tempdir().unwrap();
         let live = dir.path().join("spool.jsonl");
@@ -629,9 +686,10 @@ mod tests {
         loop {
             let finished = threads.iter().all(|t| t.is_finished());
             seen.extend(drain(&mut s));
-            let renamed = s.draining_pos.is_none();
+            let before = s.draining_pos.map(|(p, _)| p.ino);
             s.compact(Instant::now()).unwrap();
-            compactions += usize::from(renamed && s.draining_pos.is_some());
+            let after = s.draining_pos.map(|(p, _)| p.ino);
+            compactions += usize::from(after.is_some() && after != before);
             if compactions >= 8 {
                 stop.store(true, Ordering::Relaxed);
             }
