@@ -4,11 +4,12 @@
 #
 #     eval "$(tf init bash)"
 #
-# When a command line starts, a "command started" event is sent; when its prompt comes back,
-# "command finished" with the exit status. bash cannot write to a Unix socket itself, so each
-# event is sent by `tf hook` in a background child (which spools it when the daemon is down):
-# the prompt never waits for it. The hooks never print, and leave $?, $_, $! and the job table
-# as they found them. Set TIMEFORGED_SHELL_DISABLED=1 to pause them.
+# When a command line starts, a "command started" event is recorded; when its prompt comes
+# back, "command finished" with the exit status. Each event is appended to the spool file by
+# `tf hook` in a background child (bash has no way to escape JSON quickly, nor to write it in
+# one call), and the daemon consumes the spool as it grows, or when it next starts if it is
+# down: the prompt never waits for either. The hooks never print, and leave $?, $_, $! and the
+# job table as they found them. Set TIMEFORGED_SHELL_DISABLED=1 to pause them.
 #
 # With bash-preexec loaded, its preexec and precmd functions do the work. Otherwise a DEBUG trap
 # notices the first command after the prompt (a line starting) and the first command of

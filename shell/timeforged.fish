@@ -2,12 +2,13 @@
 #
 #     tf init fish | source
 #
-# fish_preexec sends "command started" and fish_postexec "command finished" with the exit status
-# and $CMD_DURATION. fish cannot write to a Unix socket itself, so each event is sent by
-# `tf hook` (which spools it when the daemon is down), started by a /bin/sh that backgrounds it
-# and exits at once: a job of fish's own would show in `jobs`, change $last_pid, and its
-# `disown` could take the user's job instead. The hooks never print and leave $status and
-# $pipestatus as they found them. Set TIMEFORGED_SHELL_DISABLED=1 to pause them.
+# fish_preexec records "command started" and fish_postexec "command finished" with the exit
+# status and $CMD_DURATION. Each event is appended to the spool file, which the daemon consumes
+# as it grows (or when it next starts if it is down), by `tf hook`, started by a /bin/sh that
+# backgrounds it and exits at once: a job of fish's own would show in `jobs`, change
+# $last_pid, and its `disown` could take the user's job instead. The hooks never print and
+# leave $status and $pipestatus as they found them. Set TIMEFORGED_SHELL_DISABLED=1 to pause
+# them.
 
 if status is-interactive
     # Filled in by `tf init fish`.

@@ -2,37 +2,33 @@
 #
 #     eval "$(tf init zsh)"
 #
-# preexec sends "command started" and precmd "command finished" to the daemon as one JSON line
-# each, written in-process to its socket (zsh/net/socket and zsh/system: no fork, no external
-# command). When the daemon is down the line is appended to the spool file (0600), which the
-# daemon drains when it starts. The hooks never print, never block the prompt, and leave $?, $_
-# and $pipestatus as they found them. Set TIMEFORGED_SHELL_DISABLED=1 to pause them.
+# preexec records "command started" and precmd "command finished" as one JSON line each,
+# appended in-process to the spool file (zsh/system: no fork, no external command, one write),
+# which the daemon consumes as it grows, or when it next starts if it is down. The event is on
+# disk before the prompt comes back, whatever happens to the daemon. The hooks never print,
+# never block the prompt, and leave $?, $_ and $pipestatus as they found them. Set
+# TIMEFORGED_SHELL_DISABLED=1 to pause them.
 #
 # Everything sits inside one `if`, not behind a top-level `return`: that would also end the
 # user's .zshrc when this text is eval'd there.
 
 if [[ -o interactive ]] && zmodload zsh/datetime 2>/dev/null; then
 
-  # Filled in by `tf init zsh`; quoted here-documents take any path as it is.
-  typeset -g _tf_socket _tf_spool
-  IFS= read -r _tf_socket <<'__TF_PATH__'
-@TF_SOCKET@
-__TF_PATH__
+  # Filled in by `tf init zsh`; a quoted here-document takes any path as it is.
+  typeset -g _tf_spool
   IFS= read -r _tf_spool <<'__TF_PATH__'
 @TF_SPOOL@
 __TF_PATH__
 
-  # Without zsh/net/socket (a zsh built without it) every event goes to the spool; without
-  # zsh/system, events are dropped. Only the builtins used here are loaded, so that the user's
-  # own commands keep their names.
-  typeset -gi _tf_can_connect=0 _tf_can_spool=0
-  zmodload zsh/net/socket 2>/dev/null && _tf_can_connect=1
+  # Without zsh/system (a zsh built without it) events are dropped. Only the builtins used
+  # here are loaded, so that the user's own commands keep their names.
+  typeset -gi _tf_can_spool=0
   zmodload -F zsh/system b:sysopen b:syswrite b:sysseek f:systell 2>/dev/null && _tf_can_spool=1
   zmodload -F zsh/files b:zf_mkdir 2>/dev/null
 
   # The spool stops growing here, so that a daemon down for weeks cannot fill the disk (it
   # keeps only the newest `shell.spool_max_bytes` of it anyway).
-  typeset -gi _tf_spool_limit=64*1024*1024
+  typeset -gi _tf_spool_limit=@TF_SPOOL_CAP@
 
   # The longest command sent, in bytes. It keeps a line far below the daemon's limit even when
   # every byte needs escaping, and a spool append within one write.
@@ -75,29 +71,19 @@ __TF_PATH__
     _tf_json=$s
   }
 
-  # Writes one line to the daemon, or appends it to the spool if the daemon is not there.
-  # Runs with its callers' options and stderr (/dev/null).
+  # Appends one line to the spool. One syswrite in append mode: the line lands whole, never
+  # interleaved with another shell's, and the daemon reading meanwhile sees it whole or not
+  # yet. Runs with its callers' options and stderr (/dev/null).
   _tf_send() {
-    setopt local_traps
-    local REPLY line=$1$'\n'
-    local -i fd sent
-    # A daemon that closes the connection early must not kill the shell with SIGPIPE.
-    trap '' PIPE
-    if [[ -S $_tf_socket ]] && (( _tf_can_connect )) && zsocket $_tf_socket; then
-      fd=$REPLY
-      syswrite -o $fd -- $line
-      sent=$(( ! $? ))
-      exec {fd}>&-
-      (( sent )) && return 0
-    fi
     (( _tf_can_spool )) || return 0
+    local -i fd
     if ! sysopen -a -m 600 -o creat,cloexec -u fd -- $_tf_spool; then
       # The state directory does not exist yet (the daemon never ran): make it, as it would.
       (( $+builtins[zf_mkdir] )) && zf_mkdir -p -m 700 -- ${_tf_spool:h}
       sysopen -a -m 600 -o creat,cloexec -u fd -- $_tf_spool || return 0
     fi
     if sysseek -u $fd -w end 0 && (( systell(fd) < _tf_spool_limit )); then
-      syswrite -o $fd -- $line
+      syswrite -o $fd -- $1$'\n'
     fi
     exec {fd}>&-
     return 0

@@ -347,18 +347,21 @@ mod tests {
         }
     }
 
+    /// An empty `TIMEFORGED_DIR` counts as unset: the XDG layout, which needs a home directory
+    /// (without one, the error says so, never a layout in the current directory).
     #[test]
     fn resolve_with_empty_timeforged_dir_uses_xdg() {
-        // Needs a home directory, as any real run does; the environment of CI has one.
-        let Ok(paths) = Paths::resolve(Some(OsStr::new("")), Some(OsStr::new("/run/user/7")), 7)
-        else {
-            eprintln!("SKIPPED resolve_with_empty_timeforged_dir_uses_xdg: no home directory");
-            return;
-        };
-        assert_eq!(paths.socket, Path::new("/run/user/7/timeforged/tf.sock"));
-        assert!(paths.config_file.ends_with("timeforged/config.toml"));
-        assert!(paths.database.ends_with("timeforged/timeforged.db"));
-        assert_eq!(paths.lock, paths.database.with_file_name("timeforged.lock"));
+        match Paths::resolve(Some(OsStr::new("")), Some(OsStr::new("/run/user/7")), 7) {
+            Ok(paths) => {
+                assert_eq!(paths.socket, Path::new("/run/user/7/timeforged/tf.sock"));
+                assert!(paths.config_file.ends_with("timeforged/config.toml"));
+                assert!(paths.database.ends_with("timeforged/timeforged.db"));
+            }
+            Err(e) => {
+                assert!(matches!(e, PathsError::NoHomeDir), "{e}");
+                assert!(directories::BaseDirs::new().is_none(), "{e}");
+            }
+        }
     }
 
     #[test]
@@ -571,36 +574,48 @@ mod tests {
         assert!(err.contains(&file.display().to_string()), "{err}");
     }
 
+    /// A socket directory (or a symlink to one) owned by another user is refused: that user could
+    /// swap the socket. As root, the directory is really given to another uid and `create_dirs`
+    /// is run; as anyone else, our own directory is checked on behalf of another uid. The same
+    /// check either way, so the test never needs to skip.
     #[test]
     fn create_dirs_refuses_a_socket_dir_owned_by_someone_else() {
-        if current_uid() != 0 {
-            // Making a directory owned by another user needs root.
-            eprintln!("SKIPPED create_dirs_refuses_a_socket_dir_owned_by_someone_else: not root");
-            return;
-        }
         let tmp = tempfile::tempdir().unwrap();
         let run = tmp.path().join("timeforged-0");
         fs::create_dir(&run).unwrap();
-        std::os::unix::fs::chown(&run, Some(65534), Some(65534)).unwrap();
-        let mut paths = Paths::in_dir(tmp.path());
-        paths.socket = run.join("tf.sock");
-        let err = paths.create_dirs().unwrap_err();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(tmp.path(), &link).unwrap();
+        let root = current_uid() == 0;
+        let owner = if root { 65534 } else { current_uid() };
+        if root {
+            std::os::unix::fs::chown(&run, Some(owner), Some(owner)).unwrap();
+            std::os::unix::fs::lchown(&link, Some(owner), Some(owner)).unwrap();
+        }
+        let check = |dir: &Path| -> PathsError {
+            if root {
+                let mut paths = Paths::in_dir(tmp.path());
+                paths.socket = dir.join("tf.sock");
+                paths.create_dirs().unwrap_err()
+            } else {
+                ensure_private_dir(dir, owner.wrapping_add(1)).unwrap_err()
+            }
+        };
+        let err = check(&run);
         let message = err.to_string();
         assert!(
             matches!(err, PathsError::InsecureSocketDir { .. }),
             "{message}"
         );
         assert!(message.contains(&run.display().to_string()), "{message}");
-        assert!(message.contains("owned by uid 65534"), "{message}");
+        assert!(
+            message.contains(&format!("owned by uid {owner}")),
+            "{message}"
+        );
 
         // The same through a symlink planted by that user.
-        let link = tmp.path().join("link");
-        std::os::unix::fs::symlink(tmp.path(), &link).unwrap();
-        std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
-        paths.socket = link.join("tf.sock");
-        let message = paths.create_dirs().unwrap_err().to_string();
+        let message = check(&link).to_string();
         assert!(
-            message.contains("symbolic link owned by uid 65534"),
+            message.contains(&format!("symbolic link owned by uid {owner}")),
             "{message}"
         );
     }

@@ -1,6 +1,6 @@
 //! Shell integration with real shells: zsh, bash and fish run interactively under tmux with
-//! the hook printed by `tf init`, and the events they send are checked on the wire (a recorder
-//! on the daemon's socket), in the spool, and as heartbeats in a real daemon.
+//! the hook printed by `tf init`, and the events they record are checked in the spool (where
+//! every event goes first) and as heartbeats in a real daemon.
 //!
 //! Each test runs once per shell (`events_describe_each_command::zsh` …); a missing shell or
 //! tmux is SKIPPED, or fails the run under TIMEFORGED_REQUIRE_ALL=1.
@@ -9,9 +9,9 @@ mod common;
 #[path = "common/shell.rs"]
 mod harness;
 
-use common::{TF, TestEnv, now_secs, skip, wait_for};
+use common::{TF, TestEnv, now_secs, wait_for};
 use harness::{
-    Answer, Rc, Recorder, Session, Shell, events_of, find, git_repo, have, have_shell, mode,
+    HangUp, Rc, Session, Shell, Spooled, events_of, find, git_repo, have, have_shell, mode,
     session_processes, spool_events, stat_field,
 };
 use serde_json::Value;
@@ -52,6 +52,7 @@ per_shell!(
     the_daemon_records_project_branch_category_and_status,
     disabled_by_environment,
     strict_shell_options_do_not_break_the_hooks,
+    tf_status_shows_what_a_shell_runs_at_once,
 );
 
 fn sq(path: &Path) -> String {
@@ -82,7 +83,7 @@ fn events_describe_each_command(shell: Shell) {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let repo = env.scratch().join("work/myproj");
     git_repo(&repo, "feature/shell");
     let s = Session::start(&env, shell, &Rc::default());
@@ -148,7 +149,7 @@ fn sourcing_twice_sends_each_event_once(shell: Shell) {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let rc = Rc {
         loads: 2,
         ..Rc::default()
@@ -181,7 +182,6 @@ fn users_prompt_hooks_still_see_status_and_last_argument(shell: Shell) {
         return;
     }
     let env = TestEnv::new();
-    let _rec = Recorder::listen(&env, Answer::Ok);
     let s = Session::start(&env, shell, &Rc::default());
     let last = |kind: &str| -> String {
         s.prompt_log()
@@ -253,14 +253,17 @@ fn users_prompt_hooks_still_see_status_and_last_argument(shell: Shell) {
     assert_eq!(jobs, format!("1:{pid}"), "$! is the user's only job: {bg}");
 }
 
-/// The screen after a few commands shows the prompts, the commands and their own output only.
+/// The screen after a few commands shows the prompts, the commands and their own output only,
+/// with the daemon consuming the events and without it.
 fn hooks_print_nothing(shell: Shell) {
     if !have_shell(shell, "hooks_print_nothing") {
         return;
     }
     for daemon in [true, false] {
-        let env = TestEnv::new();
-        let rec = daemon.then(|| Recorder::listen(&env, Answer::Ok));
+        let mut env = TestEnv::new();
+        if daemon {
+            env.start_daemon();
+        }
         let s = Session::start(&env, shell, &Rc::default());
         s.run("true");
         s.run("false");
@@ -269,17 +272,16 @@ fn hooks_print_nothing(shell: Shell) {
         s.run("ls /nonexistent-dir-for-a-test 2>&1 | wc -l");
         s.run("cd /");
         s.run("echo sentinel");
-        if let Some(rec) = &rec {
-            rec.wait_commands(&["true", "false", "echo out", "cd /", "echo sentinel"]);
+        if daemon {
+            wait_for_heartbeats(&env, shell, |all| all.iter().any(|h| h["entity"] == "echo"));
         } else {
-            wait_for("the spooled sentinel", || {
-                find(
-                    &spool_events(&env.base.join("spool.jsonl")),
-                    "end",
-                    "echo sentinel",
-                )
-                .map(|_| ())
-            });
+            Spooled::of(&env).wait_commands(&[
+                "true",
+                "false",
+                "echo out",
+                "cd /",
+                "echo sentinel",
+            ]);
         }
         let want = "$ true\n$ false\n$\n$ echo out\nout\n\
                     $ ls /nonexistent-dir-for-a-test 2>&1 | wc -l\n1\n\
@@ -288,22 +290,27 @@ fn hooks_print_nothing(shell: Shell) {
     }
 }
 
-/// A daemon that accepts and closes at once: zsh's in-process write gets EPIPE (and SIGPIPE,
-/// which must not kill the shell); bash and fish's `tf hook` spools the event instead.
+/// A daemon that accepts and closes at once (or dies mid-send) costs no event: the hooks do not
+/// talk to it, they append to the spool, and the shell goes on, silent.
 fn hooks_print_nothing_when_the_daemon_hangs_up(shell: Shell) {
     if !have_shell(shell, "hooks_print_nothing_when_the_daemon_hangs_up") {
         return;
     }
     let env = TestEnv::new();
-    let _rec = Recorder::listen(&env, Answer::HangUp);
+    let hang_up = HangUp::listen(&env);
     let s = Session::start(&env, shell, &Rc::default());
     for _ in 0..3 {
         s.run("true");
     }
     s.run("echo still here");
     assert!(s.alive(), "the shell died");
+    let events = Spooled::of(&env).wait("every event in the spool", |evs| {
+        events_of(evs, "true").len() == 6 && events_of(evs, "echo still here").len() == 2
+    });
+    assert_eq!(events.len(), 8, "{events:#?}");
     let want = "$ true\n$ true\n$ true\n$ echo still here\nstill here\n$";
     assert_eq!(s.screen(), want);
+    assert_eq!(hang_up.accepted(), 0, "a hook connected to the socket");
 }
 
 fn daemon_down_spools_privately_and_the_daemon_drains_it(shell: Shell) {
@@ -345,7 +352,7 @@ fn daemon_down_spools_privately_and_the_daemon_drains_it(shell: Shell) {
     assert_eq!(mode(&spool), 0o600, "the spool is private");
     assert_eq!(mode(&env.base), 0o700, "its directory too");
 
-    // The daemon drains it at start: the commands become heartbeats, and the spool goes.
+    // The daemon consumes it at start: the commands become heartbeats, and nothing waits.
     env.start_daemon();
     let beats = wait_for_heartbeats(&env, shell, |all| {
         ["make", "git"]
@@ -356,8 +363,8 @@ fn daemon_down_spools_privately_and_the_daemon_drains_it(shell: Shell) {
     assert_eq!(make["project"], "offline", "{make}");
     assert_eq!(make["branch"], "fix/offline", "{make}");
     assert_eq!(make["category"], "building", "{make}");
-    wait_for("the spool to be removed", || {
-        (!spool.exists()).then_some(())
+    wait_for("the spool to be consumed", || {
+        (env.connect().status()["spool"]["pending_bytes"] == 0).then_some(())
     });
     drop(s);
 }
@@ -369,7 +376,7 @@ fn strange_commands_and_directories_give_valid_json(shell: Shell) {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let s = Session::start(&env, shell, &Rc::default());
     let scratch = env.scratch().join("dirs");
     std::fs::create_dir_all(&scratch).unwrap();
@@ -456,7 +463,7 @@ fn huge_command_lines_are_cut_and_the_shell_goes_on(shell: Shell) {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let s = Session::start(&env, shell, &Rc::default());
     // 1 MiB of `x` after `: `, built in the shell and put in its line editor.
     let n = s.prompts();
@@ -679,7 +686,7 @@ fn disabled_by_environment(shell: Shell) {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let s = Session::start_in(
         &env,
         shell,
@@ -706,7 +713,7 @@ fn strict_shell_options_do_not_break_the_hooks(shell: Shell) {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let strict = match shell {
         Shell::Zsh => {
             "setopt nounset pipefail ksh_arrays sh_word_split no_clobber warn_create_global \
@@ -735,30 +742,74 @@ fn strict_shell_options_do_not_break_the_hooks(shell: Shell) {
     );
 }
 
+/// `tf status` lists the shell and the command it is running while it runs, and forgets the
+/// command when it ends: the daemon consumes the spool as the hooks append to it.
+fn tf_status_shows_what_a_shell_runs_at_once(shell: Shell) {
+    if !have_shell(shell, "tf_status_shows_what_a_shell_runs_at_once") {
+        return;
+    }
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let s = Session::start(&env, shell, &Rc::default());
+    let running = |env: &TestEnv| -> Option<Value> {
+        let status = env.connect().status();
+        let shells = status["shells"].as_array().cloned().unwrap_or_default();
+        shells.into_iter().find(|x| x["pid"] == s.pid)
+    };
+    let n = s.prompts();
+    s.type_text("sleep 30\n");
+    let typed = std::time::Instant::now();
+    let seen = wait_for("the daemon to see sleep running", || {
+        running(&env).filter(|x| x["running"] == "sleep")
+    });
+    let took = typed.elapsed();
+    eprintln!(
+        "{}: `sleep` shown as running {took:?} after Enter",
+        shell.name()
+    );
+    assert!(took.as_secs_f64() < 5.0, "{took:?}: {seen}");
+    assert_eq!(seen["shell"], shell.name(), "{seen}");
+    // Interrupted once it runs: a ^C before that would go to the shell, not to sleep.
+    wait_for("sleep to run", || {
+        session_processes(s.pid)
+            .into_iter()
+            .any(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
+            })
+            .then_some(())
+    });
+    s.keys(&["C-c"]);
+    s.wait_prompts(n + 1, true);
+    wait_for("the daemon to see sleep end", || {
+        running(&env).filter(|x| x["running"].is_null()).map(|_| ())
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shell-specific
 
 /// bash-preexec, when the user loads it first, calls the hook (no DEBUG trap of its own), with
-/// the line as typed. The script is TIMEFORGED_BASH_PREEXEC or target/bash-preexec.sh (CI
-/// puts release 0.6.0 there).
+/// the line as typed. Release 0.7.0, vendored in tests/fixtures (MIT); another copy can be
+/// tried with TIMEFORGED_BASH_PREEXEC=/path/to/bash-preexec.sh.
 #[test]
-#[ignore = "needs bash-preexec.sh, which no package registry this project can reach ships; run with TIMEFORGED_BASH_PREEXEC=/path/to/bash-preexec.sh cargo test --test shell -- --ignored"]
 fn bash_with_bash_preexec() {
     let preexec = std::env::var_os("TIMEFORGED_BASH_PREEXEC")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bash-preexec.sh"));
-    if !preexec.is_file() {
-        skip(&format!(
-            "bash_with_bash_preexec: no bash-preexec.sh at {} (set TIMEFORGED_BASH_PREEXEC)",
-            preexec.display()
-        ));
-        return;
-    }
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/bash-preexec/bash-preexec.sh")
+        });
+    assert!(
+        preexec.is_file(),
+        "no bash-preexec.sh at {}",
+        preexec.display()
+    );
     if !have_shell(Shell::Bash, "bash_with_bash_preexec") {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let rc = Rc::before(&format!(
         "source {}\n_user_bp() {{ echo \"bp $?\" >> ~/prompts.log; }}\nprecmd_functions+=(_user_bp)",
         sq(&preexec)
@@ -799,7 +850,7 @@ fn bash_lines_left_out_of_history_are_still_named() {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let s = Session::start(&env, Shell::Bash, &Rc::before("HISTCONTROL=ignoreboth"));
     s.run("echo first; echo second");
     s.run(" echo secret | cat");
@@ -826,7 +877,7 @@ fn bash_keeps_the_users_debug_trap() {
         return;
     }
     let env = TestEnv::new();
-    let rec = Recorder::listen(&env, Answer::Ok);
+    let rec = Spooled::of(&env);
     let rc = Rc::before(
         "trap '_user_trap \"$?\" \"$_\"' DEBUG\n\
          _user_trap() { [[ $BASH_COMMAND == echo* ]] && echo \"trap $1 [$2]\" >> ~/traps.log; return 0; }",
@@ -850,18 +901,25 @@ fn zsh_sends_without_forking() {
         return;
     }
     for daemon in [true, false] {
-        let env = TestEnv::new();
-        let rec = daemon.then(|| Recorder::listen(&env, Answer::Ok));
+        let mut env = TestEnv::new();
+        if daemon {
+            env.start_daemon();
+        }
         let s = Session::start(&env, Shell::Zsh, &Rc::default());
         let before = reaped_children_faults(s.pid);
         for _ in 0..5 {
             s.run(":");
         }
-        let events = match &rec {
-            Some(rec) => rec.wait("ten events", |e| e.len() >= 10),
-            None => spool_events(&env.base.join("spool.jsonl")),
-        };
+        // Consumed or not, the lines stay in the file until it is compacted.
+        let events = Spooled::of(&env).wait("ten events", |e| e.len() >= 10);
         assert_eq!(events.len(), 10, "{events:#?}");
+        if daemon {
+            wait_for("the daemon to see the shell", || {
+                let status = env.connect().status();
+                let shells = status["shells"].as_array().cloned().unwrap_or_default();
+                shells.iter().any(|x| x["pid"] == s.pid).then_some(())
+            });
+        }
         assert_eq!(
             reaped_children_faults(s.pid),
             before,
@@ -958,8 +1016,9 @@ fn init_fills_in_the_placeholders() {
         let script = harness::init_script(&env, shell);
         assert!(!script.contains("@TF_"), "{shell:?}");
         if shell == Shell::Zsh {
-            assert!(script.contains(&env.socket().display().to_string()));
             assert!(script.contains(&env.base.join("spool.jsonl").display().to_string()));
+            // 4 × shell.spool_max_bytes (10 MiB by default).
+            assert!(script.contains("_tf_spool_limit=41943040"), "{script}");
         } else {
             assert!(script.contains(TF), "{shell:?}");
         }

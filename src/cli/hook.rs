@@ -1,19 +1,20 @@
 //! `tf init SHELL` prints the hook script; `tf hook` is what the bash and fish hooks run in
-//! the background: send one event to the daemon, or append it to the spool when the daemon is
-//! down. Neither ever prints to the user's terminal from a hook.
+//! the background: append one event to the spool, which the daemon consumes (it need not be
+//! running). The git hooks `deliver` theirs to the daemon and spool it unless the daemon
+//! answered that it was stored. Nothing here ever prints to the user's terminal from a hook.
 
 use super::args::{HookArgs, HookShell};
 use crate::paths::Paths;
-use crate::protocol::{Request, to_line};
+use crate::protocol::{ErrorCode, Request, Response, parse_response, to_line};
 use crate::shell::{ShellEvent, ShellEventKind};
 use anyhow::Result;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// The script for `shell`, with the socket, spool and `tf` paths filled in.
+/// The script for `shell`, with the spool and `tf` paths and the spool's size guard filled in.
 pub fn init(shell: HookShell, out: &mut impl Write) -> Result<ExitCode> {
     let ctx = super::Context::load()?;
     let tf = std::env::current_exe().unwrap_or_else(|_| "tf".into());
@@ -23,40 +24,59 @@ pub fn init(shell: HookShell, out: &mut impl Write) -> Result<ExitCode> {
             HookShell::Bash => crate::shell::Shell::Bash,
             HookShell::Fish => crate::shell::Shell::Fish,
         },
-        &ctx.paths.socket,
         &ctx.paths.spool,
+        spool_cap(ctx.config.shell.spool_max_bytes),
         &tf,
     );
     out.write_all(script.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Sends the event; on any failure spools it. Always exits 0 and prints nothing: a hook must
-/// never disturb the shell.
+/// Appends the event to the spool. Always exits 0 and prints nothing: a hook must never
+/// disturb the shell.
 pub fn hook(a: HookArgs) -> ExitCode {
     let Some(event) = to_event(a) else {
         return ExitCode::SUCCESS;
     };
-    deliver(&to_line(&Request::Shell(event)), Duration::from_secs(2));
+    if let Some((paths, max)) = spool_target() {
+        let _ = append(
+            &paths.spool,
+            &to_line(&Request::Shell(event)),
+            spool_cap(max),
+        );
+    }
     ExitCode::SUCCESS
 }
 
 /// Sends a request line to the daemon (never starting it), waiting at most `timeout` for each
-/// of the write and the answer; spools the line when the daemon cannot be reached. Silent.
+/// of the write and the answer, and spools the line unless the daemon answered that it stored
+/// it (or rejected it: it would be rejected again). A daemon that dies or hangs up before its
+/// answer may have stored it already: read again from the spool, it is stored once. Silent.
 pub(crate) fn deliver(line: &str, timeout: Duration) {
-    // A broken config must not break the shell: fall back to the default paths.
-    let paths = match super::Context::load() {
+    let Some((paths, max)) = spool_target() else {
+        return;
+    };
+    if send(&paths.socket, line, timeout) == Sent::Unanswered {
+        let _ = append(&paths.spool, line, spool_cap(max));
+    }
+}
+
+/// The paths and `shell.spool_max_bytes`. A broken config must not break the shell or git: the
+/// defaults then.
+fn spool_target() -> Option<(Paths, u64)> {
+    match super::Context::load() {
         Ok(ctx) => Some((ctx.paths, ctx.config.shell.spool_max_bytes)),
         Err(_) => Paths::from_env()
             .ok()
             .map(|p| (p, crate::config::ShellConfig::default().spool_max_bytes)),
-    };
-    let Some((paths, spool_max)) = paths else {
-        return;
-    };
-    if send(&paths.socket, line, timeout).is_err() {
-        let _ = spool(&paths.spool, line, spool_max);
     }
+}
+
+/// Hooks stop appending when the spool file is this big: a guard for the disk while the daemon
+/// is down for long. It is well above `shell.spool_max_bytes`, of which the daemon keeps the
+/// newest, so that it is the oldest events that are dropped.
+pub fn spool_cap(spool_max_bytes: u64) -> u64 {
+    spool_max_bytes.saturating_mul(4).max(1024 * 1024)
 }
 
 fn to_event(a: HookArgs) -> Option<ShellEvent> {
@@ -95,43 +115,63 @@ fn truncate_at_char(mut s: String, max: usize) -> String {
     s
 }
 
-fn send(socket: &Path, line: &str, timeout: Duration) -> std::io::Result<()> {
-    let mut s = UnixStream::connect(socket)?;
-    s.set_write_timeout(Some(timeout))?;
-    s.write_all(line.as_bytes())?;
-    // Wait for the answer so the event is stored before the next one is sent (keeps order).
-    s.set_read_timeout(Some(timeout))?;
-    let mut buf = [0u8; 256];
-    let _ = std::io::Read::read(&mut s, &mut buf);
-    Ok(())
+#[derive(Debug, PartialEq, Eq)]
+enum Sent {
+    /// Stored, or rejected for good.
+    Answered,
+    /// No answer, or one saying that nothing was stored (storage failed, shutting down).
+    Unanswered,
 }
 
-/// Appends a line to the spool (0600). Past `max` bytes the oldest half is dropped first.
-pub fn spool(path: &Path, line: &str, max: u64) -> std::io::Result<()> {
+fn send(socket: &Path, line: &str, timeout: Duration) -> Sent {
+    let answer = || -> std::io::Result<String> {
+        let mut s = UnixStream::connect(socket)?;
+        s.set_write_timeout(Some(timeout))?;
+        s.write_all(line.as_bytes())?;
+        s.set_read_timeout(Some(timeout))?;
+        let mut answer = String::new();
+        std::io::BufReader::new(s).read_line(&mut answer)?;
+        Ok(answer)
+    };
+    let Ok(answer) = answer() else {
+        return Sent::Unanswered;
+    };
+    // A line cut short (the daemon died mid-answer) does not parse: not an answer.
+    match parse_response(answer.trim_end()) {
+        Ok(Response::Error {
+            code: ErrorCode::Storage | ErrorCode::ShuttingDown,
+            ..
+        }) => Sent::Unanswered,
+        Ok(_) => Sent::Answered,
+        Err(_) => Sent::Unanswered,
+    }
+}
+
+/// Appends one line (ending in a newline) to the spool (0600, its directory 0700), unless the
+/// file is already `cap` bytes or more; returns whether it did. One `write` in append mode:
+/// lines of hooks writing at once never interleave, and the daemon reading it meanwhile sees
+/// whole lines or a line not finished yet.
+pub fn append(path: &Path, line: &str, cap: u64) -> std::io::Result<bool> {
     use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = path.parent() {
+    if let Some(dir) = path.parent()
+        && !dir.is_dir()
+    {
         use std::os::unix::fs::DirBuilderExt;
         let _ = std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir);
     }
-    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if len + line.len() as u64 > max {
-        let text = std::fs::read(path).unwrap_or_default();
-        let keep_from = text.len().saturating_sub((max / 2) as usize);
-        let start = text[keep_from..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(text.len(), |i| keep_from + i + 1);
-        std::fs::write(path, &text[start..])?;
-    }
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(path)?;
-    f.write_all(line.as_bytes())
+    if f.metadata()?.len().saturating_add(line.len() as u64) > cap {
+        return Ok(false);
+    }
+    f.write_all(line.as_bytes())?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -139,23 +179,66 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spool_is_private_and_bounded() {
+    fn the_spool_is_private_appended_and_capped() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/spool.jsonl");
         for i in 0..100 {
-            spool(&path, &format!("{{\"n\":{i}}}\n"), 200).unwrap();
+            append(&path, &format!("{{\"n\":{i:02}}}\n"), 200).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.len() <= 200, "{}", text.len());
-        assert!(text.ends_with("{\"n\":99}\n"));
-        assert!(
-            text.lines().all(|l| l.starts_with("{\"n\":")),
-            "whole lines only: {text}"
-        );
+        // Whole lines, oldest kept: the daemon drops the oldest, a writer only stops.
+        assert_eq!(text.len(), 198, "{text}");
+        assert!(text.starts_with("{\"n\":00}\n") && text.ends_with("{\"n\":21}\n"));
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
+        assert_eq!(
+            std::fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        assert!(spool_cap(10 << 20) > 10 << 20);
+    }
+
+    /// A daemon that hangs up, or dies, before answering has not said the event is stored: it
+    /// is spooled (issue: "with a daemon that closes without answering, tf hook never spools").
+    #[test]
+    fn an_unanswered_request_is_not_taken_as_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("tf.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let line = "{\"v\":1,\"type\":\"status\"}\n";
+        let answers: [&[u8]; 4] = [
+            b"",
+            b"{\"v\":1,\"ty",
+            b"{\"v\":1,\"type\":\"error\",\"code\":\"storage\",\"message\":\"disk full\"}\n",
+            b"{\"v\":1,\"type\":\"ok\"}\n",
+        ];
+        let server = std::thread::spawn(move || {
+            for answer in answers {
+                let (mut conn, _) = listener.accept().unwrap();
+                let mut buf = [0u8; 64];
+                let _ = std::io::Read::read(&mut conn, &mut buf);
+                conn.write_all(answer).unwrap();
+            }
+        });
+        let timeout = Duration::from_secs(5);
+        for want in [
+            Sent::Unanswered,
+            Sent::Unanswered,
+            Sent::Unanswered,
+            Sent::Answered,
+        ] {
+            assert_eq!(send(&socket, line, timeout), want);
+        }
+        server.join().unwrap();
+        // Nobody listening at all.
+        let _ = std::fs::remove_file(&socket);
+        assert_eq!(send(&socket, line, timeout), Sent::Unanswered);
     }
 }

@@ -222,7 +222,7 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
     if info.spool.pending_bytes > 0 {
         writeln!(
             out,
-            "spool      {} bytes of shell events waiting (drained when the daemon starts)",
+            "spool      {} bytes of shell events waiting (stored as soon as the daemon can)",
             info.spool.pending_bytes
         )?;
     }

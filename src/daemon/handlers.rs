@@ -414,9 +414,7 @@ async fn status(state: &State) -> Result<Response, String> {
         http_error: state.http_error.clone(),
         shells: super::shell::seen(state),
         spool: crate::protocol::SpoolInfo {
-            pending_bytes: std::fs::metadata(&paths.spool)
-                .map(|m| m.len())
-                .unwrap_or(0),
+            pending_bytes: super::shell::spool_pending(paths),
             dropped: state
                 .spool_dropped
                 .load(std::sync::atomic::Ordering::Relaxed),

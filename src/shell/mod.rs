@@ -24,9 +24,10 @@ const ZSH: &str = include_str!("../../shell/timeforged.zsh");
 const BASH: &str = include_str!("../../shell/timeforged.bash");
 const FISH: &str = include_str!("../../shell/timeforged.fish");
 
-/// The hook for `shell` with its placeholders filled in: `@TF_SOCKET@`, `@TF_SPOOL@`,
-/// `@TF_BIN@` (absolute paths, quoted for the shell by the script itself).
-pub fn script(shell: Shell, socket: &Path, spool: &Path, tf: &Path) -> String {
+/// The hook for `shell` with its placeholders filled in: `@TF_SPOOL@` and `@TF_BIN@`
+/// (absolute paths, quoted for the shell by the script itself) and `@TF_SPOOL_CAP@` (bytes
+/// past which a hook stops appending to the spool).
+pub fn script(shell: Shell, spool: &Path, spool_cap: u64, tf: &Path) -> String {
     let template = match shell {
         Shell::Zsh => ZSH,
         Shell::Bash => BASH,
@@ -42,9 +43,9 @@ pub fn script(shell: Shell, socket: &Path, spool: &Path, tf: &Path) -> String {
         }
     };
     template
-        .replace("@TF_SOCKET@", &fill(socket))
         .replace("@TF_SPOOL@", &fill(spool))
         .replace("@TF_BIN@", &fill(tf))
+        .replace("@TF_SPOOL_CAP@", &spool_cap.to_string())
 }
 
 /// What a hook sends. `start`/`end` share the fields; `end` adds the start time and status.
@@ -310,14 +311,9 @@ mod tests {
 
     #[test]
     fn fish_paths_are_escaped() {
-        let s = script(
-            Shell::Fish,
-            Path::new("/a'b\\c"),
-            Path::new("/s"),
-            Path::new("/t"),
-        );
-        assert!(!s.contains("@TF_SOCKET@"));
-        assert!(s.contains("/a\\'b\\\\c") || !s.contains("/a'b"), "{s}");
+        let s = script(Shell::Fish, Path::new("/s"), 1 << 20, Path::new("/a'b\\c"));
+        assert!(!s.contains("@TF_"), "{s}");
+        assert!(s.contains("'/a\\'b\\\\c'"), "{s}");
     }
 
     #[test]

@@ -1,19 +1,19 @@
 //! Real shells for the shell-integration tests: zsh, bash or fish run interactively in a
-//! private tmux server, with an rc file that loads the hook from `tf init`, and a recorder that
-//! stands in for the daemon on its socket and keeps every line it is sent.
+//! private tmux server, with an rc file that loads the hook from `tf init`; the events their
+//! hooks append to the spool, read back; and a listener that hangs up on whoever connects to the
+//! daemon's socket.
 
 // tests/shell.rs includes this file by path; not every test uses every helper.
 #![allow(dead_code)]
 
 use super::common::{DEADLINE, TF, TestEnv, skip, wait_for};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shell {
@@ -71,63 +71,26 @@ pub fn init_script(env: &TestEnv, shell: Shell) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A stand-in daemon
+// The spool, and a daemon that hangs up
 
-/// What the recorder does with a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// Keeps every line and answers each with `ok`, as the daemon does.
-    Ok,
-    /// Closes each connection at once, unread: a writer gets EPIPE (and SIGPIPE).
-    HangUp,
-}
-
-/// A Unix socket listener at the daemon's socket path that keeps the raw lines it receives.
-pub struct Recorder {
+/// The events the hooks appended to the spool (with no daemon to consume them, they stay).
+pub struct Spooled {
     path: PathBuf,
-    lines: Arc<Mutex<Vec<Vec<u8>>>>,
-    stop: Arc<AtomicBool>,
 }
 
-impl Recorder {
-    pub fn listen(env: &TestEnv, answer: Answer) -> Recorder {
-        let path = env.socket();
-        let dir = path.parent().expect("the socket has a directory");
-        std::fs::create_dir_all(dir).expect("create the socket directory");
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .expect("make the socket directory private");
-        let listener = UnixListener::bind(&path)
-            .unwrap_or_else(|e| panic!("listen on {}: {e}", path.display()));
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (kept, stopping) = (lines.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    return;
-                }
-                let Ok(conn) = conn else { continue };
-                if answer == Answer::HangUp {
-                    drop(conn);
-                    continue;
-                }
-                let kept = kept.clone();
-                std::thread::spawn(move || serve(conn, &kept));
-            }
-        });
-        Recorder { path, lines, stop }
+impl Spooled {
+    pub fn of(env: &TestEnv) -> Spooled {
+        Spooled {
+            path: env.base.join("spool.jsonl"),
+        }
     }
 
-    pub fn lines(&self) -> Vec<Vec<u8>> {
-        self.lines.lock().expect("recorder lock").clone()
-    }
-
-    /// Every line received, parsed: a line that is not JSON fails the test.
+    /// Every event in the spool, parsed: a line that is not JSON fails the test.
     pub fn events(&self) -> Vec<Value> {
-        parse_lines(&self.lines())
+        spool_events(&self.path)
     }
 
-    /// Waits until `ready` holds for the events received so far, and returns them.
+    /// Waits until `ready` holds for the events spooled so far, and returns them.
     pub fn wait(&self, what: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let mut last = Vec::new();
         let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -136,12 +99,12 @@ impl Recorder {
                 ready(&last).then(|| last.clone())
             })
         }));
-        found.unwrap_or_else(|_| panic!("timed out waiting for {what}; received: {last:#?}"))
+        found.unwrap_or_else(|_| panic!("timed out waiting for {what}; spooled: {last:#?}"))
     }
 
     /// Waits for the start and end events of every command in `commands` (bash and fish
-    /// send them from separate processes, so they may come in any order), and returns every
-    /// event received so far.
+    /// append them from separate processes, so they may come in any order), and returns every
+    /// event spooled so far.
     pub fn wait_commands(&self, commands: &[&str]) -> Vec<Value> {
         self.wait(&format!("start and end of {commands:?}"), |evs| {
             commands
@@ -151,24 +114,61 @@ impl Recorder {
     }
 }
 
-impl Drop for Recorder {
+/// A listener at the daemon's socket path that reads each request, then closes the connection
+/// without answering, as a daemon dying mid-request does. Stops on drop.
+pub struct HangUp {
+    path: PathBuf,
+    stop: Arc<AtomicBool>,
+    /// Connections taken so far.
+    accepted: Arc<AtomicUsize>,
+}
+
+impl HangUp {
+    pub fn listen(env: &TestEnv) -> HangUp {
+        let path = env.socket();
+        let dir = path.parent().expect("the socket has a directory");
+        std::fs::create_dir_all(dir).expect("create the socket directory");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .expect("make the socket directory private");
+        let listener = UnixListener::bind(&path)
+            .unwrap_or_else(|e| panic!("listen on {}: {e}", path.display()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (stopping, count) = (stop.clone(), accepted.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                let Ok(conn) = conn else { continue };
+                // The request line (or whatever comes within a moment), then hang up.
+                let _ = conn.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+                let mut line = Vec::new();
+                let _ = std::io::BufRead::read_until(
+                    &mut std::io::BufReader::new(&conn),
+                    b'\n',
+                    &mut line,
+                );
+            }
+        });
+        HangUp {
+            path,
+            stop,
+            accepted,
+        }
+    }
+
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for HangUp {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wakes the accept loop so that it sees `stop`.
         let _ = UnixStream::connect(&self.path);
-    }
-}
-
-fn serve(conn: UnixStream, kept: &Mutex<Vec<Vec<u8>>>) {
-    let mut writer = match conn.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
-    };
-    for line in BufReader::new(conn).split(b'\n') {
-        let Ok(line) = line else { return };
-        kept.lock().expect("recorder lock").push(line);
-        // The hook may have closed already (zsh does not wait for the answer).
-        let _ = writer.write_all(b"{\"v\":1,\"type\":\"ok\"}\n");
     }
 }
 
