@@ -612,13 +612,13 @@ fn a_commit_spooled_while_the_daemon_was_down_is_listed_once_it_starts() {
     let sha = commit(&env, &dir, "Made offline");
     assert_eq!(spooled(&env).len(), 1);
     env.start_daemon();
-    let commits = env.tf_json(["commits", "--json"]);
-    let row = commits
-        .as_array()
-        .expect("a JSON array")
-        .iter()
-        .find(|c| c["sha"] == sha.as_str())
-        .unwrap_or_else(|| panic!("{sha} in {commits:#}"));
+    // The daemon consumes the spool right after it starts, beside serving requests.
+    let row = common::wait_for("the spooled commit to be stored", || {
+        let commits = env.tf_json(["commits", "--json"]);
+        commits
+            .as_array()
+            .and_then(|list| list.iter().find(|c| c["sha"] == sha.as_str()).cloned())
+    });
     assert_eq!(row["summary"], "Made offline");
     assert_eq!(row["branch"], "main");
 }
