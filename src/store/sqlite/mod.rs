@@ -136,6 +136,76 @@ pub struct Writer {
     path: PathBuf,
     strings: Interner,
     names: RefCell<HashMap<u32, String>>,
+    wal: WalKeeper,
+}
+
+/// Keeps the WAL small. SQLite's own checkpoints (off here) would run on a client's commit;
+/// instead a thread of ours copies the WAL back every few hundred commits without holding up
+/// the writer. When that cannot keep up (continuous load, readers holding old pages), the
+/// writer itself checkpoints and empties the WAL once it passes [`WAL_LIMIT`]; when idle the
+/// WAL is emptied too. So the WAL stays bounded however long the daemon runs.
+struct WalKeeper {
+    /// Wakes the checkpoint thread (a full channel means one is already pending).
+    nudge: Option<std::sync::mpsc::SyncSender<()>>,
+    commits: u64,
+    file: PathBuf,
+}
+
+/// Commits between two background checkpoints.
+const CHECKPOINT_EVERY: u64 = 200;
+/// Commits between two looks at the WAL's size.
+const WAL_CHECK_EVERY: u64 = 64;
+/// A WAL larger than this is emptied by the writer itself, and the size SQLite truncates it
+/// to after a checkpoint.
+const WAL_LIMIT: u64 = 16 * 1024 * 1024;
+
+impl WalKeeper {
+    fn new(db: &Path) -> WalKeeper {
+        let mut file = db.as_os_str().to_owned();
+        file.push("-wal");
+        WalKeeper {
+            nudge: spawn_checkpointer(db),
+            commits: 0,
+            file: PathBuf::from(file),
+        }
+    }
+
+    /// After each commit; true when the WAL is over its limit and must be emptied now.
+    fn committed(&mut self) -> bool {
+        self.commits += 1;
+        if self.commits.is_multiple_of(CHECKPOINT_EVERY)
+            && let Some(n) = &self.nudge
+        {
+            let _ = n.try_send(());
+        }
+        self.commits.is_multiple_of(WAL_CHECK_EVERY)
+            && std::fs::metadata(&self.file).is_ok_and(|m| m.len() > WAL_LIMIT)
+    }
+}
+
+/// A thread with a connection of its own that runs a passive checkpoint each time it is
+/// nudged (the fsyncs happen there, not while a client waits for its acknowledgement). It
+/// exits when the writer is gone.
+fn spawn_checkpointer(db: &Path) -> Option<std::sync::mpsc::SyncSender<()>> {
+    let (nudge, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+    let path = db.to_path_buf();
+    std::thread::Builder::new()
+        .name("timeforged-checkpoint".into())
+        .spawn(move || {
+            let mut conn = None;
+            while nudged.recv().is_ok() {
+                if conn.is_none() {
+                    conn = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE).ok();
+                }
+                if let Some(c) = &conn
+                    && let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!("checkpoint: {e}");
+                }
+            }
+        })
+        .ok()
+        .map(|_| nudge)
 }
 
 /// Interned strings: the writer's cache of `strings` ids (hit for almost every field).
@@ -185,11 +255,14 @@ impl Writer {
             path: path.to_path_buf(),
             strings: Interner::default(),
             names: RefCell::default(),
+            wal: WalKeeper::new(path),
         };
         w.conn
-            // Checkpoints run when idle and every few hundred commits (see `idle`), never on a
-            // client's commit.
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")
+            // Checkpoints are ours (see `WalKeeper`), never on a client's commit.
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                 PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_LIMIT};"
+            ))
             .map_err(|e| w.err(e))?;
         schema::migrate(&mut w.conn, path)?;
         w.conn
@@ -217,11 +290,33 @@ impl Writer {
             .map_err(|e| classify(&path, e))?;
         let out = f(&self.conn, &mut self.strings)
             .and_then(|v| self.conn.execute_batch("COMMIT").map(|()| v));
-        out.map_err(|e| {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            self.strings.clear();
-            classify(&path, e)
-        })
+        match out {
+            Ok(v) => {
+                self.committed();
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.strings.clear();
+                Err(classify(&path, e))
+            }
+        }
+    }
+
+    /// Counts a commit; empties the WAL here when the background checkpoints fall behind.
+    /// A reader in the middle of a long snapshot (an export) keeps the WAL alive: then this
+    /// gives up quickly rather than hold up the writer, and tries again later.
+    fn committed(&mut self) {
+        if !self.wal.committed() {
+            return;
+        }
+        let _ = self
+            .conn
+            .busy_timeout(std::time::Duration::from_millis(100));
+        if let Err(e) = self.checkpoint(true) {
+            tracing::debug!("emptying the WAL: {e}");
+        }
+        let _ = self.conn.busy_timeout(std::time::Duration::from_secs(10));
     }
 
     /// Copies the WAL into the database file. `truncate` also empties the WAL file (it waits
@@ -426,10 +521,16 @@ impl Store for Writer {
                 .and_then(|()| self.conn.execute_batch("COMMIT"))
                 .map_err(|e| Some(classify(&path, e)))
         });
-        written.map_err(|e| {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            e.unwrap_or_else(|| StoreError::Invalid("refresh failed".into()))
-        })
+        match written {
+            Ok(()) => {
+                self.committed();
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e.unwrap_or_else(|| StoreError::Invalid("refresh failed".into())))
+            }
+        }
     }
 
     fn rollup_rules(&mut self, user: UserId) -> Result<Option<String>> {
