@@ -426,6 +426,117 @@ mod tests {
         assert_eq!(total(&wakapi), MIN);
     }
 
+    /// Wakapi drops a gap whose two ends fall on different days, also when the later one is
+    /// exactly midnight; TimeForged keeps that gap whole on the day it started.
+    #[test]
+    fn a_gap_ending_exactly_at_midnight() {
+        let midnights = [0, DAY, 2 * DAY];
+        let b = beats(&[DAY - 5 * MIN, DAY, DAY + MIN]);
+        let wakapi = spans(&b, Rules::wakapi(), &midnights);
+        assert_eq!(
+            total(&wakapi),
+            MIN,
+            "only the gap after midnight: {wakapi:?}"
+        );
+        let split = spans(&b, Rules::timeforged(15 * MIN), &midnights);
+        assert_eq!(
+            split[0],
+            Span {
+                start_ms: DAY - 5 * MIN,
+                end_ms: DAY,
+                key: "p"
+            }
+        );
+        assert_eq!(total(&split), 6 * MIN);
+        // A gap starting exactly at midnight is on the new day for both.
+        let b = beats(&[DAY, DAY + MIN]);
+        assert_eq!(total(&spans(&b, Rules::wakapi(), &midnights)), MIN);
+        // Wakapi with a user's own timeout.
+        let b = beats(&[0, 12 * MIN]);
+        assert_eq!(total(&spans(&b, Rules::wakapi(), &midnights)), 0);
+        assert_eq!(
+            total(&spans(&b, Rules::wakapi_with(20 * MIN), &midnights)),
+            12 * MIN
+        );
+    }
+
+    /// The streaming crediter against a brute force over every millisecond: a manual
+    /// interval (the first one that covers it) wins, else the gap it falls in if shorter than
+    /// the timeout, split or dropped at midnight.
+    #[test]
+    fn crediting_matches_a_per_millisecond_reference() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..300 {
+            let timeout = 1 + next(40) as i64;
+            let midnights: Vec<i64> = (0..4).map(|i| i * 100 + next(30) as i64).collect();
+            let mut times: Vec<i64> = (0..next(25)).map(|_| next(400) as i64).collect();
+            times.sort();
+            let beats: Vec<Beat<u32>> = times
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| Beat {
+                    time_ms: t,
+                    key: i as u32,
+                })
+                .collect();
+            let mut ivs: Vec<Span<u32>> = (0..next(4))
+                .map(|i| {
+                    let a = next(400) as i64;
+                    Span {
+                        start_ms: a,
+                        end_ms: a + 1 + next(60) as i64,
+                        key: 1000 + i as u32,
+                    }
+                })
+                .collect();
+            ivs.sort_by_key(|s| s.start_ms);
+            for rules in [Rules::timeforged(timeout), Rules::wakapi_with(timeout)] {
+                let got = credited(&beats, rules, &midnights, &ivs);
+                let mut want: std::collections::BTreeMap<u32, i64> = Default::default();
+                for ms in -10..600 {
+                    if let Some(iv) = ivs.iter().find(|s| s.start_ms <= ms && ms < s.end_ms) {
+                        *want.entry(iv.key).or_default() += 1;
+                        continue;
+                    }
+                    let Some(w) = beats
+                        .windows(2)
+                        .find(|w| w[0].time_ms <= ms && ms < w[1].time_ms)
+                    else {
+                        continue;
+                    };
+                    let (a, b) = (w[0].time_ms, w[1].time_ms);
+                    let crosses = midnights.iter().any(|&m| a < m && m <= b);
+                    if b - a < timeout && !(rules.midnight == MidnightRule::Drop && crosses) {
+                        *want.entry(w[0].key).or_default() += 1;
+                    }
+                }
+                let mut have: std::collections::BTreeMap<u32, i64> = Default::default();
+                for s in &got {
+                    *have.entry(s.key).or_default() += s.ms();
+                }
+                assert_eq!(
+                    have, want,
+                    "round {round} {rules:?} beats {times:?} ivs {ivs:?} midnights {midnights:?}"
+                );
+                assert!(
+                    got.windows(2).all(|w| w[0].end_ms <= w[1].start_ms),
+                    "sorted, disjoint: {got:?}"
+                );
+                assert!(
+                    got.iter()
+                        .all(|s| !midnights.iter().any(|&m| s.start_ms < m && m < s.end_ms)),
+                    "split at midnight: {got:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn clipping_counts_the_part_inside_the_range() {
         // A heartbeat just before the range start counts for the part inside it.

@@ -585,3 +585,50 @@ fn huge_requests_health_and_metrics() {
     assert_eq!(request(srv.addr, "GET", "/metrics", &[], None).status, 404);
     srv.stop();
 }
+
+/// Each user's own time zone, timeout and preset decide their days and totals.
+#[test]
+fn each_user_counts_by_their_own_settings() {
+    let env = TestEnv::new();
+    let db = sqlite_db(&env);
+    let utc = add_user(&env, &db, "uma");
+    let berlin = add_user(&env, &db, "vic");
+    let short = add_user(&env, &db, "wes");
+    user_ok(&env, &db, &["set", "vic", "--time-zone", "Europe/Berlin"]);
+    user_ok(&env, &db, &["set", "wes", "--timeout", "1"]);
+    let srv = Server::start(&env, &db, &settings());
+    // 22:50 → 23:10 UTC (23:50 → 00:10 in Berlin), a heartbeat every 2 minutes.
+    let start = DAY0 + 22.0 * 3600.0 + 50.0 * 60.0;
+    let items: Vec<Value> = (0..=10)
+        .map(|i| beat(start + i as f64 * 120.0, "/s.rs", "s", "main"))
+        .collect();
+    for key in [&utc, &berlin, &short] {
+        srv.api(key).post_bulk(BULK, &items);
+    }
+    let day = |key: &str, date: &str| {
+        srv.api(key).get_json(&format!(
+            "/api/v1/users/current/summaries?start={date}&end={date}"
+        ))["cumulative_total"]["seconds"]
+            .as_f64()
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(day(&utc, "2025-11-02"), 1200.0);
+    assert_eq!(day(&utc, "2025-11-03"), 0.0);
+    assert_eq!(
+        day(&berlin, "2025-11-02"),
+        600.0,
+        "10 minutes before Berlin's midnight"
+    );
+    assert_eq!(day(&berlin, "2025-11-03"), 600.0);
+    assert_eq!(
+        day(&short, "2025-11-02"),
+        0.0,
+        "2-minute gaps are over a 1-minute timeout"
+    );
+    let me = srv.api(&short).get_json("/api/v1/users/current");
+    assert_eq!(me["data"]["timeout"], 1, "{me}");
+    // Changing a setting recomputes what was already rolled up.
+    user_ok(&env, &db, &["set", "wes", "--timeout", "default"]);
+    assert_eq!(day(&short, "2025-11-02"), 1200.0);
+    srv.stop();
+}

@@ -2128,3 +2128,94 @@ fn curl_posts_heartbeats_and_reads_them_back() {
     assert_eq!(status, 401, "{}", show(&out));
     assert!(err["error"].is_string(), "{err}");
 }
+
+/// One rule for `<<LAST_PROJECT>>` & co., whatever path a heartbeat takes: the newest
+/// heartbeat by time, including those the daemon makes itself (a shell command in a
+/// repository) and those sent over the socket; an older heartbeat arriving late does not
+/// change it.
+#[test]
+fn placeholders_follow_one_rule_for_http_socket_and_daemon_made_heartbeats() {
+    let (env, api) = daemon(TestEnv::new());
+    let mut conn = common::Conn::connect(&env.socket());
+    let t0 = recent_hour();
+    let placeholder = |t: f64, entity: &str| {
+        json!({"time": t, "entity": entity, "project": "<<LAST_PROJECT>>",
+               "language": "<<LAST_LANGUAGE>>"})
+    };
+    let r = conn.heartbeats(&[hb(t0, "/w/one/a.rs", "alpha", "Rust")]);
+    assert_eq!(r["accepted"], 1, "{r}");
+    // HTTP after socket.
+    let d = created(&api.post_bulk(BULK, &[placeholder(t0 + 10.0, "/w/one/h1")])[0]).clone();
+    assert_eq!(
+        (&d["project"], &d["language"]),
+        (&json!("alpha"), &json!("Rust"))
+    );
+    // A placeholder over the socket is resolved too (it used to be stored as typed).
+    let r = conn.heartbeats(&[placeholder(t0 + 20.0, "/w/one/s1")]);
+    assert_eq!(r["accepted"], 1, "{r}");
+    // A command the shell hook reports, in a repository: a heartbeat the daemon makes.
+    let repo = env.scratch().join("gamma");
+    git2::Repository::init(&repo).expect("git init");
+    let r = conn.request(
+        json!({"v": 1, "type": "shell", "event": "end", "shell": "zsh",
+        "pid": 4242, "cwd": repo.to_str().expect("UTF-8"), "command": "cargo build",
+        "time": t0 + 40.0, "start": t0 + 30.0, "status": 0}),
+    );
+    assert_eq!(r["type"], "ok", "{r}");
+    let d = created(&api.post_bulk(BULK, &[placeholder(t0 + 50.0, "/w/one/h2")])[0]).clone();
+    assert_eq!(d["project"], "gamma", "daemon-made heartbeats count: {d}");
+    // Older than the newest: stored as is, but not "last".
+    let r = conn.heartbeats(&[hb(t0 + 5.0, "/w/one/late.rs", "late", "Go")]);
+    assert_eq!(r["accepted"], 1, "{r}");
+    let d = created(&api.post_bulk(BULK, &[placeholder(t0 + 60.0, "/w/one/h3")])[0]).clone();
+    assert_eq!(d["project"], "gamma", "{d}");
+    let log = log_all(&env);
+    assert_eq!(stored(&log, "/w/one/s1")["project"], "alpha");
+    assert!(
+        log.iter().all(|h| !h.to_string().contains("<<LAST_")),
+        "{log:#?}"
+    );
+}
+
+/// `summaries?branches=a,b` counts every branch listed (it used to take the first only), and
+/// `project=` may list several too.
+#[test]
+fn summaries_filter_by_several_branches_and_projects() {
+    let (tz, offset) = noon_zone();
+    let (_env, api) = daemon(TestEnv::with_tz(&tz));
+    let t0 = (now_secs() - 1200.0).floor();
+    let mut items = Vec::new();
+    for (i, (project, branch)) in [("p", "a"), ("p", "b"), ("p", "c"), ("q", "a")]
+        .iter()
+        .enumerate()
+    {
+        for k in 0..2 {
+            let mut h = hb(
+                t0 + (i * 200 + k * 60) as f64,
+                &format!("/w/f/{i}"),
+                project,
+                "Rust",
+            );
+            h["branch"] = json!(branch);
+            items.push(h);
+        }
+    }
+    api.post_bulk(BULK, &items);
+    let today = local_date(now_secs(), offset);
+    let seconds = |q: &str| {
+        let v = api.get_json(&format!(
+            "/api/v1/users/current/summaries?start={today}&end={today}&{q}"
+        ));
+        v["cumulative_total"]["seconds"].as_f64().unwrap_or(-1.0)
+    };
+    // Each pair is 60 s, plus the gap to the next pair (under the timeout) on the first's keys.
+    let all = seconds("x=1");
+    assert_eq!(all, 60.0 * 4.0 + 140.0 * 3.0, "all");
+    assert_eq!(seconds("branches=a"), 200.0 + 60.0);
+    assert_eq!(seconds("branches=a,b"), 200.0 * 2.0 + 60.0);
+    assert_eq!(seconds("branches=a,b,c"), all);
+    assert_eq!(seconds("project=p,q"), all);
+    assert_eq!(seconds("project=q"), 60.0);
+    assert_eq!(seconds("project=p&branches=a"), 200.0);
+    assert_eq!(seconds("branches=nope"), 0.0);
+}
