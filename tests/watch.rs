@@ -588,3 +588,33 @@ fn commits_are_recorded_from_the_reflog_without_hooks() {
         .collect();
     assert_eq!(same.len(), 1, "hook and reflog record it once: {same:?}");
 }
+
+/// A root inside TimeForged's own directory cannot be watched (its files change on every
+/// write); it used to be skipped silently. `tf watch list` and `tf status` say why, and
+/// `tf watch add` refuses it.
+#[test]
+fn a_root_inside_the_daemons_own_directory_is_named_as_not_watched() {
+    let mut env = TestEnv::new();
+    let inside = env.base.join("notes");
+    std::fs::create_dir_all(&inside).unwrap();
+    std::fs::write(
+        env.config_file(),
+        format!("[watch]\nroots = [{:?}]\n", inside.display().to_string()),
+    )
+    .unwrap();
+    env.start_daemon();
+    let list = wait_for("the root's status", || {
+        let list = env.tf_json(["watch", "list", "--json"]);
+        list[0]["error"].is_string().then_some(list)
+    });
+    let error = list[0]["error"].as_str().unwrap();
+    assert!(error.contains("TimeForged's own directory"), "{list}");
+    let status = env.tf_ok(["status"]);
+    assert!(status.contains("TimeForged's own directory"), "{status}");
+    let other = env.base.join("more");
+    std::fs::create_dir_all(&other).unwrap();
+    let out = env.tf(["watch", "add", other.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = common::stderr(&out);
+    assert!(err.contains("own directory") && err.contains("path"), "{err}");
+}

@@ -25,13 +25,7 @@ pub(crate) fn start(state: &State, added: Vec<String>) -> WatchHandle {
             roots.push((path, Origin::Added));
         }
     }
-    // The daemon's own files must not be watched: its writes would feed back.
-    let paths = &options.paths;
-    let skip = [&paths.database, &paths.socket, &paths.log, &paths.spool]
-        .iter()
-        .filter_map(|p| p.parent().map(Path::to_path_buf))
-        .collect();
-    let settings = Settings::from_config(&options.config.watch, skip);
+    let settings = Settings::from_config(&options.config.watch, own_dirs(state));
     let runtime = tokio::runtime::Handle::current();
     let st = state.clone();
     let sink = Box::new(move |out: Output| {
@@ -52,6 +46,15 @@ pub(crate) fn start(state: &State, added: Vec<String>) -> WatchHandle {
     crate::watch::spawn(settings, roots, sink)
 }
 
+/// The daemon's own directories: never watched, since its writes would feed back.
+fn own_dirs(state: &State) -> Vec<PathBuf> {
+    let paths = &state.options.paths;
+    [&paths.database, &paths.socket, &paths.log, &paths.spool]
+        .iter()
+        .filter_map(|p| p.parent().map(crate::project::clean_path))
+        .collect()
+}
+
 async fn store(state: &State, beats: Vec<crate::model::Heartbeat>) {
     if let Err(e) = state.store(beats).await {
         tracing::error!("storing file heartbeats: {e}");
@@ -69,6 +72,17 @@ pub(crate) async fn handle(state: &State, action: WatchAction) -> Response {
                 Ok(p) => p,
                 Err(msg) => return Response::error(ErrorCode::Invalid, msg),
             };
+            if let Some(own) = own_dirs(state).iter().find(|d| path.starts_with(d)) {
+                return Response::error(
+                    ErrorCode::Invalid,
+                    format!(
+                        "path: {} is inside TimeForged's own directory {}, whose files change on \
+                         every write; watch your code directories instead",
+                        path.display(),
+                        own.display()
+                    ),
+                );
+            }
             let text = path.display().to_string();
             let now = now_ms();
             if let Err(e) = state

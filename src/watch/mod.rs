@@ -367,7 +367,14 @@ impl Watch {
             });
         }
         let started = Instant::now();
+        let own = self.settings.skip.iter().find(|s| path.starts_with(s));
         let error = match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() && own.is_some() => Some(format!(
+                "{} is inside TimeForged's own directory {}, whose files change on every write: \
+                 it is not watched (watch your code directories instead)",
+                path.display(),
+                own.map(|d| d.display().to_string()).unwrap_or_default()
+            )),
             Ok(m) if m.is_dir() => match std::fs::read_dir(&path) {
                 Ok(_) => {
                     self.walk(&path);
