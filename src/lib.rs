@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod git;
 pub mod model;
+mod named;
 pub mod paths;
 pub mod project;
 pub mod protocol;

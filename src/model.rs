@@ -13,49 +13,16 @@ pub const MAX_FUTURE_SECONDS: f64 = 3600.0;
 /// Largest JSON line on the socket or request body, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// What the entity names. WakaTime's four plus `command` for shell activity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EntityType {
-    File,
-    App,
-    Domain,
-    Url,
-    Command,
-}
-
-impl EntityType {
-    pub const ALL: [EntityType; 5] = [
-        Self::File,
-        Self::App,
-        Self::Domain,
-        Self::Url,
-        Self::Command,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::App => "app",
-            Self::Domain => "domain",
-            Self::Url => "url",
-            Self::Command => "command",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s))
-    }
-
-    /// Stable small number used in the database; never reorder.
-    pub fn code(self) -> i64 {
-        self as i64
-    }
-
-    pub fn from_code(code: i64) -> Option<Self> {
-        Self::ALL.get(usize::try_from(code).ok()?).copied()
+crate::named::named_enum! {
+    /// What the entity names. WakaTime's four plus `command` for shell activity.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum EntityType {
+        File = "file",
+        App = "app",
+        Domain = "domain",
+        Url = "url",
+        Command = "command",
     }
 }
 
@@ -152,59 +119,23 @@ impl<'de> Deserialize<'de> for Category {
     }
 }
 
-/// Where a heartbeat came from.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// A WakaTime editor plugin (HTTP ingest).
-    Editor,
-    Shell,
-    Fs,
-    Git,
-    /// `tf heartbeat` and other direct socket clients.
-    #[default]
-    Manual,
-    Import,
-    Sync,
-}
-
-impl Source {
-    pub const ALL: [Source; 7] = [
-        Self::Editor,
-        Self::Shell,
-        Self::Fs,
-        Self::Git,
-        Self::Manual,
-        Self::Import,
-        Self::Sync,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Editor => "editor",
-            Self::Shell => "shell",
-            Self::Fs => "fs",
-            Self::Git => "git",
-            Self::Manual => "manual",
-            Self::Import => "import",
-            Self::Sync => "sync",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(s))
-    }
-
-    pub fn code(self) -> i64 {
-        self as i64
-    }
-
-    pub fn from_code(code: i64) -> Option<Self> {
-        Self::ALL.get(usize::try_from(code).ok()?).copied()
+crate::named::named_enum! {
+    /// Where a heartbeat came from.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    )]
+    #[serde(rename_all = "lowercase")]
+    pub enum Source {
+        /// A WakaTime editor plugin (HTTP ingest).
+        Editor = "editor",
+        Shell = "shell",
+        Fs = "fs",
+        Git = "git",
+        /// `tf heartbeat` and other direct socket clients.
+        #[default]
+        Manual = "manual",
+        Import = "import",
+        Sync = "sync",
     }
 }
 

@@ -616,5 +616,8 @@ fn a_root_inside_the_daemons_own_directory_is_named_as_not_watched() {
     let out = env.tf(["watch", "add", other.to_str().unwrap()]);
     assert!(!out.status.success());
     let err = common::stderr(&out);
-    assert!(err.contains("own directory") && err.contains("path"), "{err}");
+    assert!(
+        err.contains("own directory") && err.contains("path"),
+        "{err}"
+    );
 }

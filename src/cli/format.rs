@@ -49,50 +49,9 @@ impl Style {
     }
 }
 
-/// Display width of a string (terminal columns), so that tables stay aligned with wide or
-/// combining characters.
-pub fn width(s: &str) -> usize {
-    s.chars().map(char_width).sum()
-}
-
-fn char_width(c: char) -> usize {
-    let c = c as u32;
-    match c {
-        0 => 0,
-        // Combining marks and zero-width joiners/selectors.
-        0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F | 0x20D0..=0x20FF => 0,
-        // East Asian wide, emoji.
-        0x1100..=0x115F
-        | 0x2E80..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1FAFF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
-    }
-}
-
-/// Cuts a string to at most `max` columns, marking the cut with `…`.
-pub fn truncate(s: &str, max: usize) -> String {
-    if width(s) <= max {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = char_width(c);
-        if w + cw + 1 > max {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    out
-}
+/// Display width and truncation are the dashboard's (per grapheme, as terminals draw them), so
+/// tables and the dashboard agree on every name.
+pub use timeforged_tui::text::{truncate, width};
 
 pub fn pad_right(s: &str, w: usize) -> String {
     let n = width(s);

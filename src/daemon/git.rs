@@ -3,7 +3,8 @@
 //! the branch and commit reports are answered here.
 
 use super::State;
-use super::handlers::{now_ms, resolve, storage_error, write_error};
+use super::respond::{resolve, storage_error, write_error};
+use crate::calendar::now_ms;
 use crate::git::{GitEvent, GitEventKind};
 use crate::model::{EntityType, Heartbeat, Source, ms_to_seconds, seconds_to_ms};
 use crate::protocol::{ErrorCode, Event, Response};

@@ -3,7 +3,9 @@
 
 use super::State;
 use super::query::{self, Ask};
+use super::respond::{resolve, storage_error, write_error};
 use super::socket::{Line, LineBuf, read_line};
+use crate::calendar::now_ms;
 use crate::model::{Heartbeat, Source, ms_to_seconds};
 use crate::protocol::{
     Current, ErrorCode, Event, ItemError, LoggedInterval, MAX_LINE_BYTES, PROTOCOL_VERSION, Parsed,
@@ -143,8 +145,6 @@ async fn send(write: &mut OwnedWriteHalf, response: &Response) -> std::io::Resul
     write.write_all(to_line(response).as_bytes()).await
 }
 
-pub(crate) use super::query::now_ms;
-
 /// Answers one request (everything but the streaming ones).
 pub(crate) async fn handle(state: &State, request: Request) -> Response {
     match request {
@@ -237,30 +237,6 @@ async fn read_range(
         })
         .await
         .unwrap_or_else(storage_error)
-}
-
-pub(crate) fn storage_error(e: String) -> Response {
-    Response::error(ErrorCode::Storage, e)
-}
-
-/// A failed write: `shutting_down` when the daemon is stopping, else `storage`.
-pub(crate) fn write_error(e: super::writer::WriteError) -> Response {
-    match e {
-        super::writer::WriteError::ShuttingDown => {
-            Response::error(ErrorCode::ShuttingDown, e.to_string())
-        }
-        other => Response::error(ErrorCode::Storage, other.to_string()),
-    }
-}
-
-pub(crate) fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
-    report::range::resolve(
-        range,
-        state.local.calendar(),
-        now_ms(),
-        state.local.week_start,
-    )
-    .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
 }
 
 /// One heartbeat from JSON. The fast parser runs first; only a failure is parsed again to name

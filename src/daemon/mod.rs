@@ -7,6 +7,7 @@ mod handlers;
 mod http;
 mod metrics;
 mod query;
+mod respond;
 pub mod server;
 mod shell;
 mod socket;

@@ -8,7 +8,7 @@
 mod spool;
 
 use super::State;
-use super::handlers::now_ms;
+use crate::calendar::now_ms;
 use crate::model::{Heartbeat, ms_to_seconds};
 use crate::paths::Paths;
 use crate::project::ProjectInfo;

@@ -2,7 +2,8 @@
 //! finds, and answers `tf watch add/remove/list`.
 
 use super::State;
-use super::handlers::{now_ms, storage_error, write_error};
+use super::respond::{storage_error, write_error};
+use crate::calendar::now_ms;
 use crate::protocol::{ErrorCode, Response, WatchAction};
 use crate::watch::{Origin, Output, Settings, WatchHandle};
 use std::path::{Path, PathBuf};

@@ -16,59 +16,23 @@ pub use range::{RangeError, RangeSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// A dimension to group by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dim {
-    Project,
-    Language,
-    Branch,
-    /// The ticket key in the branch name (`feature/ABC-123-login` → `ABC-123`).
-    Ticket,
-    Category,
-    Entity,
-    Editor,
-    Machine,
-    Os,
-    Source,
-    Day,
-}
-
-impl Dim {
-    pub const ALL: [Dim; 11] = [
-        Dim::Project,
-        Dim::Language,
-        Dim::Branch,
-        Dim::Ticket,
-        Dim::Category,
-        Dim::Entity,
-        Dim::Editor,
-        Dim::Machine,
-        Dim::Os,
-        Dim::Source,
-        Dim::Day,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dim::Project => "project",
-            Dim::Language => "language",
-            Dim::Branch => "branch",
-            Dim::Ticket => "ticket",
-            Dim::Category => "category",
-            Dim::Entity => "entity",
-            Dim::Editor => "editor",
-            Dim::Machine => "machine",
-            Dim::Os => "os",
-            Dim::Source => "source",
-            Dim::Day => "day",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Dim> {
-        Dim::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s))
+crate::named::named_enum! {
+    /// A dimension to group by.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Dim {
+        Project = "project",
+        Language = "language",
+        Branch = "branch",
+        /// The ticket key in the branch name (`feature/ABC-123-login` → `ABC-123`).
+        Ticket = "ticket",
+        Category = "category",
+        Entity = "entity",
+        Editor = "editor",
+        Machine = "machine",
+        Os = "os",
+        Source = "source",
+        Day = "day",
     }
 }
 
