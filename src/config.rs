@@ -28,6 +28,64 @@ pub struct Config {
     pub shell: ShellConfig,
     pub watch: WatchConfig,
     pub server: ServerConfig,
+    /// `[sync]`: the user's TimeForged server, pushed to and pulled from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<TargetConfig>,
+    /// `[[forward]]`: WakaTime-compatible servers heartbeats are copied to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forward: Vec<TargetConfig>,
+}
+
+impl Config {
+    /// Whether anything is sent elsewhere (so records made here are kept in the outbox).
+    pub fn syncs(&self) -> bool {
+        self.sync.is_some() || !self.forward.is_empty()
+    }
+}
+
+/// A server heartbeats are sent to: `[sync]` (a TimeForged server, pushed and pulled) or a
+/// `[[forward]]` entry (a WakaTime-compatible API, pushed only), with what to keep private.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// `https://tf.example.com` (TimeForged), `https://wakapi.example.com/api` (WakaTime kind:
+    /// the base that `/v1/users/current/heartbeats.bulk` is below, or the `/api/v1` itself).
+    pub url: String,
+    /// The key on that server (never shown by `tf config show`).
+    pub api_key: String,
+    /// `timeforged` (the default of `[sync]`) or `wakatime` (the default of `[[forward]]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TargetKind>,
+    /// Send `HIDDEN.<ext>` instead of file names.
+    #[serde(default)]
+    pub hide_file_names: bool,
+    /// Send a stable token instead of each branch name.
+    #[serde(default)]
+    pub hide_branch_names: bool,
+    /// Send a stable token instead of each project name.
+    #[serde(default)]
+    pub hide_project_names: bool,
+    /// Projects (globs) never sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_projects: Vec<String>,
+    /// Only heartbeats of these categories are sent (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// Sync by itself (soon after new data, and on a timer); false leaves it to `tf sync now`.
+    #[serde(default = "yes")]
+    pub auto: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What protocol a target speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Timeforged,
+    Wakatime,
 }
 
 /// `[daemon]`
@@ -424,6 +482,45 @@ impl Config {
                 ),
             });
         }
+        let targets = self
+            .sync
+            .iter()
+            .map(|t| ("sync", t))
+            .chain(self.forward.iter().map(|t| ("forward", t)));
+        for (key, t) in targets {
+            let fail = |message: String| ConfigError::Invalid {
+                key: if key == "sync" { "sync" } else { "forward" },
+                message,
+            };
+            let url_ok = (t.url.starts_with("http://") || t.url.starts_with("https://"))
+                && t.url.split_once("://").is_some_and(|(_, rest)| {
+                    !rest.is_empty()
+                        && !rest.starts_with('/')
+                        && !rest.contains(char::is_whitespace)
+                });
+            if !url_ok {
+                return Err(fail(format!(
+                    "{key}.url = {:?} is not a URL (expected http://HOST[:PORT][/PATH] or https://…)",
+                    t.url
+                )));
+            }
+            if t.api_key.trim().is_empty() {
+                return Err(fail(format!(
+                    "{key}.api_key is empty (the key on {})",
+                    t.url
+                )));
+            }
+            if let Some(c) = t
+                .categories
+                .iter()
+                .find(|c| crate::model::Category::parse(c).is_none())
+            {
+                return Err(fail(format!(
+                    "{key}.categories: {c:?} is not a category (expected one of: {})",
+                    crate::model::CATEGORIES.join(", ")
+                )));
+            }
+        }
         let known = |c: &str| crate::model::Category::parse(c).is_some();
         if !known(&self.shell.default_category) {
             return Err(ConfigError::Invalid {
@@ -519,6 +616,28 @@ impl Config {
             toml_section("server", &self.server),
         ]
         .join("\n")
+            + &self.targets_toml()
+    }
+}
+
+impl Config {
+    /// `[sync]` and `[[forward]]` as TOML with their API keys hidden.
+    fn targets_toml(&self) -> String {
+        let hide = |t: &TargetConfig| TargetConfig {
+            api_key: "(hidden)".into(),
+            ..t.clone()
+        };
+        let mut out = String::new();
+        if let Some(t) = &self.sync {
+            out.push('\n');
+            out.push_str(&toml_section("sync", &hide(t)));
+        }
+        if !self.forward.is_empty() {
+            let hidden: Vec<TargetConfig> = self.forward.iter().map(hide).collect();
+            out.push('\n');
+            out.push_str(&toml_section("forward", &hidden));
+        }
+        out
     }
 }
 

@@ -16,6 +16,7 @@ pub mod protocol;
 pub mod report;
 pub mod shell;
 pub mod store;
+pub mod sync;
 pub mod timeline;
 pub mod wakatime;
 pub mod watch;

@@ -84,6 +84,10 @@ pub enum Request {
     /// Keeps the connection open and pushes `event` responses.
     Subscribe,
     Shutdown,
+    /// Sync with every target now; answered with `sync` when done.
+    SyncNow,
+    /// Each sync target's state (answered with `sync`).
+    SyncStatus,
 }
 
 fn yes() -> bool {
@@ -152,6 +156,9 @@ pub enum Response {
     },
     WatchRoots {
         roots: Vec<WatchRoot>,
+    },
+    Sync {
+        targets: Vec<SyncTarget>,
     },
     LogChunk {
         #[serde(default)]
@@ -273,6 +280,55 @@ pub struct StatusInfo {
     /// Set when the kernel's inotify watch limit was reached: what happened and the fix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch_limit: Option<String>,
+    /// This install's id for sync, and its host name.
+    #[serde(default)]
+    pub machine_id: Option<String>,
+    #[serde(default)]
+    pub machine: Option<String>,
+    /// Sync targets, when any is configured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync: Vec<SyncTarget>,
+}
+
+/// One sync target as `tf sync status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncTarget {
+    /// `sync` or `forward N`.
+    pub name: String,
+    /// `timeforged` or `wakatime`.
+    pub kind: String,
+    pub url: String,
+    /// Unix seconds of the last round without a failure.
+    #[serde(default)]
+    pub last_success: Option<f64>,
+    /// What went wrong last, while it is still wrong.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Unix seconds of the next try after a failure.
+    #[serde(default)]
+    pub next_retry: Option<f64>,
+    /// Records made here waiting to be sent.
+    pub pending: i64,
+    /// Still sending what was recorded before this target was added.
+    #[serde(default)]
+    pub backfilling: bool,
+    /// Records sent, received, and refused by the target, since the daemon started.
+    pub pushed: u64,
+    pub pulled: u64,
+    pub rejected: u64,
+    /// The server's clock minus ours, when more than 5 minutes apart.
+    #[serde(default)]
+    pub clock_skew_seconds: Option<i64>,
+    /// What the round asked for by `tf sync now` moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<Moved>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moved {
+    pub pushed: u64,
+    pub pulled: u64,
+    pub rejected: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -334,7 +390,7 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 15] = [
+const REQUEST_TYPES: [&str; 17] = [
     "hello",
     "status",
     "heartbeats",
@@ -350,6 +406,8 @@ const REQUEST_TYPES: [&str; 15] = [
     "watch",
     "subscribe",
     "shutdown",
+    "sync_now",
+    "sync_status",
 ];
 
 /// A parsed line; heartbeat items borrow from the line, so a large batch is read only once.

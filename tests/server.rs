@@ -358,7 +358,8 @@ fn add_intervals(db: &str, users: &[&str]) {
                 category: timeforged::model::Category::parse("meeting").expect("category"),
                 note: Some("planning".into()),
             };
-            w.add_interval(&scope, &iv, 0).expect("add an interval");
+            w.add_interval(&scope, &iv, 0, &timeforged::store::UNSYNCED)
+                .expect("add an interval");
         }
     }
 }

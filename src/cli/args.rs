@@ -75,6 +75,11 @@ pub enum Command {
         #[command(subcommand)]
         action: WatchCommand,
     },
+    /// Sync with your TimeForged server and forward to WakaTime-compatible ones.
+    Sync {
+        #[command(subcommand)]
+        action: SyncCommand,
+    },
     /// Send one heartbeat (for scripts and integrations).
     Heartbeat(HeartbeatArgs),
     /// Add a manual interval; it wins over heartbeat time in its span.
@@ -276,6 +281,22 @@ pub enum ExportFormat {
     /// JSON lines, one heartbeat per line (WakaTime field names).
     Json,
     Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Sync every target now and print what moved.
+    Now {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each target: last success, records waiting, last error, next retry, clock skew.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod git;
 mod git_report;
 mod hook;
 mod setup;
+mod sync;
 mod transfer;
 
 use crate::calendar::Calendar;
@@ -75,6 +76,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
         } => git_report::commits(&ctx, range, project, branch, json, out),
         Command::Watch { action } => git_report::watch(&ctx, action, out),
+        Command::Sync { action } => sync::run(&ctx, action, out).map(|()| ExitCode::SUCCESS),
         Command::Dash => dash::dash(&ctx),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
@@ -253,6 +255,23 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
     }
     if let Some(limit) = &info.watch_limit {
         writeln!(out, "watching   {}", style.bold(limit))?;
+    }
+    if let Some(id) = &info.machine_id {
+        let name = info.machine.as_deref().unwrap_or("(no host name)");
+        writeln!(out, "machine    {name} · {id}")?;
+    }
+    let now = crate::calendar::now_seconds();
+    for t in &info.sync {
+        let state = match (&t.last_error, t.last_success) {
+            (Some(e), _) => style.bold(&format!("error: {e}")),
+            (None, Some(s)) => format!("synced {} ago", format::duration((now - s).max(0.0))),
+            (None, None) => "not synced yet".into(),
+        };
+        writeln!(
+            out,
+            "{:<10} {} · {state} · {} waiting",
+            t.name, t.url, t.pending
+        )?;
     }
     writeln!(out, "database   {}", info.database)?;
     writeln!(

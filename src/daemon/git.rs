@@ -32,10 +32,10 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
     };
     let time_ms = seconds_to_ms(e.time);
     let (event, name) = (e.clone(), project.clone());
-    let user = state.local.id();
+    let (user, from) = (state.local.id(), state.writer.local());
     let recorded = match state
         .writer
-        .run(move |w| w.record_git(user, &name, &event, time_ms))
+        .run(move |w| w.record_git(user, &name, &event, time_ms, &from))
         .await
     {
         Ok(r) => r,

@@ -163,9 +163,10 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             if let Err(e) = interval.validate(ms_to_seconds(now)) {
                 return Response::error(ErrorCode::Invalid, e.to_string());
             }
+            let from = state.writer.local();
             match state
                 .writer
-                .interval(state.local.scope.clone(), interval, now)
+                .interval(state.local.scope.clone(), interval, now, from)
                 .await
             {
                 Ok((id, _)) => {
@@ -206,6 +207,19 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             let _ = state.shutdown.send(true);
             Response::Ok
         }
+        Request::SyncNow | Request::SyncStatus => match &state.sync {
+            None => Response::error(
+                ErrorCode::Invalid,
+                "nothing to sync with: add a [sync] or [[forward]] section to the config file \
+                 (see `tf config path`)",
+            ),
+            Some(sync) if matches!(request, Request::SyncNow) => Response::Sync {
+                targets: sync.now().await,
+            },
+            Some(sync) => Response::Sync {
+                targets: sync.status(),
+            },
+        },
         Request::Subscribe | Request::Log { .. } => Response::error(
             ErrorCode::BadRequest,
             "streaming request handled by the connection",
@@ -400,6 +414,9 @@ async fn status(state: &State) -> Result<Response, String> {
         current,
         watch: watch.roots,
         watch_limit: watch.limit,
+        machine_id: Some(state.machine_id.clone()),
+        machine: state.machine.clone(),
+        sync: state.sync.as_ref().map(|s| s.status()).unwrap_or_default(),
     })))
 }
 

@@ -121,6 +121,8 @@ pub(crate) fn router(http: Api) -> Router {
         )
         .route("/users/{user}/projects", get(projects))
         .route("/users/{user}", get(current_user))
+        .route("/sync/push", post(sync_push))
+        .route("/sync/pull", get(sync_pull))
         .route_layer(middleware::from_fn_with_state(http.clone(), only_own_user));
     let authenticated = Router::new()
         .nest("/api/v1", v1.clone())
@@ -466,6 +468,39 @@ async fn heartbeats_of_day(
 ) -> Response {
     let date = q.get("date").map(String::as_str);
     read_response(super::wakatime_api::heartbeats_of_day(&http, &a, date).await)
+}
+
+async fn sync_push(
+    AxState(http): AxState<Api>,
+    Extension(a): Who,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            return error(status, rejection.body_text());
+        }
+    };
+    sync_response(super::sync_api::push(&http, &a, &body).await)
+}
+
+async fn sync_pull(AxState(http): AxState<Api>, Extension(a): Who, Query(q): Params) -> Response {
+    sync_response(super::sync_api::pull(&http, &a, &q).await)
+}
+
+fn sync_response<T: serde::Serialize>(r: Result<T, super::sync_api::SyncError>) -> Response {
+    use super::sync_api::SyncError;
+    match r {
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(SyncError::BadRequest(m)) => error(StatusCode::BAD_REQUEST, m),
+        Err(SyncError::Forbidden(m)) => error(StatusCode::FORBIDDEN, m),
+        Err(SyncError::Store(e)) => store_error(e),
+        Err(SyncError::ShuttingDown) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is shutting down",
+        ),
+    }
 }
 
 /// Read endpoints answer 200 with their body, 400 for a bad parameter, 503/500 for storage

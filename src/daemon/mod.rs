@@ -12,6 +12,8 @@ pub mod server;
 mod shell;
 mod socket;
 pub mod startup;
+mod sync;
+mod sync_api;
 mod wakatime_api;
 mod watcher;
 mod writer;
@@ -88,6 +90,10 @@ pub(crate) struct State {
     pub machine: Option<String>,
     /// The file watcher (set once it is started).
     pub watch: Arc<std::sync::OnceLock<crate::watch::WatchHandle>>,
+    /// This install's id for sync.
+    pub machine_id: String,
+    /// The sync thread, when targets are configured.
+    pub sync: Option<sync::SyncHandle>,
 }
 
 impl State {
@@ -160,6 +166,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     if http_enabled {
         register_api_key(paths, &mut *store, local.id())?;
     }
+    let machine_id = store.ensure_machine_id()?;
     // A taken HTTP port must not keep the daemon from serving the socket: report it instead.
     let mut http_error = None;
     let http_listener = if http_enabled {
@@ -179,13 +186,25 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         None
     };
     let listener = socket::bind(&paths.socket).await?;
-    let (writer, writer_thread) =
-        writer::spawn(store, defaults.clone()).map_err(|source| DaemonError::Io {
+    let (writer, writer_thread) = writer::spawn(store, defaults.clone(), options.config.syncs())
+        .map_err(|source| DaemonError::Io {
             what: "starting the writer thread",
             path: paths.database.clone(),
             source,
         })?;
     let (shutdown, mut stopping) = watch::channel(false);
+    let sync = sync::start(
+        &options.config,
+        db.clone(),
+        writer.clone(),
+        local.clone(),
+        machine_id.clone(),
+    )
+    .map_err(|source| DaemonError::Io {
+        what: "starting the sync thread",
+        path: paths.database.clone(),
+        source,
+    })?;
     let state = State {
         started: Instant::now(),
         options: Arc::new(options.clone()),
@@ -207,7 +226,21 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         spool_dropped: Arc::new(Default::default()),
         machine: crate::model::hostname(),
         watch: Arc::default(),
+        machine_id,
+        sync,
     };
+    if let Some(sync) = state.sync.clone() {
+        // New records go out soon after they are stored.
+        let mut events = state.events.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => sync.new_data(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
     tokio::spawn(shell::drain_spool(state.clone()));
     let _ = state.watch.set(watcher::start(&state, added_roots));
     if let Some(listener) = http_listener {
@@ -260,6 +293,9 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     let _ = state.shutdown.send(true);
     if let Some(w) = state.watch.get() {
         w.stop();
+    }
+    if let Some(s) = &state.sync {
+        s.stop();
     }
     writer.stop();
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;

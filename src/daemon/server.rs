@@ -108,7 +108,7 @@ async fn serve(
         })?;
     let bound = http::local_addr(&listener).unwrap_or(addr);
     let (writer, writer_thread) =
-        writer::spawn(store, defaults.clone()).map_err(|source| DaemonError::Io {
+        writer::spawn(store, defaults.clone(), true).map_err(|source| DaemonError::Io {
             what: "starting the writer thread",
             path: db.describe().into(),
             source,

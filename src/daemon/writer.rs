@@ -7,11 +7,12 @@ use super::account::{Account, Defaults};
 use crate::calendar::DayNum;
 use crate::model::{Heartbeat, Interval};
 use crate::report::rollup;
-use crate::store::{Scope, Store, StoreError, Stored, UserId};
+use crate::store::{Batch, Provenance, Scope, Store, StoreError, Stored, UserId};
 use crate::wakatime::LastValues;
 use crate::wakatime::ingest::resolve_placeholders;
 use std::collections::HashMap;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -31,12 +32,14 @@ pub enum WriteCmd {
     Heartbeats {
         scope: Scope,
         items: Vec<Heartbeat>,
+        from: Provenance,
         reply: oneshot::Sender<Result<Written, WriteError>>,
     },
     Interval {
         scope: Scope,
         interval: Interval,
         now_ms: i64,
+        from: Provenance,
         reply: oneshot::Sender<Result<(i64, bool), WriteError>>,
     },
     /// Bring the rollups of one user's `[from, to]` up to date now.
@@ -58,6 +61,9 @@ pub type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
 #[derive(Clone)]
 pub struct WriterHandle {
     tx: mpsc::Sender<WriteCmd>,
+    /// Whether records made here are journaled: a daemon with sync targets (its outbox), or a
+    /// server (the log machines pull).
+    journal: Arc<AtomicBool>,
 }
 
 impl WriterHandle {
@@ -72,15 +78,89 @@ impl WriterHandle {
         rx.await.map_err(|_| WriteError::ShuttingDown)?
     }
 
-    /// Stores heartbeats of one user; answers after the commit.
+    /// As the async requests, for threads outside the runtime (the sync thread): waits for
+    /// the answer blocking that thread.
+    fn ask_blocking<T>(
+        &self,
+        cmd: impl FnOnce(oneshot::Sender<Result<T, WriteError>>) -> WriteCmd,
+    ) -> Result<T, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(cmd(reply))
+            .map_err(|_| WriteError::ShuttingDown)?;
+        rx.blocking_recv().map_err(|_| WriteError::ShuttingDown)?
+    }
+
+    pub fn heartbeats_blocking(
+        &self,
+        scope: Scope,
+        items: Vec<Heartbeat>,
+        from: Provenance,
+    ) -> Result<Written, WriteError> {
+        self.ask_blocking(|reply| WriteCmd::Heartbeats {
+            scope,
+            items,
+            from,
+            reply,
+        })
+    }
+
+    pub fn interval_blocking(
+        &self,
+        scope: Scope,
+        interval: Interval,
+        now_ms: i64,
+        from: Provenance,
+    ) -> Result<(i64, bool), WriteError> {
+        self.ask_blocking(|reply| WriteCmd::Interval {
+            scope,
+            interval,
+            now_ms,
+            from,
+            reply,
+        })
+    }
+
+    pub fn run_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, WriteError> {
+        self.ask_blocking(|reply| {
+            WriteCmd::Run(Box::new(move |w: &mut dyn Store| {
+                let _ = reply.send(f(w).map_err(WriteError::Store));
+            }))
+        })
+    }
+
+    /// What records made here are: recorded here, journaled when something syncs.
+    pub fn local(&self) -> Provenance {
+        Provenance {
+            origin: None,
+            journal: self.journal.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stores heartbeats of one user made here; answers after the commit.
     pub async fn heartbeats(
         &self,
         scope: Scope,
         items: Vec<Heartbeat>,
     ) -> Result<Written, WriteError> {
+        let from = self.local();
+        self.heartbeats_from(scope, items, from).await
+    }
+
+    /// Stores heartbeats of one user that came from `from`; answers after the commit.
+    pub async fn heartbeats_from(
+        &self,
+        scope: Scope,
+        items: Vec<Heartbeat>,
+        from: Provenance,
+    ) -> Result<Written, WriteError> {
         self.ask(|reply| WriteCmd::Heartbeats {
             scope,
             items,
+            from,
             reply,
         })
         .await
@@ -91,11 +171,13 @@ impl WriterHandle {
         scope: Scope,
         interval: Interval,
         now_ms: i64,
+        from: Provenance,
     ) -> Result<(i64, bool), WriteError> {
         self.ask(|reply| WriteCmd::Interval {
             scope,
             interval,
             now_ms,
+            from,
             reply,
         })
         .await
@@ -145,6 +227,7 @@ struct Writer {
 pub fn spawn(
     store: Box<dyn Store>,
     defaults: Defaults,
+    journal: bool,
 ) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel::<WriteCmd>();
     let mut w = Writer {
@@ -155,7 +238,13 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("timeforged-writer".into())
         .spawn(move || w.run(rx))?;
-    Ok((WriterHandle { tx }, thread))
+    Ok((
+        WriterHandle {
+            tx,
+            journal: Arc::new(AtomicBool::new(journal)),
+        },
+        thread,
+    ))
 }
 
 impl Writer {
@@ -276,10 +365,12 @@ impl Writer {
                 WriteCmd::Heartbeats {
                     scope,
                     items,
+                    from,
                     reply,
                 } => pending.push(PendingInsert {
                     scope,
                     items,
+                    from,
                     reply,
                 }),
                 other => {
@@ -290,9 +381,10 @@ impl Writer {
                             scope,
                             interval,
                             now_ms,
+                            from,
                             reply,
                         } => {
-                            let out = self.store.add_interval(&scope, &interval, now_ms);
+                            let out = self.store.add_interval(&scope, &interval, now_ms, &from);
                             let _ = reply.send(out.map_err(WriteError::Store));
                         }
                         WriteCmd::Refresh { user, days, reply } => {
@@ -318,9 +410,13 @@ impl Writer {
         for p in pending.iter_mut() {
             self.resolve_placeholders(p.scope.user, &mut p.items);
         }
-        let batches: Vec<(&Scope, &[Heartbeat])> = pending
+        let batches: Vec<Batch<'_>> = pending
             .iter()
-            .map(|p| (&p.scope, p.items.as_slice()))
+            .map(|p| Batch {
+                scope: &p.scope,
+                beats: &p.items,
+                from: &p.from,
+            })
             .collect();
         match self.store.insert(&batches) {
             Ok(results) => {
@@ -392,6 +488,7 @@ fn clone_unavailable(e: &StoreError) -> StoreError {
 struct PendingInsert {
     scope: Scope,
     items: Vec<Heartbeat>,
+    from: Provenance,
     reply: oneshot::Sender<Result<Written, WriteError>>,
 }
 

@@ -604,7 +604,8 @@ mod tests {
             })
             .collect();
         let scope = utc_scope(USER);
-        w.insert(&[(&scope, &hbs)]).unwrap();
+        w.insert(&[crate::store::Batch::local(&scope, &hbs)])
+            .unwrap();
         rollup::refresh(
             &mut *w,
             &mut |_| Some(scope.clone()),

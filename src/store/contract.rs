@@ -65,7 +65,7 @@ pub fn hb(t: f64, project: &str) -> Heartbeat {
 }
 
 fn insert(w: &mut dyn Store, scope: &Scope, beats: &[Heartbeat]) -> Vec<Stored> {
-    w.insert(&[(scope, beats)]).unwrap().remove(0)
+    w.insert(&[Batch::local(scope, beats)]).unwrap().remove(0)
 }
 
 fn total(db: &dyn Database, scope: &Scope, rollups: bool) -> i64 {
@@ -121,8 +121,8 @@ fn duplicates_are_stored_once(make: Make) {
     // Several users in one transaction.
     let out = w
         .insert(&[
-            (&s, &[hb(200.0, "a")]),
-            (&utc_scope(bob.id), &[hb(200.0, "a")]),
+            Batch::local(&s, &[hb(200.0, "a")]),
+            Batch::local(&utc_scope(bob.id), &[hb(200.0, "a")]),
         ])
         .unwrap();
     assert_eq!(out, vec![vec![Stored::New], vec![Stored::New]]);
@@ -250,7 +250,7 @@ fn rollups_follow_writes(make: Make) {
         category: Category::default(),
         note: None,
     };
-    w.add_interval(&s, &iv, 0).unwrap();
+    w.add_interval(&s, &iv, 0, &UNSYNCED).unwrap();
     assert_eq!(total(&*db, &s, true), 300_000 + 3_600_000);
     refresh_all(&mut *w, &s);
     assert_eq!(total(&*db, &s, true), 300_000 + 3_600_000);
@@ -433,6 +433,7 @@ fn git_records(make: Make) {
             "p",
             &event(GitEventKind::Checkout, "main", &sha('a')),
             1000,
+            &UNSYNCED,
         )
         .unwrap();
     assert!(r.switched);
@@ -442,6 +443,7 @@ fn git_records(make: Make) {
             "p",
             &event(GitEventKind::Checkout, "main", &sha('a')),
             2000,
+            &UNSYNCED,
         )
         .unwrap();
     assert!(!r.switched, "same branch is no switch");
@@ -451,6 +453,7 @@ fn git_records(make: Make) {
             "p",
             &event(GitEventKind::Commit, "main", &sha('b')),
             3000,
+            &UNSYNCED,
         )
         .unwrap();
     assert_eq!(r.commits, 1);
@@ -459,6 +462,7 @@ fn git_records(make: Make) {
         "p",
         &event(GitEventKind::Commit, "main", &sha('c')),
         5000,
+        &UNSYNCED,
     )
     .unwrap();
     let commits = read(&*db, |s| s.commits(me, 0, 10_000, Some("p"), None)).unwrap();
@@ -499,9 +503,9 @@ fn intervals(make: Make) {
         category: Category::parse("meeting").unwrap(),
         note: Some("daily".into()),
     };
-    let (id, new) = w.add_interval(&s, &iv, 0).unwrap();
+    let (id, new) = w.add_interval(&s, &iv, 0, &UNSYNCED).unwrap();
     assert!(new);
-    assert_eq!(w.add_interval(&s, &iv, 0).unwrap(), (id, false));
+    assert_eq!(w.add_interval(&s, &iv, 0, &UNSYNCED).unwrap(), (id, false));
     let got = read(&*db, |snap| snap.intervals(me, 0, 86_400_000)).unwrap();
     assert_eq!(got, vec![(id, iv)]);
     let spans = read(&*db, |snap| snap.interval_spans(me, 0, 86_400_000)).unwrap();

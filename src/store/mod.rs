@@ -283,15 +283,150 @@ pub trait Snapshot {
     fn key_by_hash(&self, hash: &KeyHash) -> Result<Option<(ApiKey, User)>>;
     /// Roots added with `tf watch add`, oldest first (local daemon).
     fn watch_roots(&self) -> Result<Vec<String>>;
+
+    // Sync.
+
+    /// Journal entries after `after` (of one user, or all), oldest first, at most `limit`,
+    /// without those that came from machine `not_from`.
+    fn journal(
+        &self,
+        user: Option<UserId>,
+        after: i64,
+        limit: usize,
+        not_from: Option<&str>,
+    ) -> Result<JournalPage>;
+    /// The newest journal entry's sequence number (0 when empty).
+    fn journal_end(&self) -> Result<i64>;
+    /// Heartbeats recorded here (not received from another machine) after the (time, id)
+    /// `after`, in (time, id) order: what a new sync target is sent first.
+    fn local_heartbeats(
+        &self,
+        user: UserId,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<Heartbeat>>;
+    /// Intervals, commits and branch switches recorded here, for a new sync target.
+    fn local_records(&self, user: UserId) -> Result<Vec<Record>>;
+    /// A sync target's saved state (JSON), if any.
+    fn sync_state(&self, target: &str) -> Result<Option<String>>;
+    /// This install's machine id, once made.
+    fn machine_id(&self) -> Result<Option<String>>;
+}
+
+/// Where records come from, for sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// The machine (its sync id) a record was received from; None: recorded here (or sent to
+    /// this server's WakaTime API).
+    pub origin: Option<String>,
+    /// Write it to the journal: a syncing daemon's outbox, a server's log that machines pull.
+    pub journal: bool,
+}
+
+/// Heartbeats of one user, for [`Store::insert`].
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    pub scope: &'a Scope,
+    pub beats: &'a [Heartbeat],
+    pub from: &'a Provenance,
+}
+
+/// Recorded here and not journaled (nothing syncs).
+pub const UNSYNCED: Provenance = Provenance {
+    origin: None,
+    journal: false,
+};
+
+impl<'a> Batch<'a> {
+    /// Heartbeats recorded here, not journaled.
+    pub fn local(scope: &'a Scope, beats: &'a [Heartbeat]) -> Batch<'a> {
+        Batch {
+            scope,
+            beats,
+            from: &UNSYNCED,
+        }
+    }
+}
+
+/// A record that syncs between stores, in the sync protocol's JSON shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Heartbeat(Heartbeat),
+    Interval(Interval),
+    Commit(CommitSync),
+    Switch(SwitchSync),
+}
+
+/// A commit as it syncs (with what replaced it, if a rewrite did).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitSync {
+    pub project: String,
+    pub sha: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    pub time_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default)]
+    pub merge: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<String>,
+}
+
+/// A branch switch as it syncs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchSync {
+    pub project: String,
+    pub time_ms: i64,
+    pub branch: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+}
+
+/// A page of the journal.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JournalPage {
+    pub entries: Vec<Logged>,
+    /// The last sequence number looked at (the `after` asked for when none): the next page
+    /// starts after it.
+    pub last: i64,
+    /// Entries looked at, a record deleted since it was journaled included: a page of `limit`
+    /// means there may be more.
+    pub examined: usize,
+}
+
+/// A journal entry: its sequence number, the record as it is now, and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub seq: i64,
+    pub user: UserId,
+    pub record: Record,
+    pub origin: Option<String>,
+}
+
+/// Kinds of journal entries, as stored. Append, never reorder.
+pub(crate) mod journal_kind {
+    pub const HEARTBEAT: i64 = 0;
+    pub const INTERVAL: i64 = 1;
+    pub const COMMIT: i64 = 2;
+    pub const SWITCH: i64 = 3;
 }
 
 /// The write side. One writer thread owns it and batches requests into transactions.
 pub trait Store: Send {
     /// Stores validated heartbeats (of one or more users) in one transaction, marking the days
-    /// they touch dirty; each is new or a duplicate.
-    fn insert(&mut self, batches: &[(&Scope, &[Heartbeat])]) -> Result<Vec<Vec<Stored>>>;
+    /// they touch dirty and journaling the new ones as each batch asks; each is new or a
+    /// duplicate.
+    fn insert(&mut self, batches: &[Batch<'_>]) -> Result<Vec<Vec<Stored>>>;
     /// Stores a manual interval; its id, and whether it is new (an identical one may exist).
-    fn add_interval(&mut self, scope: &Scope, iv: &Interval, now_ms: i64) -> Result<(i64, bool)>;
+    fn add_interval(
+        &mut self,
+        scope: &Scope,
+        iv: &Interval,
+        now_ms: i64,
+        from: &Provenance,
+    ) -> Result<(i64, bool)>;
     /// Stores one git event of `project` at `time_ms`, in one transaction.
     fn record_git(
         &mut self,
@@ -299,7 +434,11 @@ pub trait Store: Send {
         project: &str,
         e: &GitEvent,
         time_ms: i64,
+        from: &Provenance,
     ) -> Result<GitRecorded>;
+    /// Stores commits and branch switches received from another machine (or sent by one, on a
+    /// server), each once.
+    fn apply_git(&mut self, user: UserId, records: &[Record], from: &Provenance) -> Result<usize>;
 
     /// Dirty days of `user` (or of everyone) in `[from, to]`, oldest first, at most `max`.
     fn dirty(
@@ -343,6 +482,13 @@ pub trait Store: Send {
 
     fn add_watch_root(&mut self, path: &str, now_ms: i64) -> Result<bool>;
     fn remove_watch_root(&mut self, path: &str) -> Result<bool>;
+
+    /// Saves a sync target's state (JSON).
+    fn set_sync_state(&mut self, target: &str, state: &str) -> Result<()>;
+    /// Drops journal entries up to `seq` (every target has sent them).
+    fn prune_journal(&mut self, upto: i64) -> Result<()>;
+    /// This install's machine id, made (a UUID) on first use.
+    fn ensure_machine_id(&mut self) -> Result<String>;
 
     /// Housekeeping when idle: checkpoint and truncate logs, give memory back.
     fn idle(&mut self) -> Result<()>;

@@ -24,8 +24,22 @@ pub struct Server {
 impl Server {
     /// Starts the server on `db` with extra `TIMEFORGED_*` settings, and waits until it listens.
     pub fn start(env: &TestEnv, db: &str, settings: &[(&str, &str)]) -> Server {
+        Server::start_listening(env, db, settings, "127.0.0.1:0")
+    }
+
+    /// As [`Server::start`], on a given address (a restart where clients expect it).
+    pub fn start_on(
+        env: &TestEnv,
+        db: &str,
+        settings: &[(&str, &str)],
+        addr: SocketAddr,
+    ) -> Server {
+        Server::start_listening(env, db, settings, &addr.to_string())
+    }
+
+    fn start_listening(env: &TestEnv, db: &str, settings: &[(&str, &str)], listen: &str) -> Server {
         let mut cmd = admin_cmd(env, db);
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        cmd.args(["serve", "--listen", listen]);
         for (k, v) in settings {
             cmd.env(k, v);
         }
@@ -279,4 +293,162 @@ pub fn wait_status(api: &Api, path: &str, status: u16) {
     wait_for(&format!("GET {path} → {status}"), || {
         (api.get(path).status == status).then_some(())
     });
+}
+
+/// What the fault proxy does to one request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Forward it and its answer.
+    Pass,
+    /// Close after reading this many bytes of the request, forwarding nothing.
+    CutRequest(usize),
+    /// Forward the request (the server acts on it), then close without answering.
+    DropAnswer,
+    /// Forward the request, pass this many bytes of the answer, then close.
+    CutAnswer(usize),
+    /// Wait this long, then forward.
+    Delay(std::time::Duration),
+    /// Answer this instead of the server: status, extra headers, body.
+    Answer(u16, Vec<(String, String)>, String),
+}
+
+/// Faults waiting, each for any request or for one method.
+type FaultQueue = Mutex<std::collections::VecDeque<(Option<String>, Fault)>>;
+
+/// An HTTP proxy on loopback that takes one request per connection and applies the next
+/// fault of its queue to it (faults can be kept for one method: `GET` pulls, `POST` pushes).
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    queue: Arc<FaultQueue>,
+    /// Requests seen, as `METHOD path`.
+    pub seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: SocketAddr) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let queue: Arc<FaultQueue> = Arc::default();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (q, s) = (queue.clone(), seen.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let (q, s) = (q.clone(), s.clone());
+                std::thread::spawn(move || relay(client, upstream, &q, &s));
+            }
+        });
+        FaultProxy { addr, queue, seen }
+    }
+
+    /// Queues a fault for the next request (of `method`, if given).
+    pub fn then(&self, method: Option<&str>, fault: Fault) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.push_back((method.map(str::to_string), fault));
+        }
+    }
+
+    pub fn pending(&self) -> usize {
+        self.queue.lock().map(|q| q.len()).unwrap_or(0)
+    }
+}
+
+fn relay(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    queue: &FaultQueue,
+    seen: &Mutex<Vec<String>>,
+) {
+    let _ = client.set_read_timeout(Some(DEADLINE));
+    // The request: head, then Content-Length bytes of body.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let head_end = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match client.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while raw.len() < head_end + length {
+        match client.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
+    let line = head.lines().next().unwrap_or("").to_string();
+    let method = line.split(' ').next().unwrap_or("").to_string();
+    if let Ok(mut s) = seen.lock() {
+        s.push(
+            line.rsplit_once(' ')
+                .map_or(line.clone(), |(a, _)| a.to_string()),
+        );
+    }
+    let fault = queue
+        .lock()
+        .ok()
+        .and_then(|mut q| {
+            let i = q
+                .iter()
+                .position(|(m, _)| m.as_deref().is_none_or(|m| m == method))?;
+            q.remove(i).map(|(_, f)| f)
+        })
+        .unwrap_or(Fault::Pass);
+    // Each request on a connection of its own, so that each meets its own fault.
+    let mut request = raw[..head_end - 2].to_vec();
+    request.extend_from_slice(b"Connection: close\r\n\r\n");
+    request.extend_from_slice(&raw[head_end..]);
+    let forward = || -> Option<Vec<u8>> {
+        let mut up = TcpStream::connect(upstream).ok()?;
+        up.set_read_timeout(Some(DEADLINE)).ok()?;
+        up.write_all(&request).ok()?;
+        let mut answer = Vec::new();
+        up.read_to_end(&mut answer).ok()?;
+        Some(answer)
+    };
+    match fault {
+        Fault::Pass => {
+            if let Some(a) = forward() {
+                let _ = client.write_all(&a);
+            }
+        }
+        Fault::CutRequest(_) => {}
+        Fault::DropAnswer => {
+            let _ = forward();
+        }
+        Fault::CutAnswer(n) => {
+            if let Some(a) = forward() {
+                let _ = client.write_all(&a[..n.min(a.len())]);
+            }
+        }
+        Fault::Delay(d) => {
+            std::thread::sleep(d);
+            if let Some(a) = forward() {
+                let _ = client.write_all(&a);
+            }
+        }
+        Fault::Answer(status, headers, body) => {
+            let mut out = format!(
+                "HTTP/1.1 {status} Fault\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                out.push_str(&format!("{k}: {v}\r\n"));
+            }
+            out.push_str("\r\n");
+            out.push_str(&body);
+            let _ = client.write_all(out.as_bytes());
+        }
+    }
+    let _ = client.shutdown(std::net::Shutdown::Both);
 }

@@ -7,8 +7,9 @@ mod pool;
 mod schema;
 
 use super::{
-    ApiKey, CommitRecord, Database, DayRollup, Dims, DirtyDay, GitRecorded, KeyHash, KeySelector,
-    Result, Rollup, Scope, Snapshot, Store, StoreError, Stored, User, UserId, UserSettings,
+    ApiKey, Batch, CommitRecord, CommitSync, Database, DayRollup, Dims, DirtyDay, GitRecorded,
+    JournalPage, KeyHash, KeySelector, Logged, Provenance, Record, Result, Rollup, Scope, Snapshot,
+    Store, StoreError, Stored, SwitchSync, User, UserId, UserSettings, journal_kind,
 };
 use crate::calendar::DayNum;
 use crate::git::{GitEvent, GitEventKind, RewriteKind};
@@ -703,6 +704,196 @@ impl Snapshot for PgSnapshot<'_> {
             .map(|r| get(r, 0))
             .collect()
     }
+    fn journal(
+        &self,
+        user: Option<UserId>,
+        after: i64,
+        limit: usize,
+        not_from: Option<&str>,
+    ) -> Result<JournalPage> {
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let rows = self.query(
+            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.sha, o.value
+             FROM journal j LEFT JOIN strings o ON o.id = j.origin
+             WHERE ($1::bigint IS NULL OR j.user_id = $1) AND j.seq > $2
+               AND ($3::text IS NULL OR o.value IS NULL OR o.value <> $3)
+             ORDER BY j.seq LIMIT $4",
+            &[&user, &after, &not_from, &limit],
+        )?;
+        let last = match rows.last() {
+            Some(r) => get(r, 0)?,
+            None => after,
+        };
+        let examined = rows.len();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let (seq, user, kind, time_ms, reference): (i64, i64, i16, i64, i64) =
+                (get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?, get(r, 4)?);
+            let sha: Option<String> = get(r, 5)?;
+            let origin: Option<String> = get(r, 6)?;
+            let record = match i64::from(kind) {
+                journal_kind::HEARTBEAT => {
+                    let mut found = None;
+                    self.heartbeats(user, time_ms, time_ms + 1, &mut |h| {
+                        if h.id() == reference {
+                            found = Some(Record::Heartbeat(h));
+                            false
+                        } else {
+                            true
+                        }
+                    })?;
+                    found
+                }
+                journal_kind::INTERVAL => self
+                    .intervals(user, i64::MIN, i64::MAX)?
+                    .into_iter()
+                    .find(|(id, _)| *id == reference)
+                    .map(|(_, iv)| Record::Interval(iv)),
+                journal_kind::COMMIT => match &sha {
+                    Some(sha) => self.commit_record(user, reference as i32, sha)?,
+                    None => None,
+                },
+                journal_kind::SWITCH => self.switch_record(user, reference as i32, time_ms)?,
+                _ => None,
+            };
+            if let Some(record) = record {
+                out.push(Logged {
+                    seq,
+                    user,
+                    record,
+                    origin,
+                });
+            }
+        }
+        Ok(JournalPage {
+            entries: out,
+            last,
+            examined,
+        })
+    }
+
+    fn journal_end(&self) -> Result<i64> {
+        Ok(self
+            .query_opt("SELECT max(seq) FROM journal", &[])?
+            .map(|r| get::<Option<i64>>(&r, 0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0))
+    }
+
+    fn local_heartbeats(
+        &self,
+        user: UserId,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<Heartbeat>> {
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let keys: Vec<(i64, i64)> = self
+            .query(
+                "SELECT time_ms, hash FROM heartbeats
+                 WHERE user_id = $1 AND (time_ms, hash) > ($2, $3) AND origin IS NULL
+                 ORDER BY time_ms, hash LIMIT $4",
+                &[&user, &after.0, &after.1, &limit],
+            )?
+            .iter()
+            .map(|r| Ok((get(r, 0)?, get(r, 1)?)))
+            .collect::<Result<_>>()?;
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(Vec::new());
+        };
+        let wanted: HashSet<(i64, i64)> = keys.iter().copied().collect();
+        let mut out = Vec::with_capacity(keys.len());
+        self.heartbeats(user, first.0, last.0 + 1, &mut |h| {
+            if wanted.contains(&(h.time_ms(), h.id())) {
+                out.push(h);
+            }
+            true
+        })?;
+        Ok(out)
+    }
+
+    fn local_records(&self, user: UserId) -> Result<Vec<Record>> {
+        let ids: HashSet<i64> = self
+            .query(
+                "SELECT id FROM intervals WHERE user_id = $1 AND origin IS NULL",
+                &[&user],
+            )?
+            .iter()
+            .map(|r| get(r, 0))
+            .collect::<Result<_>>()?;
+        let mut out: Vec<Record> = self
+            .intervals(user, i64::MIN, i64::MAX)?
+            .into_iter()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(_, iv)| Record::Interval(iv))
+            .collect();
+        for r in self.query(
+            "SELECT project, sha FROM commits WHERE user_id = $1 AND origin IS NULL ORDER BY time_ms, sha",
+            &[&user],
+        )? {
+            out.extend(self.commit_record(user, get(&r, 0)?, &get::<String>(&r, 1)?)?);
+        }
+        for r in self.query(
+            "SELECT project, time_ms FROM branch_switches WHERE user_id = $1 AND origin IS NULL ORDER BY time_ms",
+            &[&user],
+        )? {
+            out.extend(self.switch_record(user, get(&r, 0)?, get(&r, 1)?)?);
+        }
+        Ok(out)
+    }
+
+    fn sync_state(&self, target: &str) -> Result<Option<String>> {
+        self.query_opt("SELECT state FROM sync_state WHERE target = $1", &[&target])?
+            .map(|r| get(&r, 0))
+            .transpose()
+    }
+
+    fn machine_id(&self) -> Result<Option<String>> {
+        self.query_opt("SELECT value FROM tf_meta WHERE key = 'machine_id'", &[])?
+            .map(|r| get(&r, 0))
+            .transpose()
+    }
+}
+
+impl PgSnapshot<'_> {
+    fn commit_record(&self, user: UserId, project: i32, sha: &str) -> Result<Option<Record>> {
+        self.query_opt(
+            "SELECT p.value, c.sha, b.value, c.time_ms, c.summary, c.merge, c.replaced_by
+             FROM commits c JOIN strings p ON p.id = c.project LEFT JOIN strings b ON b.id = c.branch
+             WHERE c.user_id = $1 AND c.project = $2 AND c.sha = $3",
+            &[&user, &project, &sha],
+        )?
+        .map(|r| {
+            Ok(Record::Commit(CommitSync {
+                project: get(&r, 0)?,
+                sha: get(&r, 1)?,
+                branch: get(&r, 2)?,
+                time_ms: get(&r, 3)?,
+                summary: get(&r, 4)?,
+                merge: get(&r, 5)?,
+                replaced_by: get(&r, 6)?,
+            }))
+        })
+        .transpose()
+    }
+
+    fn switch_record(&self, user: UserId, project: i32, time_ms: i64) -> Result<Option<Record>> {
+        self.query_opt(
+            "SELECT p.value, s.time_ms, b.value, s.head FROM branch_switches s
+             JOIN strings p ON p.id = s.project JOIN strings b ON b.id = s.branch
+             WHERE s.user_id = $1 AND s.project = $2 AND s.time_ms = $3",
+            &[&user, &project, &time_ms],
+        )?
+        .map(|r| {
+            Ok(Record::Switch(SwitchSync {
+                project: get(&r, 0)?,
+                time_ms: get(&r, 1)?,
+                branch: get(&r, 2)?,
+                head: get(&r, 3)?,
+            }))
+        })
+        .transpose()
+    }
 }
 
 /// The write side: its own connection (reopened when lost) and a cache of string ids.
@@ -870,10 +1061,18 @@ struct Columns {
     cursorpos: Vec<Option<i64>>,
     dependencies: Vec<Option<String>>,
     meta: Vec<Option<String>>,
+    origin: Vec<Option<i32>>,
 }
 
 impl Columns {
-    fn push(&mut self, user: UserId, h: &Heartbeat, ids: &HashMap<String, i32>) {
+    fn push(
+        &mut self,
+        user: UserId,
+        h: &Heartbeat,
+        ids: &HashMap<String, i32>,
+        origin: Option<i32>,
+    ) {
+        self.origin.push(origin);
         self.user.push(user);
         self.time.push(h.time_ms());
         self.hash.push(h.id());
@@ -905,14 +1104,71 @@ impl Columns {
     }
 }
 
+/// Journal entries of one transaction, written in one statement.
+#[derive(Default)]
+struct JournalRows {
+    user: Vec<i64>,
+    kind: Vec<i16>,
+    time: Vec<i64>,
+    reference: Vec<i64>,
+    sha: Vec<Option<String>>,
+    origin: Vec<Option<i32>>,
+}
+
+impl JournalRows {
+    fn push(
+        &mut self,
+        user: UserId,
+        kind: i64,
+        time_ms: i64,
+        reference: i64,
+        sha: Option<&str>,
+        origin: Option<i32>,
+    ) {
+        self.user.push(user);
+        self.kind.push(kind as i16);
+        self.time.push(time_ms);
+        self.reference.push(reference);
+        self.sha.push(sha.map(str::to_string));
+        self.origin.push(origin);
+    }
+
+    fn write(self, tx: &mut Transaction, st: &mut Statements) -> Result<(), postgres::Error> {
+        if self.user.is_empty() {
+            return Ok(());
+        }
+        // WITH ORDINALITY keeps the entries' order in their sequence numbers.
+        let sql = st.get(
+            tx,
+            "INSERT INTO journal (user_id, kind, time_ms, ref, sha, origin)
+             SELECT u, k, tm, r, s, o FROM unnest($1::bigint[], $2::smallint[], $3::bigint[],
+                $4::bigint[], $5::text[], $6::int[]) WITH ORDINALITY AS t(u, k, tm, r, s, o, n)
+             ORDER BY n",
+        )?;
+        tx.execute(
+            &sql,
+            &[
+                &self.user,
+                &self.kind,
+                &self.time,
+                &self.reference,
+                &self.sha,
+                &self.origin,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
 impl Store for PgWriter {
-    fn insert(&mut self, batches: &[(&Scope, &[Heartbeat])]) -> Result<Vec<Vec<Stored>>> {
+    fn insert(&mut self, batches: &[Batch<'_>]) -> Result<Vec<Vec<Stored>>> {
         let shown = self.inner.pool.shown.clone();
         let err = move |e| classify(&shown, e);
         self.transaction(|tx, st, ids| {
+            let origins = batches.iter().filter_map(|b| b.from.origin.clone());
             let strings = batches
                 .iter()
-                .flat_map(|(_, beats)| beats.iter())
+                .flat_map(|b| b.beats.iter())
                 .flat_map(|h| {
                     [
                         Some(h.entity.clone()),
@@ -926,12 +1182,14 @@ impl Store for PgWriter {
                     ]
                     .into_iter()
                     .flatten()
-                });
+                })
+                .chain(origins);
             intern(tx, st, ids, strings).map_err(err.clone())?;
             let mut cols = Columns::default();
-            for (scope, beats) in batches {
-                for h in beats.iter() {
-                    cols.push(scope.user, h, ids);
+            for b in batches {
+                let origin = interned(ids, b.from.origin.as_deref());
+                for h in b.beats {
+                    cols.push(b.scope.user, h, ids, origin);
                 }
             }
             let sql = st
@@ -939,11 +1197,12 @@ impl Store for PgWriter {
                     tx,
                     "INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
                         is_write, project, branch, language, machine, editor, os, user_agent, lines,
-                        lineno, cursorpos, dependencies, meta)
+                        lineno, cursorpos, dependencies, meta, origin)
                      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[],
                         $5::smallint[], $6::smallint[], $7::smallint[], $8::bool[], $9::int[],
                         $10::int[], $11::int[], $12::int[], $13::int[], $14::int[], $15::int[],
-                        $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::text[])
+                        $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::text[],
+                        $21::int[])
                      ON CONFLICT DO NOTHING
                      RETURNING user_id, time_ms, hash",
                 )
@@ -972,6 +1231,7 @@ impl Store for PgWriter {
                         &cols.cursorpos,
                         &cols.dependencies,
                         &cols.meta,
+                        &cols.origin,
                     ],
                 )
                 .map_err(err.clone())?;
@@ -982,23 +1242,36 @@ impl Store for PgWriter {
             let new_count = inserted.len() as i64;
             let mut out = Vec::with_capacity(batches.len());
             let mut dirty: HashMap<UserId, (Scope, Vec<i64>)> = HashMap::new();
-            for (scope, beats) in batches {
-                let mut stored = Vec::with_capacity(beats.len());
-                for h in beats.iter() {
+            let mut log = JournalRows::default();
+            for b in batches {
+                let (scope, origin) = (b.scope, interned(ids, b.from.origin.as_deref()));
+                let mut stored = Vec::with_capacity(b.beats.len());
+                for h in b.beats {
                     // The first of identical items is the new one, the rest duplicates.
                     if inserted.remove(&(scope.user, h.time_ms(), h.id())) {
                         stored.push(Stored::New);
                         dirty
                             .entry(scope.user)
-                            .or_insert_with(|| ((*scope).clone(), Vec::new()))
+                            .or_insert_with(|| (scope.clone(), Vec::new()))
                             .1
                             .push(h.time_ms());
+                        if b.from.journal {
+                            log.push(
+                                scope.user,
+                                journal_kind::HEARTBEAT,
+                                h.time_ms(),
+                                h.id(),
+                                None,
+                                origin,
+                            );
+                        }
                     } else {
                         stored.push(Stored::Duplicate);
                     }
                 }
                 out.push(stored);
             }
+            log.write(tx, st).map_err(err.clone())?;
             let mut users: Vec<_> = dirty.into_iter().collect();
             users.sort_by_key(|(u, _)| *u);
             for (user, (scope, times)) in users {
@@ -1018,7 +1291,13 @@ impl Store for PgWriter {
         })
     }
 
-    fn add_interval(&mut self, scope: &Scope, iv: &Interval, now_ms: i64) -> Result<(i64, bool)> {
+    fn add_interval(
+        &mut self,
+        scope: &Scope,
+        iv: &Interval,
+        now_ms: i64,
+        from: &Provenance,
+    ) -> Result<(i64, bool)> {
         let shown = self.inner.pool.shown.clone();
         let err = move |e| classify(&shown, e);
         self.transaction(|tx, st, ids| {
@@ -1026,19 +1305,22 @@ impl Store for PgWriter {
                 tx,
                 st,
                 ids,
-                std::iter::once(iv.project.clone()).chain(iv.branch.clone()),
+                std::iter::once(iv.project.clone())
+                    .chain(iv.branch.clone())
+                    .chain(from.origin.clone()),
             )
             .map_err(err.clone())?;
             let project = interned(ids, Some(&iv.project)).unwrap_or_default();
             let branch = interned(ids, iv.branch.as_deref());
+            let origin = interned(ids, from.origin.as_deref());
             let (start, end) = (
                 crate::model::seconds_to_ms(iv.start),
                 crate::model::seconds_to_ms(iv.end),
             );
             let added = tx
                 .execute(
-                    "INSERT INTO intervals (user_id, start_ms, end_ms, project, branch, category, note, created_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                    "INSERT INTO intervals (user_id, start_ms, end_ms, project, branch, category, note, created_ms, origin)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                     &[
                         &scope.user,
                         &start,
@@ -1048,6 +1330,7 @@ impl Store for PgWriter {
                         &(iv.category.code() as i16),
                         &iv.note,
                         &now_ms,
+                        &origin,
                     ],
                 )
                 .map_err(err.clone())?
@@ -1059,6 +1342,9 @@ impl Store for PgWriter {
                 )
                 .map_err(err.clone())?
                 .get(0);
+            if !added {
+                return Ok((id, false));
+            }
             let cal = &scope.calendar;
             let mut days = BTreeSet::new();
             let mut t = start;
@@ -1067,8 +1353,13 @@ impl Store for PgWriter {
                 days.insert(crate::calendar::day_num(date));
                 t = cal.bounds(date).1;
             }
-            mark_dirty(tx, st, scope.user, &days).map_err(err)?;
-            Ok((id, added))
+            mark_dirty(tx, st, scope.user, &days).map_err(err.clone())?;
+            if from.journal {
+                let mut log = JournalRows::default();
+                log.push(scope.user, journal_kind::INTERVAL, start, id, None, origin);
+                log.write(tx, st).map_err(err)?;
+            }
+            Ok((id, true))
         })
     }
 
@@ -1078,6 +1369,7 @@ impl Store for PgWriter {
         project: &str,
         e: &GitEvent,
         time_ms: i64,
+        from: &Provenance,
     ) -> Result<GitRecorded> {
         let shown = self.inner.pool.shown.clone();
         let err = move |e| classify(&shown, e);
@@ -1091,7 +1383,73 @@ impl Store for PgWriter {
             .map_err(err.clone())?;
             let project = interned(ids, Some(project)).unwrap_or_default();
             let branch = interned(ids, e.branch.as_deref());
-            record_git(tx, user, project, branch, e, time_ms).map_err(err)
+            let mut log = JournalRows::default();
+            let out =
+                record_git(tx, user, project, branch, e, time_ms, &mut log).map_err(err.clone())?;
+            if from.journal {
+                log.write(tx, st).map_err(err)?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn apply_git(&mut self, user: UserId, records: &[Record], from: &Provenance) -> Result<usize> {
+        let shown = self.inner.pool.shown.clone();
+        let err = move |e| classify(&shown, e);
+        self.transaction(|tx, st, ids| {
+            let names = records.iter().flat_map(|r| match r {
+                Record::Commit(c) => vec![Some(c.project.clone()), c.branch.clone()],
+                Record::Switch(w) => vec![Some(w.project.clone()), Some(w.branch.clone())],
+                _ => Vec::new(),
+            });
+            intern(tx, st, ids, names.flatten().chain(from.origin.clone())).map_err(err.clone())?;
+            let origin = interned(ids, from.origin.as_deref());
+            let mut log = JournalRows::default();
+            let mut changed = 0;
+            for r in records {
+                match r {
+                    Record::Commit(c) => {
+                        let project = interned(ids, Some(&c.project)).unwrap_or_default();
+                        let branch = interned(ids, c.branch.as_deref());
+                        let n = tx
+                            .execute(
+                                "INSERT INTO commits (user_id, project, sha, branch, time_ms, summary, merge, replaced_by, origin)
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                 ON CONFLICT (user_id, project, sha) DO UPDATE SET
+                                     time_ms = greatest(commits.time_ms, excluded.time_ms),
+                                     replaced_by = coalesce(excluded.replaced_by, commits.replaced_by)
+                                 WHERE excluded.time_ms > commits.time_ms
+                                    OR excluded.replaced_by IS DISTINCT FROM commits.replaced_by",
+                                &[&user, &project, &c.sha, &branch, &c.time_ms, &c.summary, &c.merge, &c.replaced_by, &origin],
+                            )
+                            .map_err(err.clone())?;
+                        if n > 0 {
+                            log.push(user, journal_kind::COMMIT, c.time_ms, project.into(), Some(&c.sha), origin);
+                        }
+                        changed += n as usize;
+                    }
+                    Record::Switch(w) => {
+                        let project = interned(ids, Some(&w.project)).unwrap_or_default();
+                        let branch = interned(ids, Some(&w.branch)).unwrap_or_default();
+                        let n = tx
+                            .execute(
+                                "INSERT INTO branch_switches (user_id, project, time_ms, branch, head, origin)
+                                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                                &[&user, &project, &w.time_ms, &branch, &w.head, &origin],
+                            )
+                            .map_err(err.clone())?;
+                        if n > 0 {
+                            log.push(user, journal_kind::SWITCH, w.time_ms, project.into(), None, origin);
+                        }
+                        changed += n as usize;
+                    }
+                    Record::Heartbeat(_) | Record::Interval(_) => {}
+                }
+            }
+            if from.journal {
+                log.write(tx, st).map_err(err)?;
+            }
+            Ok(changed)
         })
     }
 
@@ -1306,6 +1664,7 @@ impl Store for PgWriter {
                 "api_keys",
                 "commits",
                 "branch_switches",
+                "journal",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&user])
                     .map_err(err.clone())?;
@@ -1412,6 +1771,44 @@ impl Store for PgWriter {
         .map(|n| n > 0)
     }
 
+    fn set_sync_state(&mut self, target: &str, state: &str) -> Result<()> {
+        let shown = self.inner.pool.shown.clone();
+        self.transaction(|tx, _, _| {
+            tx.execute(
+                "INSERT INTO sync_state (target, state) VALUES ($1, $2)
+                 ON CONFLICT (target) DO UPDATE SET state = excluded.state",
+                &[&target, &state],
+            )
+            .map_err(|e| classify(&shown, e))
+        })
+        .map(|_| ())
+    }
+
+    fn prune_journal(&mut self, upto: i64) -> Result<()> {
+        let shown = self.inner.pool.shown.clone();
+        self.transaction(|tx, _, _| {
+            tx.execute("DELETE FROM journal WHERE seq <= $1", &[&upto])
+                .map_err(|e| classify(&shown, e))
+        })
+        .map(|_| ())
+    }
+
+    fn ensure_machine_id(&mut self) -> Result<String> {
+        let shown = self.inner.pool.shown.clone();
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        self.transaction(|tx, _, _| {
+            tx.execute(
+                "INSERT INTO tf_meta (key, value) VALUES ('machine_id', $1) ON CONFLICT DO NOTHING",
+                &[&id],
+            )
+            .map_err(|e| classify(&shown, e))?;
+            Ok(tx
+                .query_one("SELECT value FROM tf_meta WHERE key = 'machine_id'", &[])
+                .map_err(|e| classify(&shown, e))?
+                .get(0))
+        })
+    }
+
     fn idle(&mut self) -> Result<()> {
         self.inner.pool.shrink();
         if let Ok(mut names) = self.inner.names.lock() {
@@ -1435,6 +1832,7 @@ fn record_git(
     branch: Option<i32>,
     e: &GitEvent,
     time_ms: i64,
+    log: &mut JournalRows,
 ) -> Result<GitRecorded, postgres::Error> {
     let mut out = GitRecorded::default();
     if let Some(b) = branch {
@@ -1451,13 +1849,23 @@ fn record_git(
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 &[&user, &project, &time_ms, &b, &e.head],
             )? > 0;
+            if out.switched {
+                log.push(
+                    user,
+                    journal_kind::SWITCH,
+                    time_ms,
+                    project.into(),
+                    None,
+                    None,
+                );
+            }
         }
     }
     match e.kind {
         GitEventKind::Checkout => {}
         GitEventKind::Commit | GitEventKind::Merge => {
             if let Some(sha) = &e.head {
-                out.commits += tx.execute(
+                let added = tx.execute(
                     "INSERT INTO commits (user_id, project, sha, branch, time_ms, summary, merge)
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                     &[
@@ -1470,11 +1878,35 @@ fn record_git(
                         &(e.kind == GitEventKind::Merge),
                     ],
                 )? as usize;
+                if added > 0 {
+                    log.push(
+                        user,
+                        journal_kind::COMMIT,
+                        time_ms,
+                        project.into(),
+                        Some(sha),
+                        None,
+                    );
+                }
+                out.commits += added;
             }
         }
         GitEventKind::Rewrite => {
             for (old, new) in &e.rewritten {
-                out.commits += rewrite(tx, user, project, old, new, e, branch, time_ms)?;
+                let changed = rewrite(tx, user, project, old, new, e, branch, time_ms)?;
+                if changed > 0 {
+                    for sha in [old, new] {
+                        log.push(
+                            user,
+                            journal_kind::COMMIT,
+                            time_ms,
+                            project.into(),
+                            Some(sha),
+                            None,
+                        );
+                    }
+                }
+                out.commits += changed;
             }
         }
     }

@@ -6,7 +6,8 @@ use postgres::Client;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`. Append, never edit.
 /// Version 1 matches SQLite's version 3 (the first with users), table for table.
-pub const MIGRATIONS: &[&str] = &["
+pub const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE strings (
         id    SERIAL PRIMARY KEY,
         value TEXT NOT NULL UNIQUE
@@ -124,7 +125,30 @@ pub const MIGRATIONS: &[&str] = &["
         value BIGINT NOT NULL
     );
     INSERT INTO counters (key, value) VALUES ('heartbeats', 0);
-"];
+",
+    "
+    -- 2 (SQLite's 4): sync — each record's origin (strings.id of the machine's sync id; NULL =
+    -- recorded here), the journal machines pull from, each target's state.
+    ALTER TABLE heartbeats ADD COLUMN origin INT;
+    ALTER TABLE intervals ADD COLUMN origin INT;
+    ALTER TABLE commits ADD COLUMN origin INT;
+    ALTER TABLE branch_switches ADD COLUMN origin INT;
+    CREATE TABLE journal (
+        seq     BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        kind    SMALLINT NOT NULL,
+        time_ms BIGINT NOT NULL,
+        ref     BIGINT NOT NULL,
+        sha     TEXT,
+        origin  INT
+    );
+    CREATE INDEX journal_by_user ON journal (user_id, seq);
+    CREATE TABLE sync_state (
+        target TEXT PRIMARY KEY,
+        state  TEXT NOT NULL
+    );
+",
+];
 
 /// Key of the advisory lock held while migrating ("tfmg").
 const MIGRATION_LOCK: i64 = 0x7466_6d67;

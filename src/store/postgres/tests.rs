@@ -153,7 +153,7 @@ fn concurrent_writers_never_leave_rollups_stale() {
                             contract::hb(t, ["a", "b", "c"][(i + round) % 3])
                         })
                         .collect();
-                    store.insert(&[(scope, &beats)]).unwrap();
+                    store.insert(&[Batch::local(scope, &beats)]).unwrap();
                 }
             }));
         }
@@ -244,7 +244,7 @@ fn a_mark_that_lands_during_a_refresh_survives() {
         calendar: Calendar::new(jiff::tz::TimeZone::UTC),
         rules: Rules::timeforged(15 * 60_000),
     };
-    w.insert(&[(
+    w.insert(&[crate::store::Batch::local(
         &scope,
         &[contract::hb(1000.0, "a"), contract::hb(1060.0, "a")],
     )])
@@ -257,7 +257,7 @@ fn a_mark_that_lands_during_a_refresh_survives() {
         let rows = rollup::compute_day(snap, &scope, day.day)?;
         // Committed on another connection while this refresh is open.
         other
-            .insert(&[(&scope, &[contract::hb(1120.0, "a")])])
+            .insert(&[Batch::local(&scope, &[contract::hb(1120.0, "a")])])
             .unwrap();
         Ok(rows)
     })

@@ -1,12 +1,16 @@
 //! Git records in SQLite: commits (marks on a branch that survive rewrites) and branch
 //! switches.
 
-use super::{Interner, SqliteSnapshot};
+use super::{Interner, SqliteSnapshot, journal};
 use crate::git::{GitEvent, GitEventKind, RewriteKind};
-use crate::store::{CommitRecord, GitRecorded, Result, UserId};
+use crate::store::{
+    CommitRecord, CommitSync, GitRecorded, Provenance, Record, Result, SwitchSync, UserId,
+    journal_kind,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Stores one git event of `project` at `time_ms` (inside the writer's transaction).
+/// Stores one git event of `project` at `time_ms` (inside the writer's transaction); what
+/// it adds or rewrites is journaled when `log` (a syncing daemon).
 pub(super) fn record(
     tx: &Connection,
     strings: &mut Interner,
@@ -14,6 +18,7 @@ pub(super) fn record(
     project: &str,
     e: &GitEvent,
     time_ms: i64,
+    log: bool,
 ) -> rusqlite::Result<GitRecorded> {
     let mut out = GitRecorded::default();
     let project = strings.id(tx, project)?;
@@ -33,24 +38,198 @@ pub(super) fn record(
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![user_id, project, time_ms, b, e.head],
             )? > 0;
+            if out.switched && log {
+                journal(
+                    tx,
+                    user_id,
+                    journal_kind::SWITCH,
+                    time_ms,
+                    project.into(),
+                    None,
+                    None,
+                )?;
+            }
         }
     }
     match e.kind {
         GitEventKind::Checkout => {}
         GitEventKind::Commit | GitEventKind::Merge => {
             if let Some(sha) = &e.head {
-                out.commits += tx.execute(
+                let added = tx.execute(
                     "INSERT OR IGNORE INTO commits (user_id, project, sha, branch, time_ms, summary, merge)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![user_id, project, sha, branch, time_ms, e.summary, e.kind == GitEventKind::Merge],
                 )?;
+                if added > 0 && log {
+                    journal(
+                        tx,
+                        user_id,
+                        journal_kind::COMMIT,
+                        time_ms,
+                        project.into(),
+                        Some(sha),
+                        None,
+                    )?;
+                }
+                out.commits += added;
             }
         }
         GitEventKind::Rewrite => {
             for (old, new) in &e.rewritten {
-                out.commits += rewrite(tx, user_id, project, old, new, e, branch, time_ms)?;
+                let changed = rewrite(tx, user_id, project, old, new, e, branch, time_ms)?;
+                if changed > 0 && log {
+                    // The old commit now points at the new one: both travel.
+                    for sha in [old, new] {
+                        journal(
+                            tx,
+                            user_id,
+                            journal_kind::COMMIT,
+                            time_ms,
+                            project.into(),
+                            Some(sha),
+                            None,
+                        )?;
+                    }
+                }
+                out.commits += changed;
             }
         }
+    }
+    Ok(out)
+}
+
+/// Stores commits and branch switches received from another machine, each once; a commit
+/// already known takes the later mark and what replaced it.
+pub(super) fn apply(
+    tx: &Connection,
+    strings: &mut Interner,
+    user_id: UserId,
+    records: &[Record],
+    from: &Provenance,
+) -> rusqlite::Result<usize> {
+    let origin = strings.opt(tx, from.origin.as_deref())?;
+    let mut changed = 0;
+    for r in records {
+        match r {
+            Record::Commit(c) => {
+                let project = strings.id(tx, &c.project)?;
+                let branch = strings.opt(tx, c.branch.as_deref())?;
+                let n = tx.execute(
+                    "INSERT INTO commits (user_id, project, sha, branch, time_ms, summary, merge, replaced_by, origin)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (user_id, project, sha) DO UPDATE SET
+                         time_ms = max(time_ms, excluded.time_ms),
+                         replaced_by = coalesce(excluded.replaced_by, replaced_by)
+                     WHERE excluded.time_ms > time_ms OR excluded.replaced_by IS NOT replaced_by",
+                    params![user_id, project, c.sha, branch, c.time_ms, c.summary, c.merge, c.replaced_by, origin],
+                )?;
+                if n > 0 && from.journal {
+                    journal(
+                        tx,
+                        user_id,
+                        journal_kind::COMMIT,
+                        c.time_ms,
+                        project.into(),
+                        Some(&c.sha),
+                        origin,
+                    )?;
+                }
+                changed += n;
+            }
+            Record::Switch(w) => {
+                let project = strings.id(tx, &w.project)?;
+                let branch = strings.id(tx, &w.branch)?;
+                let n = tx.execute(
+                    "INSERT OR IGNORE INTO branch_switches (user_id, project, time_ms, branch, head, origin)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![user_id, project, w.time_ms, branch, w.head, origin],
+                )?;
+                if n > 0 && from.journal {
+                    journal(
+                        tx,
+                        user_id,
+                        journal_kind::SWITCH,
+                        w.time_ms,
+                        project.into(),
+                        None,
+                        origin,
+                    )?;
+                }
+                changed += n;
+            }
+            Record::Heartbeat(_) | Record::Interval(_) => {}
+        }
+    }
+    Ok(changed)
+}
+
+/// A commit as it syncs, by project id and sha.
+pub(super) fn commit_record(
+    snap: &SqliteSnapshot,
+    user_id: UserId,
+    project: i64,
+    sha: &str,
+) -> Result<Option<Record>> {
+    snap.one(
+        "SELECT p.value, c.sha, b.value, c.time_ms, c.summary, c.merge, c.replaced_by
+         FROM commits c JOIN strings p ON p.id = c.project LEFT JOIN strings b ON b.id = c.branch
+         WHERE c.user_id = ?1 AND c.project = ?2 AND c.sha = ?3",
+        params![user_id, project, sha],
+        |r| {
+            Ok(Record::Commit(CommitSync {
+                project: r.get(0)?,
+                sha: r.get(1)?,
+                branch: r.get(2)?,
+                time_ms: r.get(3)?,
+                summary: r.get(4)?,
+                merge: r.get(5)?,
+                replaced_by: r.get(6)?,
+            }))
+        },
+    )
+}
+
+/// A branch switch as it syncs, by project id and time.
+pub(super) fn switch_record(
+    snap: &SqliteSnapshot,
+    user_id: UserId,
+    project: i64,
+    time_ms: i64,
+) -> Result<Option<Record>> {
+    snap.one(
+        "SELECT p.value, s.time_ms, b.value, s.head FROM branch_switches s
+         JOIN strings p ON p.id = s.project JOIN strings b ON b.id = s.branch
+         WHERE s.user_id = ?1 AND s.project = ?2 AND s.time_ms = ?3",
+        params![user_id, project, time_ms],
+        |r| {
+            Ok(Record::Switch(SwitchSync {
+                project: r.get(0)?,
+                time_ms: r.get(1)?,
+                branch: r.get(2)?,
+                head: r.get(3)?,
+            }))
+        },
+    )
+}
+
+/// Commits and switches recorded here (for a new sync target), oldest first.
+pub(super) fn local_records(snap: &SqliteSnapshot, user_id: UserId) -> Result<Vec<Record>> {
+    let mut out = Vec::new();
+    let keys: Vec<(i64, String)> = snap.rows(
+        "SELECT project, sha FROM commits WHERE user_id = ?1 AND origin IS NULL ORDER BY time_ms, sha",
+        [user_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (project, sha) in keys {
+        out.extend(commit_record(snap, user_id, project, &sha)?);
+    }
+    let keys: Vec<(i64, i64)> = snap.rows(
+        "SELECT project, time_ms FROM branch_switches WHERE user_id = ?1 AND origin IS NULL ORDER BY time_ms",
+        [user_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (project, time) in keys {
+        out.extend(switch_record(snap, user_id, project, time)?);
     }
     Ok(out)
 }

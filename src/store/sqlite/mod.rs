@@ -6,8 +6,9 @@ mod git;
 mod schema;
 
 use super::{
-    ApiKey, DayRollup, Dims, DirtyDay, KeyHash, KeySelector, Result, Rollup, Scope, Snapshot,
-    Store, StoreError, Stored, User, UserId, UserSettings,
+    ApiKey, Batch, DayRollup, Dims, DirtyDay, JournalPage, KeyHash, KeySelector, Logged,
+    Provenance, Record, Result, Rollup, Scope, Snapshot, Store, StoreError, Stored, User, UserId,
+    UserSettings, journal_kind,
 };
 use crate::calendar::DayNum;
 use crate::model::{Category, EntityType, Heartbeat, Interval, Source, ms_to_seconds};
@@ -425,12 +426,12 @@ impl<'a> DayMarker<'a> {
 }
 
 impl Store for Writer {
-    fn insert(&mut self, batches: &[(&Scope, &[Heartbeat])]) -> Result<Vec<Vec<Stored>>> {
+    fn insert(&mut self, batches: &[Batch<'_>]) -> Result<Vec<Vec<Stored>>> {
         self.transaction(|conn, strings| {
             let mut all = Vec::with_capacity(batches.len());
             let mut new = 0i64;
-            for (scope, heartbeats) in batches {
-                let out = insert_heartbeats(conn, strings, scope, heartbeats)?;
+            for batch in batches {
+                let out = insert_heartbeats(conn, strings, batch)?;
                 new += out.iter().filter(|s| **s == Stored::New).count() as i64;
                 all.push(out);
             }
@@ -442,27 +443,39 @@ impl Store for Writer {
         })
     }
 
-    fn add_interval(&mut self, scope: &Scope, iv: &Interval, now_ms: i64) -> Result<(i64, bool)> {
+    fn add_interval(
+        &mut self,
+        scope: &Scope,
+        iv: &Interval,
+        now_ms: i64,
+        from: &Provenance,
+    ) -> Result<(i64, bool)> {
         self.transaction(|conn, strings| {
             let project = strings.id(conn, &iv.project)?;
             let branch = strings.opt(conn, iv.branch.as_deref())?;
+            let origin = strings.opt(conn, from.origin.as_deref())?;
             let (start, end) = (
                 crate::model::seconds_to_ms(iv.start),
                 crate::model::seconds_to_ms(iv.end),
             );
             let added = conn.execute(
-                "INSERT OR IGNORE INTO intervals (user_id, start_ms, end_ms, project, branch, category, note, created_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![scope.user, start, end, project, branch, iv.category.code(), iv.note, now_ms],
+                "INSERT OR IGNORE INTO intervals (user_id, start_ms, end_ms, project, branch, category, note, created_ms, origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![scope.user, start, end, project, branch, iv.category.code(), iv.note, now_ms, origin],
             )? == 1;
             let id: i64 = conn.query_row(
                 "SELECT id FROM intervals WHERE user_id = ?1 AND start_ms = ?2 AND end_ms = ?3 AND project = ?4",
                 params![scope.user, start, end, project],
                 |r| r.get(0),
             )?;
-            let mut days = DayMarker::new(scope);
-            days.mark_span(start, end);
-            days.write(conn, scope.user)?;
+            if added {
+                let mut days = DayMarker::new(scope);
+                days.mark_span(start, end);
+                days.write(conn, scope.user)?;
+                if from.journal {
+                    journal(conn, scope.user, journal_kind::INTERVAL, start, id, None, origin)?;
+                }
+            }
             Ok((id, added))
         })
     }
@@ -473,8 +486,15 @@ impl Store for Writer {
         project: &str,
         e: &crate::git::GitEvent,
         time_ms: i64,
+        from: &Provenance,
     ) -> Result<super::GitRecorded> {
-        self.transaction(|conn, strings| git::record(conn, strings, user, project, e, time_ms))
+        self.transaction(|conn, strings| {
+            git::record(conn, strings, user, project, e, time_ms, from.journal)
+        })
+    }
+
+    fn apply_git(&mut self, user: UserId, records: &[Record], from: &Provenance) -> Result<usize> {
+        self.transaction(|conn, strings| git::apply(conn, strings, user, records, from))
     }
 
     fn dirty(
@@ -598,6 +618,7 @@ impl Store for Writer {
                 "api_keys",
                 "commits",
                 "branch_switches",
+                "journal",
             ] {
                 conn.execute(&format!("DELETE FROM {table} WHERE user_id = ?1"), [user])?;
             }
@@ -688,6 +709,38 @@ impl Store for Writer {
             .map_err(|e| self.err(e))
     }
 
+    fn set_sync_state(&mut self, target: &str, state: &str) -> Result<()> {
+        self.transaction(|conn, _| {
+            conn.execute(
+                "INSERT INTO sync_state (target, state) VALUES (?1, ?2)
+                 ON CONFLICT (target) DO UPDATE SET state = excluded.state",
+                params![target, state],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn prune_journal(&mut self, upto: i64) -> Result<()> {
+        self.transaction(|conn, _| conn.execute("DELETE FROM journal WHERE seq <= ?1", [upto]))
+            .map(|_| ())
+    }
+
+    fn ensure_machine_id(&mut self) -> Result<String> {
+        if let Some(id) = self.snapshot_view().machine_id()? {
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().hyphenated().to_string();
+        self.transaction(|conn, _| {
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('machine_id', ?1)",
+                [&id],
+            )
+        })?;
+        self.snapshot_view()
+            .machine_id()?
+            .ok_or_else(|| StoreError::NotFound("machine id".into()))
+    }
+
     fn idle(&mut self) -> Result<()> {
         // Empty the WAL (readers are between snapshots when the daemon is idle), then give
         // SQLite's page cache back.
@@ -702,23 +755,25 @@ impl Store for Writer {
     }
 }
 
-/// Inserts one user's heartbeats (inside the writer's transaction).
+/// Inserts one user's heartbeats (inside the writer's transaction), journaling the new ones
+/// when the batch asks.
 fn insert_heartbeats(
     conn: &Connection,
     strings: &mut Interner,
-    scope: &Scope,
-    heartbeats: &[Heartbeat],
+    batch: &Batch<'_>,
 ) -> rusqlite::Result<Vec<Stored>> {
-    let mut out = Vec::with_capacity(heartbeats.len());
+    let scope = batch.scope;
+    let origin = strings.opt(conn, batch.from.origin.as_deref())?;
+    let mut out = Vec::with_capacity(batch.beats.len());
     let mut days = DayMarker::new(scope);
     // Prepared once per transaction: this loop runs per heartbeat.
     let mut st = conn.prepare_cached(
         "INSERT OR IGNORE INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
             is_write, project, branch, language, machine, editor, os, user_agent, lines, lineno,
-            cursorpos, dependencies, meta)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            cursorpos, dependencies, meta, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?;
-    for h in heartbeats {
+    for h in batch.beats {
         let dependencies = (!h.dependencies.is_empty())
             .then(|| serde_json::to_string(&h.dependencies).unwrap_or_default());
         let meta = h
@@ -726,10 +781,11 @@ fn insert_heartbeats(
             .as_ref()
             .map(|m| serde_json::to_string(m).unwrap_or_default());
         let time_ms = h.time_ms();
+        let id = h.id();
         let changed = st.execute(params![
             scope.user,
             time_ms,
-            h.id(),
+            id,
             strings.id(conn, &h.entity)?,
             h.entity_type.code(),
             h.category.code(),
@@ -747,9 +803,21 @@ fn insert_heartbeats(
             h.cursorpos,
             dependencies,
             meta,
+            origin,
         ])?;
         if changed == 1 {
             days.mark(time_ms);
+            if batch.from.journal {
+                journal(
+                    conn,
+                    scope.user,
+                    journal_kind::HEARTBEAT,
+                    time_ms,
+                    id,
+                    None,
+                    origin,
+                )?;
+            }
             out.push(Stored::New);
         } else {
             out.push(Stored::Duplicate);
@@ -758,6 +826,23 @@ fn insert_heartbeats(
     drop(st);
     days.write(conn, scope.user)?;
     Ok(out)
+}
+
+/// Appends one entry to the journal.
+fn journal(
+    conn: &Connection,
+    user: UserId,
+    kind: i64,
+    time_ms: i64,
+    reference: i64,
+    sha: Option<&str>,
+    origin: Option<u32>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO journal (user_id, kind, time_ms, ref, sha, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![user, kind, time_ms, reference, sha, origin])
+    .map(|_| ())
 }
 
 /// Replaces one day's rollup rows and clears its dirty mark unless it moved.
@@ -1272,6 +1357,149 @@ impl Snapshot for SqliteSnapshot<'_> {
             [],
             |r| r.get(0),
         )
+    }
+
+    fn journal(
+        &self,
+        user: Option<UserId>,
+        after: i64,
+        limit: usize,
+        not_from: Option<&str>,
+    ) -> Result<JournalPage> {
+        let not_from = match not_from {
+            Some(m) => self.string_id(m)?.map(i64::from),
+            None => None,
+        };
+        /// seq, user, kind, time, ref, sha, origin
+        type Entry = (i64, UserId, i64, i64, i64, Option<String>, Option<String>);
+        let entries: Vec<Entry> = self.rows(
+            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.sha, o.value
+             FROM journal j LEFT JOIN strings o ON o.id = j.origin
+             WHERE (?1 IS NULL OR j.user_id = ?1) AND j.seq > ?2
+               AND (?3 IS NULL OR j.origin IS NULL OR j.origin <> ?3)
+             ORDER BY j.seq LIMIT ?4",
+            params![user, after, not_from, limit.min(i64::MAX as usize) as i64],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )?;
+        let (last, examined) = (entries.last().map_or(after, |e| e.0), entries.len());
+        let mut out = Vec::with_capacity(entries.len());
+        for (seq, user, kind, time_ms, reference, sha, origin) in entries {
+            // A record deleted since it was journaled (its user removed) is skipped.
+            let record = match kind {
+                journal_kind::HEARTBEAT => {
+                    let mut found = None;
+                    self.heartbeats(user, time_ms, time_ms + 1, &mut |h| {
+                        if h.id() == reference {
+                            found = Some(Record::Heartbeat(h));
+                            false
+                        } else {
+                            true
+                        }
+                    })?;
+                    found
+                }
+                journal_kind::INTERVAL => self
+                    .intervals(user, i64::MIN, i64::MAX)?
+                    .into_iter()
+                    .find(|(id, _)| *id == reference)
+                    .map(|(_, iv)| Record::Interval(iv)),
+                journal_kind::COMMIT => match &sha {
+                    Some(sha) => git::commit_record(self, user, reference, sha)?,
+                    None => None,
+                },
+                journal_kind::SWITCH => git::switch_record(self, user, reference, time_ms)?,
+                _ => None,
+            };
+            if let Some(record) = record {
+                out.push(Logged {
+                    seq,
+                    user,
+                    record,
+                    origin,
+                });
+            }
+        }
+        Ok(JournalPage {
+            entries: out,
+            last,
+            examined,
+        })
+    }
+
+    fn journal_end(&self) -> Result<i64> {
+        Ok(self
+            .one("SELECT max(seq) FROM journal", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+            .flatten()
+            .unwrap_or(0))
+    }
+
+    fn local_heartbeats(
+        &self,
+        user: UserId,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<Heartbeat>> {
+        let keys: Vec<(i64, i64)> = self.rows(
+            "SELECT time_ms, hash FROM heartbeats
+             WHERE user_id = ?1 AND (time_ms, hash) > (?2, ?3) AND origin IS NULL
+             ORDER BY time_ms, hash LIMIT ?4",
+            params![user, after.0, after.1, limit.min(i64::MAX as usize) as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(Vec::new());
+        };
+        let wanted: std::collections::HashSet<(i64, i64)> = keys.iter().copied().collect();
+        let mut out = Vec::with_capacity(keys.len());
+        self.heartbeats(user, first.0, last.0 + 1, &mut |h| {
+            if wanted.contains(&(h.time_ms(), h.id())) {
+                out.push(h);
+            }
+            true
+        })?;
+        Ok(out)
+    }
+
+    fn local_records(&self, user: UserId) -> Result<Vec<Record>> {
+        let ids: Vec<i64> = self.rows(
+            "SELECT id FROM intervals WHERE user_id = ?1 AND origin IS NULL ORDER BY start_ms, id",
+            [user],
+            |r| r.get(0),
+        )?;
+        let mut out: Vec<Record> = self
+            .intervals(user, i64::MIN, i64::MAX)?
+            .into_iter()
+            .filter(|(id, _)| ids.contains(id))
+            .map(|(_, iv)| Record::Interval(iv))
+            .collect();
+        out.extend(git::local_records(self, user)?);
+        Ok(out)
+    }
+
+    fn sync_state(&self, target: &str) -> Result<Option<String>> {
+        self.one(
+            "SELECT state FROM sync_state WHERE target = ?1",
+            [target],
+            |r| r.get(0),
+        )
+    }
+
+    fn machine_id(&self) -> Result<Option<String>> {
+        self.one("SELECT value FROM meta WHERE key = 'machine_id'", [], |r| {
+            r.get(0)
+        })
     }
 }
 

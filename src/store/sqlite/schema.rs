@@ -260,4 +260,27 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     DELETE FROM meta WHERE key = 'rollup';
     ",
+    // 4: sync — where each record came from (strings.id of the machine's sync id; NULL =
+    // recorded here), the journal (a daemon's outbox, a server's log that machines pull), each
+    // target's state.
+    "
+    ALTER TABLE heartbeats ADD COLUMN origin INTEGER;
+    ALTER TABLE intervals ADD COLUMN origin INTEGER;
+    ALTER TABLE commits ADD COLUMN origin INTEGER;
+    ALTER TABLE branch_switches ADD COLUMN origin INTEGER;
+    CREATE TABLE journal (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL,
+        kind    INTEGER NOT NULL,   -- store::journal_kind
+        time_ms INTEGER NOT NULL,   -- heartbeat, switch: its time; interval: its start
+        ref     INTEGER NOT NULL,   -- heartbeat: its id; interval: its id; commit, switch: project
+        sha     TEXT,               -- commit
+        origin  INTEGER             -- strings.id of the machine it came from; NULL = here
+    );
+    CREATE INDEX journal_by_user ON journal (user_id, seq);
+    CREATE TABLE sync_state (
+        target TEXT PRIMARY KEY,
+        state  TEXT NOT NULL        -- JSON, the sync module's
+    );
+    ",
 ];
