@@ -460,7 +460,7 @@ fn log_json_is_an_array_of_heartbeats_newest_last() {
     assert_eq!(empty, json!([]));
 
     let text = d.env.tf_ok(["log", "today"]);
-    assert_eq!(text.lines().count(), 14, "{text}");
+    assert_eq!(text.lines().count(), 1 + 14, "a header and 14 rows: {text}");
     assert!(
         text.lines().last().unwrap_or_default().contains("gamma"),
         "{text}"
@@ -1400,10 +1400,11 @@ fn tf_log_into_a_closed_pipe_is_not_an_error() {
     {
         use std::io::BufRead;
         let stdout = child.stdout.take().expect("stdout");
-        let mut first = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("read a line");
+        let mut reader = std::io::BufReader::new(stdout);
+        let (mut header, mut first) = (String::new(), String::new());
+        reader.read_line(&mut header).expect("read the header");
+        reader.read_line(&mut first).expect("read a line");
+        assert!(header.starts_with("time "), "{header}");
         assert!(first.contains("pipe"), "{first}");
         // Dropping the reader closes the pipe, like `tf log | head -1`.
     }
@@ -1465,4 +1466,604 @@ fn manual_intervals_split_at_midnight_and_clip_to_the_range() {
     assert_eq!(s.as_array().map(Vec::len), Some(1), "{s}");
     assert_eq!(s[0]["seconds"], 3600.0, "{s}");
     assert_eq!(s[0]["project"], "night", "{s}");
+}
+
+/// A command that must fail with exit status 2 and a message naming `names` (each).
+fn fails_naming(env: &TestEnv, args: &[&str], names: &[&str]) -> String {
+    let out = env.tf(args);
+    assert_eq!(out.status.code(), Some(2), "tf {args:?}: {}", show(&out));
+    let err = stderr(&out);
+    for n in names {
+        assert!(err.contains(n), "tf {args:?} names {n:?}: {err}");
+    }
+    assert!(out.stdout.is_empty(), "nothing on stdout: {}", show(&out));
+    err
+}
+
+#[test]
+fn report_json_and_csv_group_by_project_by_default() {
+    let d = dataset();
+    let r = d.env.tf_json(["report", "today", "--json"]);
+    assert_eq!(
+        rows(&r, "project"),
+        owned(&[("alpha", 360.0), ("gamma", 200.0), ("beta", 180.0)]),
+        "README: --by defaults to project: {r}"
+    );
+    let keys: Vec<&String> = r["by"].as_object().expect("by").keys().collect();
+    assert_eq!(keys, ["project"], "{r}");
+    let csv = d.env.tf_ok(["report", "today", "--csv"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "dimension,name,seconds,percent",
+            "total,,740,100",
+            "project,alpha,360,48.65",
+            "project,gamma,200,27.03",
+            "project,beta,180,24.32"
+        ],
+        "{csv}"
+    );
+    // Comma-separated and repeated --by, in the order given, duplicates once.
+    let text = d.env.tf_ok([
+        "report",
+        "today",
+        "--json",
+        "--by",
+        "language,branch",
+        "--by",
+        "branch",
+    ]);
+    let r: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(r["by"].as_object().map(|o| o.len()), Some(2), "{text}");
+    let at = |k: &str| text.find(&format!("\"{k}\": [")).expect(k);
+    assert!(at("language") < at("branch"), "{text}");
+}
+
+#[test]
+fn every_time_and_range_argument_takes_the_one_grammar() {
+    let d = dataset();
+    let total_of = |args: &[&str]| {
+        let mut a = vec!["report", "--json"];
+        a.extend_from_slice(args);
+        total(&d.env.tf_json(a))
+    };
+    let today = d.today.as_str();
+    // A bare date or month is a range.
+    assert_eq!(total_of(&[today]), TODAY_TOTAL);
+    assert_eq!(total_of(&[&d.yesterday]), YESTERDAY_TOTAL);
+    let month = &today[..7];
+    assert!(total_of(&[month]) >= TODAY_TOTAL, "{month}");
+    // Wall-clock times, today and in full; `T` or a space.
+    assert_eq!(total_of(&["--from", "08:00", "--to", "08:05"]), 300.0);
+    assert_eq!(total_of(&["--from", "8:00:30", "--to", "08:05:00"]), 270.0);
+    let (from, to) = (format!("{today} 08:00"), format!("{today}T08:05"));
+    assert_eq!(total_of(&["--from", &from, "--to", &to]), 300.0);
+    // Unix seconds.
+    let t8 = d.today0 + 8.0 * 3600.0;
+    let (a, b) = ((t8 as i64).to_string(), (t8 as i64 + 300).to_string());
+    assert_eq!(total_of(&["--from", &a, "--to", &b]), 300.0);
+    // Day words, relative times and now (it is 12:xx here; the data ends before 10:04).
+    assert_eq!(
+        total_of(&["--from", "yesterday", "--to", "yesterday"]),
+        YESTERDAY_TOTAL
+    );
+    assert_eq!(total_of(&["--from", "today"]), TODAY_TOTAL);
+    assert_eq!(total_of(&["--from", "5h ago", "--to", "now"]), TODAY_TOTAL);
+    assert_eq!(total_of(&["--from", "-5h", "--to", "now"]), TODAY_TOTAL);
+    assert_eq!(total_of(&["--from=-5h", "--to", "-1h"]), TODAY_TOTAL);
+    assert_eq!(total_of(&["--to", "yesterday"]), YESTERDAY_TOTAL);
+    // The other commands read the same forms.
+    let s = d
+        .env
+        .tf_json(["sessions", "--from", "07:00", "--to", "09:00", "--json"]);
+    assert_eq!(s.as_array().map(Vec::len), Some(1), "{s}");
+    assert_eq!(s[0]["project"], "alpha", "{s}");
+    let log = d
+        .env
+        .tf_json(["log", "--from", "10:00", "--to", "10:01", "--json"]);
+    assert_eq!(
+        log.as_array().map(Vec::len),
+        Some(2),
+        "10:00:00 and 10:00:10: {log}"
+    );
+    let exported = d.env.tf_ok(["export", today, "--format", "json"]);
+    assert_eq!(exported.lines().count(), 14, "{exported}");
+}
+
+#[test]
+fn bad_times_and_ranges_name_the_argument_and_show_the_grammar() {
+    let env = TestEnv::new();
+    let grammar = ["HH:MM[:SS]", "RFC 3339", "90m ago"];
+    let cases: [(&[&str], &str); 12] = [
+        (&["report", "--from", "25:00"], "--from"),
+        (&["report", "--to", "half past nine"], "--to"),
+        (&["report", "--from", "2026-02-30"], "not a valid date"),
+        (&["report", "--from", "2026"], "too small for unix seconds"),
+        (&["report", "--from", "2h"], "needs a minus or `ago`"),
+        (&["sessions", "--from", "soon"], "--from"),
+        (&["log", "--to", "12:99"], "--to"),
+        (&["export", "--from", "x", "--format", "csv"], "--from"),
+        (
+            &["add", "--project", "p", "--from", "9.30", "--to", "10:00"],
+            "--from",
+        ),
+        (
+            &["add", "--project", "p", "--from", "09:30", "--to", "later"],
+            "--to",
+        ),
+        (
+            &["heartbeat", "--entity", "x", "--time", "noonish"],
+            "--time",
+        ),
+        (&["branches", "--from", "then"], "--from"),
+    ];
+    for (args, name) in cases {
+        let mut names = vec![name];
+        names.extend(grammar);
+        fails_naming(&env, args, &names);
+    }
+    for range in ["fortnight", "2026-13", "0d", "7days"] {
+        fails_naming(
+            &env,
+            &["report", range],
+            &["RANGE", range, "YYYY-MM-DD (that day)", "last-week"],
+        );
+    }
+    fails_naming(
+        &env,
+        &["report", "2026-12-01", "--from", "09:00"],
+        &["--from", "cannot be used with"],
+    );
+    fails_naming(
+        &env,
+        &["report", "--by", "mood"],
+        &["--by", "mood", "project, language"],
+    );
+    fails_naming(&env, &["report", "--by", ","], &["--by", "empty"]);
+    assert!(
+        !env.socket().exists(),
+        "bad arguments fail before the daemon is started"
+    );
+    // A range that is well formed but empty is the daemon's to refuse, naming both ends.
+    let err = fails_naming(
+        &env,
+        &["report", "--from", "2026-11-05", "--to", "2026-11-01"],
+        &["not before"],
+    );
+    assert!(err.contains("--to 2026-11-01"), "{err}");
+}
+
+/// A POSIX `TZ` for a fixed offset of `hours` east of UTC.
+fn fixed_zone(hours: i64) -> String {
+    match hours >= 0 {
+        true => format!("<+{hours:02}>-{hours}"),
+        false => format!("<-{:02}>{}", -hours, -hours),
+    }
+}
+
+#[test]
+fn tf_add_and_heartbeat_read_wall_clock_times_in_the_daemons_zone() {
+    let (tz, offset) = noon_zone();
+    let mut env = TestEnv::with_tz(&tz);
+    env.start_daemon();
+    // The caller's zone is 5 hours off the daemon's: it must not matter.
+    let other = fixed_zone((offset / 3600 + 5 + 12).rem_euclid(24) - 12);
+    let tf = |args: &[&str]| {
+        let out = env.tf_cmd(args).env("TZ", &other).output().expect("run tf");
+        assert!(out.status.success(), "tf {args:?}: {}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let today0 = local_midnight(now_secs(), offset);
+    let suffix = local_offset_suffix(offset);
+
+    let out = tf(&[
+        "add",
+        "--project",
+        "standup",
+        "--from",
+        "09:30",
+        "--to",
+        "09:45",
+    ]);
+    let today = local_date(now_secs(), offset);
+    assert!(
+        out.contains(&format!(
+            "standup 0h 15m ({today}T09:30:00{suffix} → {today}T09:45:00{suffix})"
+        )),
+        "printed in the daemon's zone: {out}"
+    );
+    tf(&[
+        "heartbeat",
+        "--entity",
+        "/w/z.rs",
+        "--project",
+        "zone",
+        "--time",
+        "10:00",
+    ]);
+    tf(&[
+        "heartbeat",
+        "--entity",
+        "/w/z.rs",
+        "--project",
+        "zone",
+        "--time",
+        &format!("{today} 10:01"),
+    ]);
+    tf(&[
+        "heartbeat",
+        "--entity",
+        "/w/z.rs",
+        "--project",
+        "zone",
+        "--time",
+        "-30s",
+    ]);
+    let log = env.tf_json(["log", "today", "--json"]);
+    let times: Vec<f64> = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|h| h["time"].as_f64())
+        .collect();
+    assert_eq!(&times[..2], [today0 + 36_000.0, today0 + 36_060.0], "{log}");
+    assert!((now_secs() - 30.0 - times[2]).abs() < 10.0, "{log}");
+
+    // Reports agree, whoever asks.
+    let r = env.tf_json(["report", "--from", "09:00", "--to", "11:00", "--json"]);
+    assert_eq!(row_seconds(&r, "project", "standup"), 900.0, "{r}");
+    assert_eq!(row_seconds(&r, "project", "zone"), 60.0, "{r}");
+
+    // The times' own rules still apply, naming the argument.
+    let out = env
+        .tf_cmd(["add", "--project", "x", "--from", "10:00", "--to", "09:00"])
+        .output()
+        .expect("tf");
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("--to"), "{}", show(&out));
+    let out = env.tf(["heartbeat", "--entity", "x", "--time", "in 3 hours"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+}
+
+#[test]
+fn log_shows_intervals_in_json_and_aligned_text_and_says_when_empty() {
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let t0 = recent_hour();
+    let mut items = vec![
+        hb(t0, "/w/a.rs", "alpha", "Rust"),
+        hb(
+            t0 + 1200.0,
+            "/w/some/much/longer/path.py",
+            "a-longer-project",
+            "Python",
+        ),
+    ];
+    items[1]["branch"] = json!("feature/TF-12");
+    env.connect().heartbeats(&items);
+    env.tf_ok([
+        "add",
+        "--project",
+        "standup",
+        "--from",
+        &rfc3339(t0 + 600.0),
+        "--to",
+        &rfc3339(t0 + 900.0),
+        "--note",
+        "daily",
+    ]);
+    let log = env.tf_json(["log", "all", "--json"]);
+    let list = log.as_array().expect("an array");
+    assert_eq!(list.len(), 3, "{log}");
+    assert_eq!(list[0]["entity"], "/w/a.rs", "{log}");
+    let iv = &list[1]["interval"];
+    assert_eq!(iv["project"], "standup", "in time order: {log}");
+    assert_eq!(iv["start"], t0 + 600.0, "{log}");
+    assert_eq!(iv["end"], t0 + 900.0, "{log}");
+    assert_eq!(iv["note"], "daily", "{log}");
+    assert!(iv["id"].as_i64().is_some(), "{log}");
+    assert_eq!(list[2]["project"], "a-longer-project", "{log}");
+
+    let text = env.tf_ok(["log", "all"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].starts_with("time ") && lines[0].ends_with("  entity"),
+        "{text}"
+    );
+    for col in [
+        "type", "category", "source", "project", "branch", "language",
+    ] {
+        let at = lines[0]
+            .find(col)
+            .unwrap_or_else(|| panic!("{col}: {text}"));
+        for l in &lines[1..] {
+            let before = l.get(..at).unwrap_or_default();
+            assert!(
+                before.ends_with("  ") && l.as_bytes().get(at) != Some(&b' '),
+                "column {col} starts at {at} on every row:\n{text}"
+            );
+        }
+    }
+    assert!(
+        lines[2].contains("interval") && lines[2].contains("standup"),
+        "{text}"
+    );
+    assert!(lines[2].contains("(0h 05m) · daily"), "{text}");
+    assert!(lines[3].contains("feature/TF-12"), "{text}");
+
+    let empty = env.tf_ok(["log", "--from", "2001-01-01", "--to", "2001-01-02"]);
+    assert_eq!(empty, "no heartbeats or intervals in this range\n");
+    let empty = env.tf_json([
+        "log",
+        "--from",
+        "2001-01-01",
+        "--to",
+        "2001-01-02",
+        "--json",
+    ]);
+    assert_eq!(empty, json!([]));
+}
+
+#[test]
+fn tf_dash_off_a_terminal_says_it_needs_one() {
+    let env = TestEnv::new();
+    let err = fails_naming(&env, &["dash"], &["tf dash needs a terminal"]);
+    assert!(!err.contains('\x1b') && !err.contains("os error"), "{err}");
+    assert!(!env.socket().exists(), "nothing started");
+}
+
+/// A WakaTime data dump with the User-Agents Wakapi's export writes into each heartbeat.
+fn dump_with_user_agents(t: f64) -> Value {
+    let beat = |dt: f64, ua: Value, editor: Option<&str>| {
+        let mut h = hb(t + dt, "/w/dump/a.rs", "dump", "Rust");
+        h["user_agent"] = ua;
+        if let Some(e) = editor {
+            h["editor"] = json!(e);
+        }
+        h
+    };
+    json!({
+        "user": {"username": "ann"},
+        "days": [{"date": "2026-01-01", "heartbeats": [
+            beat(0.0, json!("wakatime/v1.90.0 (linux-6.5.0-x86_64) go1.22.1 vscode/1.95.0 vscode-wakatime/24.9.2"), None),
+            beat(60.0, json!("wakatime/13.1.0 (Darwin-23.1.0-arm64-arm-64bit) Python3.11.4.final.0 vim/9.0 vim-wakatime/9.0.1"), None),
+            beat(120.0, json!("wakatime/v1.90.0 (linux-6.5.0-x86_64) go1.22.1 vscode/1.95.0 vscode-wakatime/24.9.2"), Some("Cursor")),
+            beat(180.0, Value::Null, None),
+        ]}]
+    })
+}
+
+#[test]
+fn tf_import_of_a_wakatime_dump_says_to_use_import_wakatime() {
+    let env = TestEnv::new();
+    let dump = dump_with_user_agents(recent_hour());
+    for (name, text) in [
+        ("compact.json", dump.to_string()),
+        (
+            "pretty.json",
+            serde_json::to_string_pretty(&dump).expect("JSON"),
+        ),
+        // Cut short: still recognised by its first keys.
+        ("cut.json", dump.to_string()[..200].to_string()),
+    ] {
+        let file = env.scratch().join(name);
+        std::fs::write(&file, text).expect("write the dump");
+        let path = file.display().to_string();
+        fails_naming(
+            &env,
+            &["import", &path],
+            &[
+                &path,
+                "WakaTime data dump",
+                &format!("tf import wakatime {path}"),
+            ],
+        );
+    }
+    let api = env.scratch().join("api.json");
+    std::fs::write(
+        &api,
+        json!({"data": [hb(recent_hour(), "/w/a.rs", "p", "Rust")]}).to_string(),
+    )
+    .expect("write");
+    fails_naming(
+        &env,
+        &["import", &api.display().to_string()],
+        &["{\"data\": […]}", "jq"],
+    );
+    assert!(
+        !env.socket().exists(),
+        "refused before the daemon is started"
+    );
+}
+
+#[test]
+fn imported_wakatime_heartbeats_get_editor_and_os_from_their_user_agent() {
+    let env = TestEnv::new();
+    let t = recent_hour();
+    let file = env.scratch().join("dump.json");
+    std::fs::write(&file, dump_with_user_agents(t).to_string()).expect("write the dump");
+    let out = env.tf([
+        OsStr::new("import"),
+        OsStr::new("wakatime"),
+        file.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let log = env.tf_json(["log", "all", "--json"]);
+    let got: Vec<(Value, Value)> = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|h| (h["editor"].clone(), h["os"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!("VS Code"), json!("Linux")),
+            (json!("Vim"), json!("macOS")),
+            (json!("Cursor"), json!("Linux")),
+            (Value::Null, Value::Null),
+        ],
+        "the item's own editor wins; no user agent, nothing guessed: {log}"
+    );
+    let r = env.tf_json(["report", "all", "--json", "--by", "editor"]);
+    assert_eq!(row_seconds(&r, "editor", "VS Code"), 60.0, "{r}");
+
+    // Plain `tf import` does the same for foreign heartbeats, and keeps TimeForged's own
+    // exports (they carry `source`) exactly as recorded.
+    let other = TestEnv::new();
+    let mut foreign = hb(t, "/w/f.rs", "f", "Rust");
+    foreign["user_agent"] = json!(
+        "wakatime/v1.90.0 (linux-6.5.0-x86_64) go1.22.1 vscode/1.95.0 vscode-wakatime/24.9.2"
+    );
+    let mut own = foreign.clone();
+    own["time"] = json!(t + 60.0);
+    own["source"] = json!("editor");
+    let lines = env.scratch().join("mixed.jsonl");
+    std::fs::write(&lines, format!("{foreign}\n{own}\n")).expect("write");
+    let out = other.tf([OsStr::new("import"), lines.as_os_str()]);
+    assert!(out.status.success(), "{}", show(&out));
+    let log = other.tf_json(["log", "all", "--json"]);
+    assert_eq!(log[0]["editor"], "VS Code", "{log}");
+    assert!(log[1].get("editor").is_none_or(Value::is_null), "{log}");
+}
+
+#[test]
+fn status_format_for_prompts() {
+    // Daemon down: an empty line, success, and nothing started.
+    let env = TestEnv::new();
+    let out = env.tf(["status", "--format", "{today} {project}"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(out.stdout, b"\n", "{}", show(&out));
+    assert!(out.stderr.is_empty(), "{}", show(&out));
+    assert!(!env.socket().exists(), "never autostarts");
+    // A typo is an error whether or not the daemon runs.
+    fails_naming(
+        &env,
+        &["status", "--format", "{today} {proj} {brnch}"],
+        &["unknown placeholders {proj}, {brnch}", "{today}, {project}"],
+    );
+    fails_naming(&env, &["status", "--format", "{today"], &["not closed"]);
+    fails_naming(&env, &["status", "--format", "x", "--json"], &["--json"]);
+
+    let d = dataset();
+    let line = |fmt: &str| d.env.tf_ok(["status", "--format", fmt]);
+    assert_eq!(line("{today}"), "0h 12m\n");
+    assert_eq!(
+        line("[{project}|{branch}|{language}|{running}] {{x}}"),
+        "[|||] {x}\n",
+        "the latest heartbeat is two hours old: no current project"
+    );
+    d.env
+        .connect()
+        .heartbeats(&[hb(now_secs() - 5.0, "/w/now.rs", "now", "Rust")]);
+    assert_eq!(line("{project} {language} {today}"), "now Rust 0h 12m\n");
+}
+
+#[test]
+fn man_install_writes_every_page() {
+    let env = TestEnv::new();
+    let dir = env.scratch().join("man");
+    let out = env.tf_ok([
+        OsStr::new("man"),
+        OsStr::new("install"),
+        OsStr::new("--dir"),
+        dir.as_os_str(),
+    ]);
+    assert!(
+        out.contains(&dir.join("man1").display().to_string()),
+        "{out}"
+    );
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&shipped).expect("man/") {
+        let entry = entry.expect("entry");
+        let installed = std::fs::read(dir.join("man1").join(entry.file_name()))
+            .unwrap_or_else(|e| panic!("{:?} installed: {e}", entry.file_name()));
+        assert_eq!(
+            installed,
+            std::fs::read(entry.path()).expect("read"),
+            "{:?}",
+            entry.file_name()
+        );
+        count += 1;
+    }
+    assert!(count > 20, "{count} pages");
+    // Without --dir, a tf that is not in a `bin` directory uses ~/.local/share/man.
+    let out = env.tf_ok(["man", "install"]);
+    let home_man = env.scratch().join(".local/share/man/man1/tf-report.1");
+    assert!(home_man.is_file(), "{out}");
+    assert!(!env.socket().exists(), "no daemon needed");
+}
+
+#[test]
+fn completions_offer_ranges_dimensions_and_project_names() {
+    let d = dataset();
+    let bin = Path::new(common::TF)
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let projects = d.env.tf_ok(["complete", "projects"]);
+    assert_eq!(projects, "alpha\ngamma\nbeta\n");
+
+    let bash = d.env.scratch().join("tf.bash");
+    std::fs::write(&bash, d.env.tf_ok(["completions", "bash"])).expect("write");
+    let run = |shell: &str, script: String| {
+        let out = std::process::Command::new(shell)
+            .args(["-c", &script])
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", d.env.scratch())
+            .env("TIMEFORGED_DIR", &d.env.base)
+            .output();
+        out.ok().filter(|o| o.status.success())
+    };
+    let complete_bash = |words: &str| {
+        let script = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); \
+             _tf tf \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            bash.display()
+        );
+        run("bash", script).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    match complete_bash("tf report --project ''") {
+        None => skip("bash is not installed"),
+        Some(got) => {
+            assert_eq!(got, "alpha\ngamma\nbeta\n", "bash --project");
+            let ranges = complete_bash("tf report last").expect("bash");
+            assert_eq!(ranges, "last-week\nlast-month\n", "bash RANGE");
+            let dims = complete_bash("tf report --by ti").expect("bash");
+            assert_eq!(dims, "ticket\n", "bash --by");
+        }
+    }
+
+    let fish = d.env.scratch().join("tf.fish");
+    std::fs::write(&fish, d.env.tf_ok(["completions", "fish"])).expect("write");
+    let complete_fish = |line: &str| {
+        let script = format!("source {}; complete -C '{line}'", fish.display());
+        run("fish", script).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    match complete_fish("tf report --project ") {
+        None => skip("fish is not installed"),
+        Some(got) => {
+            let mut names: Vec<&str> = got
+                .lines()
+                .map(|l| l.split('\t').next().unwrap_or(l))
+                .collect();
+            names.sort();
+            assert_eq!(names, ["alpha", "beta", "gamma"], "fish --project: {got}");
+            let ranges = complete_fish("tf sessions last").expect("fish");
+            assert!(
+                ranges.contains("last-week") && ranges.contains("last-month"),
+                "{ranges}"
+            );
+        }
+    }
 }

@@ -1,7 +1,21 @@
 //! The `tf` command line, defined once with clap (man pages and completions come from here).
 
+use crate::report::Dim;
+use crate::report::range::{RANGE_GRAMMAR, RANGE_NAMES, RangeName, TIME_GRAMMAR, TimeSpec};
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsStr;
 use std::path::PathBuf;
+
+/// The time grammar under `--help` of every command that takes a time or a range (and in
+/// their man pages): the one text of `report::range`, with what the flags add.
+pub fn time_help() -> String {
+    format!(
+        "RANGE: {RANGE_GRAMMAR}. Default: today.\n\nTIME (--from, --to, --time): {TIME_GRAMMAR}. \
+         A day as --to includes that whole day. Days and times without an offset are in the \
+         daemon's time zone (tf status shows it)."
+    )
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,14 +34,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Daemon status, today's total and the current project.
+    #[command(after_long_help = STATUS_FORMAT_HELP)]
     Status {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// One line for a prompt or status bar, e.g. '{today} {project}'; never starts the
+        /// daemon and prints an empty line when it is not running.
+        #[arg(long, value_name = "FMT", conflicts_with = "json")]
+        format: Option<String>,
     },
     /// Time per project, language, branch, … for a range.
+    #[command(after_long_help = time_help())]
     Report(ReportArgs),
     /// Runs of activity with start, end, duration and main project.
+    #[command(after_long_help = time_help())]
     Sessions {
         #[command(flatten)]
         range: RangeArgs,
@@ -36,16 +57,19 @@ pub enum Command {
         json: bool,
     },
     /// The raw heartbeats and manual intervals recorded in a range, newest last.
+    #[command(after_long_help = time_help())]
     Log {
         #[command(flatten)]
         range: RangeArgs,
-        /// Print a JSON array of heartbeats (WakaTime field names plus `source`).
+        /// Print JSON: {"heartbeats": [...], "intervals": [...]} (WakaTime field names plus
+        /// `source`; intervals with their id).
         #[arg(long)]
         json: bool,
     },
     /// A live dashboard of today, the week, the month and each project (keys: ? for help).
     Dash,
     /// Time per branch: first and last activity, commits made, ticket keys.
+    #[command(after_long_help = time_help())]
     Branches {
         #[command(flatten)]
         range: RangeArgs,
@@ -57,6 +81,7 @@ pub enum Command {
         json: bool,
     },
     /// Commits, each with the time spent on its branch since the previous commit.
+    #[command(after_long_help = time_help())]
     Commits {
         #[command(flatten)]
         range: RangeArgs,
@@ -81,8 +106,10 @@ pub enum Command {
         action: SyncCommand,
     },
     /// Send one heartbeat (for scripts and integrations).
+    #[command(after_long_help = time_help())]
     Heartbeat(HeartbeatArgs),
     /// Add a manual interval; it wins over heartbeat time in its span.
+    #[command(after_long_help = time_help())]
     Add(AddArgs),
     /// Import heartbeats: `tf import FILE` (JSON array or JSON lines, `-` for stdin) or
     /// `tf import wakatime FILE` (WakaTime's data dump).
@@ -95,6 +122,7 @@ pub enum Command {
         file: Option<PathBuf>,
     },
     /// Export heartbeats as JSON lines or CSV.
+    #[command(after_long_help = time_help())]
     Export {
         #[command(flatten)]
         range: RangeArgs,
@@ -134,20 +162,63 @@ pub enum Command {
     /// Send a shell event (used by the bash and fish hooks; never prints, always succeeds).
     #[command(hide = true)]
     Hook(HookArgs),
-    /// Print shell completions.
+    /// Print shell completions (they offer ranges, --by dimensions and your project names).
+    #[command(after_long_help = COMPLETIONS_HELP)]
     Completions { shell: clap_complete::Shell },
+    /// Install the man pages where `man` finds them.
+    Man {
+        #[command(subcommand)]
+        action: ManAction,
+    },
+    /// Print candidates for shell completion (called by the completion scripts).
+    #[command(hide = true)]
+    Complete { what: CompleteWhat },
 }
 
-/// A range: a name, or `--from`/`--to`.
+#[derive(Debug, Subcommand)]
+pub enum ManAction {
+    /// Write tf.1, tf-*.1, timeforged*.1 into DIR/man1 (default: share/man next to the tf
+    /// binary, e.g. ~/.cargo/share/man, which man finds for ~/.cargo/bin on PATH).
+    Install {
+        /// The man directory (the one holding man1/), e.g. ~/.local/share/man.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CompleteWhat {
+    /// Project names seen in the last year (from a running daemon; nothing otherwise).
+    Projects,
+}
+
+const STATUS_FORMAT_HELP: &str = "FMT placeholders: {today} (today's total, 3h 05m), {project}, \
+{branch}, {language} (of the latest heartbeat, while it is active: within the timeout), \
+{running} (the command a shell is running now, and for how long), {{ and }} for braces. An \
+unknown placeholder is an error (exit 2). When the daemon is not running it prints an empty \
+line and exits 0.\n\nExamples: tf status --format '{today}' (tmux: set -g status-right \
+'#(tf status --format \"{project} {today}\")'), RPROMPT='$(tf status --format \"{today}\")'.";
+
+const COMPLETIONS_HELP: &str = "Where each shell reads them:\n  bash: tf completions bash > \
+~/.local/share/bash-completion/completions/tf\n  zsh:  tf completions zsh > \
+~/.zfunc/_tf (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)\n  fish: tf completions fish > \
+~/.config/fish/completions/tf.fish\nProject names after --project come from the running \
+daemon when you press Tab (`tf complete projects`); nothing is asked at shell start.";
+
+/// A range: a name, a day, a month, or `--from`/`--to`. Checked here; the daemon resolves it.
 #[derive(Debug, Clone, Args, Default)]
 pub struct RangeArgs {
-    /// today, yesterday, week, last-week, month, last-month, year, 7d, 30d (any Nd), all
+    /// today (default), yesterday, week, last-week, month, last-month, year, all, Nd,
+    /// YYYY-MM-DD, YYYY-MM.
+    #[arg(value_name = "RANGE", value_parser = RangeParser, hide_possible_values = true)]
     pub range: Option<String>,
-    /// Start: a date (YYYY-MM-DD, local) or an RFC 3339 time.
-    #[arg(long)]
+    /// Start TIME (see below); a day means its start. Without --to: until the end of today.
+    #[arg(long, value_name = "TIME", value_parser = TimeTextParser, allow_hyphen_values = true,
+          conflicts_with = "range")]
     pub from: Option<String>,
-    /// End: a date (inclusive whole day) or an RFC 3339 time.
-    #[arg(long)]
+    /// End TIME; a day (YYYY-MM-DD, today, yesterday) is included whole.
+    #[arg(long, value_name = "TIME", value_parser = TimeTextParser, allow_hyphen_values = true,
+          conflicts_with = "range")]
     pub to: Option<String>,
 }
 
@@ -155,9 +226,10 @@ pub struct RangeArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub range: RangeArgs,
-    /// Group by: project, language, branch, ticket, category, entity, editor, machine, os, source, day (repeatable).
-    #[arg(long = "by", value_name = "DIM")]
-    pub by: Vec<String>,
+    /// Group by: project (default), language, branch, ticket, category, entity, editor,
+    /// machine, os, source, day (repeatable, or comma-separated).
+    #[arg(long = "by", value_name = "DIM", value_parser = DimsParser, hide_possible_values = true)]
+    pub by: Vec<DimList>,
     /// Only time on this project (repeatable: any of them).
     #[arg(long, value_name = "P")]
     pub project: Vec<String>,
@@ -197,9 +269,9 @@ pub struct HeartbeatArgs {
     /// Defaults to the language of the file name.
     #[arg(long)]
     pub language: Option<String>,
-    /// Unix seconds; defaults to now.
-    #[arg(long)]
-    pub time: Option<f64>,
+    /// When (a TIME, see below); defaults to now.
+    #[arg(long, value_name = "TIME", value_parser = TimeParser, allow_hyphen_values = true)]
+    pub time: Option<TimeSpec>,
     /// The file was saved.
     #[arg(long)]
     pub write: bool,
@@ -225,12 +297,12 @@ pub struct AddArgs {
     /// The project the time goes to.
     #[arg(long)]
     pub project: String,
-    /// Start: RFC 3339, `YYYY-MM-DD HH:MM` (local), `HH:MM` (today) or unix seconds.
-    #[arg(long)]
-    pub from: String,
-    /// End, in the same forms as --from.
-    #[arg(long)]
-    pub to: String,
+    /// Start TIME (see below): 09:30, "2026-12-01 09:30", -2h, …
+    #[arg(long, value_name = "TIME", value_parser = TimeParser, allow_hyphen_values = true)]
+    pub from: TimeSpec,
+    /// End TIME; a day alone means the end of that day.
+    #[arg(long, value_name = "TIME", value_parser = TimeParser, allow_hyphen_values = true)]
+    pub to: TimeSpec,
     /// What it was (shown by `tf log`).
     #[arg(long)]
     pub note: Option<String>,
@@ -239,6 +311,120 @@ pub struct AddArgs {
     /// A WakaTime category (default: coding).
     #[arg(long)]
     pub category: Option<String>,
+}
+
+/// RANGE: checked with the one grammar, so a typo fails before the daemon is asked, and clap's
+/// error names the argument. Its possible values (the names) feed the completions.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeParser;
+
+impl TypedValueParser for RangeParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        let check = |s: &str| {
+            RangeName::parse(s).map(|_| s.to_string()).map_err(|_| {
+                format!("not a range; a RANGE is {RANGE_GRAMMAR} (or give --from/--to TIME)")
+            })
+        };
+        check.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(RANGE_NAMES.iter().map(PossibleValue::new)))
+    }
+}
+
+/// A TIME kept as text: ranges travel to the daemon as written, and it resolves them.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeTextParser;
+
+impl TypedValueParser for TimeTextParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        TimeParser
+            .parse_ref(cmd, arg, value)
+            .map(|_| value.to_string_lossy().into_owned())
+    }
+}
+
+/// A TIME, parsed (zone-free) for commands that resolve it themselves with the daemon's zone.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeParser;
+
+impl TypedValueParser for TimeParser {
+    type Value = TimeSpec;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<TimeSpec, clap::Error> {
+        let parse = |s: &str| {
+            TimeSpec::parse(s).map_err(|e| format!("{}; a TIME is {TIME_GRAMMAR}", e.problem))
+        };
+        parse.parse_ref(cmd, arg, value)
+    }
+}
+
+/// One `--by` value: a dimension or a comma-separated list of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DimList(pub Vec<Dim>);
+
+#[derive(Debug, Clone, Copy)]
+pub struct DimsParser;
+
+impl TypedValueParser for DimsParser {
+    type Value = DimList;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<DimList, clap::Error> {
+        let parse = |s: &str| {
+            let names: Vec<&str> = s
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            if names.is_empty() {
+                return Err("empty; expected a dimension".to_string());
+            }
+            names
+                .into_iter()
+                .map(|n| {
+                    Dim::parse(n).ok_or_else(|| {
+                        format!(
+                            "unknown dimension {n:?}; expected one of: {}",
+                            Dim::ALL.map(Dim::as_str).join(", ")
+                        )
+                    })
+                })
+                .collect::<Result<Vec<Dim>, String>>()
+                .map(DimList)
+        };
+        parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            Dim::ALL.iter().map(|d| PossibleValue::new(d.as_str())),
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -520,11 +706,8 @@ mod tests {
     fn man_pages() -> Vec<(String, Vec<u8>)> {
         let mut pages = Vec::new();
         let mut render = |name: String, cmd: clap::Command| {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut buf)
-                .expect("render man page");
-            pages.push((name, buf));
+            let page = name.trim_end_matches(".1").to_string();
+            pages.push((name, render_page(&page, cmd)));
         };
         for (program, cmd) in [("tf", Cli::command()), ("timeforged", DaemonCli::command())] {
             for sub in cmd
@@ -539,6 +722,94 @@ mod tests {
             render(format!("{program}.1"), cmd);
         }
         pages
+    }
+
+    /// clap_mangen's sections, then ours: the hand-written ones for `page`, else the command's
+    /// long after-help under a fitting title.
+    fn render_page(page: &str, cmd: clap::Command) -> Vec<u8> {
+        let mut extra = crate::cli::manual::extra_sections(page);
+        if extra.is_empty()
+            && let Some(help) = cmd.get_after_long_help()
+        {
+            let help = help.to_string();
+            let title = if help == time_help() {
+                "TIME AND RANGES"
+            } else if help == STATUS_FORMAT_HELP {
+                "FORMAT"
+            } else {
+                "FILES"
+            };
+            let paragraphs: Vec<&'static str> =
+                Box::leak(help.into_boxed_str()).split("\n\n").collect();
+            extra.push((
+                title,
+                paragraphs
+                    .into_iter()
+                    .map(crate::cli::manual::Block::Para)
+                    .collect(),
+            ));
+        }
+        // Without the after-help, which clap_mangen would print as "EXTRA".
+        let cmd = cmd.after_long_help(clap::builder::Resettable::<clap::builder::StyledStr>::Reset);
+        let mut buf = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut buf)
+            .expect("render man page");
+        let mut page = String::from_utf8(buf).expect("roff is UTF-8");
+        let ours: String = extra
+            .iter()
+            .map(|(title, blocks)| roff_section(title, blocks))
+            .collect();
+        match page.find("\n.SH VERSION") {
+            Some(at) => page.insert_str(at + 1, &ours),
+            None => page.push_str(&ours),
+        }
+        page.into_bytes()
+    }
+
+    /// Roff for one section. Text is escaped so that no line starts a request and `-` stays a
+    /// minus (copy-pasteable options).
+    fn roff_section(title: &str, blocks: &[crate::cli::manual::Block]) -> String {
+        use crate::cli::manual::Block;
+        let esc = |s: &str| {
+            s.lines()
+                .map(|l| {
+                    let l = l.replace('\\', "\\e").replace('-', "\\-");
+                    if l.starts_with(['.', '\'']) {
+                        format!("\\&{l}")
+                    } else {
+                        l
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut out = format!(".SH \"{title}\"\n");
+        for b in blocks {
+            match b {
+                Block::Para(text) => out.push_str(&format!(".PP\n{}\n", esc(text))),
+                Block::Item(term, text) => {
+                    out.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", esc(term), esc(text)))
+                }
+                Block::Code(text) => {
+                    out.push_str(&format!(".PP\n.RS 4\n.nf\n{}\n.fi\n.RE\n", esc(text)))
+                }
+            }
+        }
+        out
+    }
+
+    /// `tf man install` embeds exactly the pages the generator writes.
+    #[test]
+    fn embedded_man_pages_are_the_generated_ones() {
+        let mut generated: Vec<String> = man_pages().into_iter().map(|(n, _)| n).collect();
+        let mut embedded: Vec<String> = crate::cli::manual::PAGES
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        generated.sort();
+        embedded.sort();
+        assert_eq!(generated, embedded);
     }
 
     /// The checked-in man pages match the clap definitions. Regenerate with

@@ -7,7 +7,7 @@ use crate::client::Client;
 use crate::config::WeekStart;
 use crate::protocol::{Request, Response, StatusInfo};
 use crate::report::{Dim, Filters, RangeSpec, Report, Row, Segment, Session, git::CommitRow};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 use std::path::PathBuf;
@@ -17,6 +17,22 @@ use std::time::Duration;
 use timeforged_tui as tui;
 
 pub fn dash(ctx: &Context) -> Result<ExitCode> {
+    // Checked before anything is drawn or started: off a terminal the dashboard could only
+    // print escape codes and fail on the terminal's input (`os error 6`).
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        bail!(
+            "tf dash needs a terminal (stdout is not one); for text output use tf status, \
+             tf report or tf log"
+        );
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::fs::File::open("/dev/tty").is_err()
+    {
+        bail!(
+            "tf dash needs a terminal to read keys from (stdin is not one and there is no \
+             /dev/tty); for text output use tf status, tf report or tf log"
+        );
+    }
     // Start the daemon if needed (and fail early with the usual message if it cannot be).
     let client = ctx.client()?;
     let socket = ctx.paths.socket.clone();

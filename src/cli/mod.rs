@@ -8,6 +8,8 @@ pub mod format;
 mod git;
 mod git_report;
 mod hook;
+mod manual;
+mod prompt;
 mod setup;
 mod sync;
 mod transfer;
@@ -18,6 +20,7 @@ use crate::config::Config;
 use crate::model::{Category, EntityType, Heartbeat, Interval, Source};
 use crate::paths::Paths;
 use crate::protocol::{Request, Response, StatusInfo};
+use crate::report::range::{Edge, TimeSpec};
 use crate::report::{Dim, Filters, RangeSpec, Report, Session};
 use anyhow::{Context as _, Result, bail};
 pub use args::Cli;
@@ -55,12 +58,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { shell } => return hook::init(shell, &mut std::io::stdout().lock()),
         // Git hooks need neither the config nor the daemon (and must never fail a commit).
         Command::Git { action } => return git::run(action, &mut std::io::stdout().lock()),
+        // Man pages are embedded; installing them needs no config.
+        Command::Man {
+            action: args::ManAction::Install { dir },
+        } => return manual::install(dir.as_deref(), &mut std::io::stdout().lock()),
+        Command::Completions { shell } => {
+            return manual::completions(shell, &mut std::io::stdout().lock());
+        }
         _ => cli,
     };
     let ctx = Context::load()?;
     let out = &mut std::io::stdout().lock();
     match cli.command {
-        Command::Status { json } => status(&ctx, json, out),
+        Command::Status {
+            format: Some(template),
+            ..
+        } => prompt::status_format(&ctx, &template, out),
+        Command::Status { json, .. } => status(&ctx, json, out),
         Command::Report(args) => report(&ctx, args, out),
         Command::Sessions { range, json } => sessions(&ctx, range, json, out),
         Command::Log { range, json } => transfer::log(&ctx, range, json, out),
@@ -101,13 +115,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => transfer::export(&ctx, range, format, output.as_deref(), out),
         Command::Daemon { action } => daemon(&ctx, action, out),
         Command::Config { action } => config(&ctx, action, out),
-        Command::Hook(_) | Command::Init { .. } | Command::Git { .. } => {
+        Command::Complete { what } => manual::complete(&ctx, what, out),
+        Command::Hook(_)
+        | Command::Init { .. }
+        | Command::Git { .. }
+        | Command::Man { .. }
+        | Command::Completions { .. } => {
             unreachable!("handled above")
-        }
-        Command::Completions { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "tf", out);
-            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -283,21 +297,14 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
 }
 
 fn report(ctx: &Context, args: ReportArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let mut by = Vec::new();
-    for d in &args.by {
-        for part in d.split(',').filter(|p| !p.trim().is_empty()) {
-            let dim = Dim::parse(part.trim()).with_context(|| {
-                format!(
-                    "--by {part:?}: unknown dimension (expected one of: {})",
-                    Dim::ALL.map(Dim::as_str).join(", ")
-                )
-            })?;
-            if !by.contains(&dim) {
-                by.push(dim);
-            }
+    let mut by: Vec<Dim> = Vec::new();
+    for dim in args.by.iter().flat_map(|list| list.0.iter()) {
+        if !by.contains(dim) {
+            by.push(*dim);
         }
     }
-    if by.is_empty() && !args.json && !args.csv {
+    // The same default in every format: JSON and CSV readers expect the breakdown too.
+    if by.is_empty() {
         by.push(Dim::Project);
     }
     let request = Request::Report {
@@ -520,8 +527,22 @@ fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
         language =
             language.or_else(|| crate::project::language_for_path(&path).map(str::to_string));
     }
-    let now = crate::calendar::now_seconds();
-    let mut h = Heartbeat::new(a.time.unwrap_or(now), entity);
+    let mut client = ctx.client()?;
+    let now_ms = crate::calendar::now_ms();
+    let time = match &a.time {
+        None => now_ms,
+        Some(spec) => {
+            // Only wall-clock forms need the daemon's zone: scripts sending unix seconds or
+            // RFC 3339 pay for no extra request.
+            let cal = match spec.needs_zone() {
+                true => daemon_calendar(&mut client)?,
+                false => Calendar::new(jiff::tz::TimeZone::UTC),
+            };
+            resolve_time("--time", spec, &cal, now_ms, Edge::Start)?
+        }
+    };
+    let now = crate::model::ms_to_seconds(now_ms);
+    let mut h = Heartbeat::new(crate::model::ms_to_seconds(time), entity);
     h.entity_type = entity_type;
     h.category = category;
     h.project = project;
@@ -535,7 +556,6 @@ fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
     h.source = Some(source);
     h.validate(now).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let raw = serde_json::value::to_raw_value(&h)?;
-    let mut client = ctx.client()?;
     match client.request(&Request::Heartbeats {
         heartbeats: vec![raw],
         source: None,
@@ -555,10 +575,13 @@ fn heartbeat(ctx: &Context, a: HeartbeatArgs) -> Result<ExitCode> {
 }
 
 fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
-    let cal = Calendar::system();
-    let now = jiff::Timestamp::now().as_millisecond();
-    let start = parse_time(&a.from, &cal, now).with_context(|| format!("--from {:?}", a.from))?;
-    let end = parse_time(&a.to, &cal, now).with_context(|| format!("--to {:?}", a.to))?;
+    let mut client = ctx.client()?;
+    // The daemon's zone, as for reports: `TZ=… tf add` and `tf report` agree on "09:30".
+    let cal = daemon_calendar(&mut client)?;
+    let now = crate::calendar::now_ms();
+    let start =
+        crate::model::ms_to_seconds(resolve_time("--from", &a.from, &cal, now, Edge::Start)?);
+    let end = crate::model::ms_to_seconds(resolve_time("--to", &a.to, &cal, now, Edge::End)?);
     let category = match &a.category {
         Some(c) => {
             Category::parse(c).with_context(|| format!("--category {c:?}: unknown category"))?
@@ -574,9 +597,8 @@ fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
         note: a.note,
     };
     interval
-        .validate(now as f64 / 1000.0)
+        .validate(crate::model::ms_to_seconds(now))
         .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let mut client = ctx.client()?;
     let Response::IntervalAdded { id } = client.request(&Request::AddInterval {
         interval: interval.clone(),
     })?
@@ -594,31 +616,62 @@ fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// RFC 3339, `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM` (local), `HH:MM` (today), or unix
-/// seconds. Returns unix seconds.
-pub fn parse_time(s: &str, cal: &Calendar, now_ms: i64) -> Result<f64> {
-    let s = s.trim();
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Ok(t.as_millisecond() as f64 / 1000.0);
+/// `spec` as unix ms, or an error naming the argument.
+fn resolve_time(
+    arg: &str,
+    spec: &TimeSpec,
+    cal: &Calendar,
+    now_ms: i64,
+    edge: Edge,
+) -> Result<i64> {
+    spec.resolve(cal, now_ms, edge)
+        .with_context(|| format!("{arg}: the time is out of range"))
+}
+
+/// The daemon's calendar, so that times without an offset mean what they mean in reports.
+fn daemon_calendar(client: &mut Client) -> Result<Calendar> {
+    let Response::Status(info) = client.request(&Request::Status)? else {
+        bail!("unexpected answer to status")
+    };
+    calendar_named(&info.timezone)
+}
+
+/// A calendar for a zone as the daemon names it ([`Calendar::tz_name`]): an IANA name, or
+/// `fixed:+05:00/+05:00` for a zone without one (a POSIX `TZ` string).
+fn calendar_named(name: &str) -> Result<Calendar> {
+    if let Ok(tz) = jiff::tz::TimeZone::get(name) {
+        return Ok(Calendar::new(tz));
     }
-    if let Ok(secs) = s.parse::<f64>()
-        && secs.is_finite()
+    // Most often the daemon was started from this environment and shares its `TZ`.
+    let system = Calendar::system();
+    if system.tz_name() == name {
+        return Ok(system);
+    }
+    if let Some((a, b)) = name.strip_prefix("fixed:").and_then(|r| r.split_once('/'))
+        && a == b
+        && let Some(offset) = parse_offset(a)
     {
-        return Ok(secs);
+        return Ok(Calendar::new(jiff::tz::TimeZone::fixed(offset)));
     }
-    let civil = s
-        .replacen(' ', "T", 1)
-        .parse::<jiff::civil::DateTime>()
-        .ok()
-        .or_else(|| {
-            s.parse::<jiff::civil::Time>()
-                .ok()
-                .map(|t| cal.date_of(now_ms).to_datetime(t))
-        });
-    match civil.and_then(|dt| dt.to_zoned_datetime(cal.tz().clone()).ok()) {
-        Some(z) => Ok(z.timestamp().as_millisecond() as f64 / 1000.0),
-        None => bail!("not a time: expected RFC 3339, `YYYY-MM-DD HH:MM`, `HH:MM` or unix seconds"),
+    bail!(
+        "the daemon's time zone {name:?} is not one this tf can use; give the time with an \
+         offset (2026-12-01T09:30:00+01:00), as unix seconds, or relative (-2h)"
+    )
+}
+
+/// `+05:00`, `-03:30`, `+05:30:15`.
+fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let mut seconds = 0i32;
+    for (i, part) in rest.split(':').enumerate() {
+        let n: i32 = part.parse().ok()?;
+        seconds += n * [3600, 60, 1].get(i)?;
     }
+    jiff::tz::Offset::from_seconds(sign * seconds).ok()
 }
 
 fn daemon(ctx: &Context, action: DaemonAction, out: &mut impl Write) -> Result<ExitCode> {
@@ -687,35 +740,23 @@ mod tests {
     use crate::report::Row;
 
     #[test]
-    fn parse_time_forms() {
-        let cal = Calendar::new(jiff::tz::TimeZone::get("Europe/Berlin").unwrap());
-        let now = "2026-11-25T14:00:00Z"
-            .parse::<jiff::Timestamp>()
-            .unwrap()
-            .as_millisecond();
-        let at = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_millisecond() as f64 / 1000.0;
+    fn calendars_from_the_daemons_zone_names() {
+        let t = jiff::Timestamp::from_second(1_764_581_400).unwrap();
+        let offset = |cal: Calendar| cal.tz().to_offset(t).seconds();
+        assert_eq!(offset(calendar_named("Europe/Berlin").unwrap()), 3600);
         assert_eq!(
-            parse_time("2026-11-25T10:00:00Z", &cal, now).unwrap(),
-            at("2026-11-25T10:00:00Z")
+            offset(calendar_named("fixed:+05:00/+05:00").unwrap()),
+            18_000
         );
         assert_eq!(
-            parse_time("2026-11-25 10:00", &cal, now).unwrap(),
-            at("2026-11-25T09:00:00Z")
+            offset(calendar_named("fixed:-03:30/-03:30").unwrap()),
+            -12_600
         );
-        assert_eq!(
-            parse_time("09:30", &cal, now).unwrap(),
-            at("2026-11-25T08:30:00Z")
-        );
-        assert_eq!(
-            parse_time("1700000000", &cal, now).unwrap(),
-            1_700_000_000.0
-        );
-        assert!(
-            parse_time("half past nine", &cal, now)
-                .unwrap_err()
-                .to_string()
-                .contains("HH:MM")
-        );
+        let e = calendar_named("fixed:+01:00/+02:00")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("offset") && e.contains("unix seconds"), "{e}");
+        assert!(calendar_named("Mars/Olympus_Mons").is_err());
     }
 
     #[test]

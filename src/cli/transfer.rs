@@ -6,8 +6,11 @@ use super::{Context, format, range_spec};
 use crate::calendar::Calendar;
 use crate::model::{Heartbeat, MAX_MESSAGE_BYTES};
 use crate::protocol::{LoggedInterval, PROTOCOL_VERSION, Request, Response};
+use crate::wakatime::UserAgent;
 use anyhow::{Context as _, Result, bail};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -18,20 +21,32 @@ struct IntervalLine {
     interval: crate::model::Interval,
 }
 
+/// An interval in `tf log --json`: the export's line shape plus its id, so one array holds
+/// heartbeats and intervals in time order.
+#[derive(serde::Serialize)]
+struct LoggedIntervalItem<'a> {
+    interval: &'a LoggedInterval,
+}
+
 pub fn log(ctx: &Context, range: RangeArgs, json: bool, out: &mut impl Write) -> Result<ExitCode> {
-    let cal = Calendar::system();
     let mut client = ctx.client()?;
+    // Shown in the daemon's zone, like every report.
+    let cal = super::daemon_calendar(&mut client)?;
     let request = Request::Log {
         range: range_spec(&range),
-        intervals: !json,
+        intervals: true,
     };
     let mut out = BufWriter::new(out);
-    let mut intervals: Vec<LoggedInterval> = Vec::new();
-    let mut first = true;
+    let mut sink = match json {
+        true => LogSink::Json { first: true },
+        false => LogSink::Table(LogTable::new(cal, format::Style::detect())),
+    };
     if json {
         write!(out, "[")?;
     }
-    let style = format::Style::detect();
+    // Intervals come first and are few; each is written before the first heartbeat at or after
+    // its start, so the output is in time order.
+    let mut intervals: std::collections::VecDeque<LoggedInterval> = Default::default();
     client.stream(&request, |chunk| {
         let Response::LogChunk {
             heartbeats,
@@ -42,93 +57,231 @@ pub fn log(ctx: &Context, range: RangeArgs, json: bool, out: &mut impl Write) ->
         };
         intervals.extend(ivs);
         for h in heartbeats {
-            if json {
-                let sep = if first { "\n" } else { ",\n" };
-                first = false;
-                write!(
-                    out,
-                    "{sep}{}",
-                    serde_json::to_string(&h).unwrap_or_default()
-                )?;
-                continue;
-            }
-            // Intervals are few: print each before the first heartbeat after its start.
             while intervals
-                .first()
+                .front()
                 .is_some_and(|iv| iv.interval.start <= h.time)
             {
-                print_interval(&mut out, &cal, &intervals.remove(0), style)?;
+                if let Some(iv) = intervals.pop_front() {
+                    sink.interval(&mut out, &iv)?;
+                }
             }
-            print_heartbeat(&mut out, &cal, &h, style)?;
+            sink.heartbeat(&mut out, &h)?;
         }
         Ok(())
     })?;
-    if json {
-        writeln!(out, "{}]", if first { "" } else { "\n" })?;
-    } else {
-        for iv in &intervals {
-            print_interval(&mut out, &cal, iv, style)?;
-        }
+    for iv in intervals {
+        sink.interval(&mut out, &iv)?;
+    }
+    match &mut sink {
+        LogSink::Json { first } => writeln!(out, "{}]", if *first { "" } else { "\n" })?,
+        LogSink::Table(table) => table.finish(&mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+enum LogSink {
+    Json { first: bool },
+    Table(LogTable),
+}
+
+impl LogSink {
+    fn heartbeat(&mut self, out: &mut impl Write, h: &Heartbeat) -> std::io::Result<()> {
+        match self {
+            LogSink::Json { first } => {
+                let sep = if std::mem::replace(first, false) {
+                    "\n"
+                } else {
+                    ",\n"
+                };
+                write!(out, "{sep}{}", serde_json::to_string(h).unwrap_or_default())
+            }
+            LogSink::Table(t) => t.push(out, LogRow::heartbeat(&t.cal, h)),
+        }
+    }
+
+    fn interval(&mut self, out: &mut impl Write, iv: &LoggedInterval) -> std::io::Result<()> {
+        match self {
+            LogSink::Json { first } => {
+                let sep = if std::mem::replace(first, false) {
+                    "\n"
+                } else {
+                    ",\n"
+                };
+                let item = LoggedIntervalItem { interval: iv };
+                write!(
+                    out,
+                    "{sep}{}",
+                    serde_json::to_string(&item).unwrap_or_default()
+                )
+            }
+            LogSink::Table(t) => t.push(out, LogRow::interval(&t.cal, iv)),
+        }
+    }
+}
+
+/// One line of the `tf log` table, before padding.
+struct LogRow {
+    cells: [String; LOG_COLUMNS.len()],
+    /// The last column (the entity, or what an interval was), never padded.
+    what: String,
+    write: bool,
+}
+
+const LOG_COLUMNS: [&str; 7] = [
+    "time", "type", "category", "source", "project", "branch", "language",
+];
+/// Widest a padded column gets; longer names are cut with `…` so one long branch name does
+/// not push every row off the screen.
+const LOG_MAX_WIDTH: usize = 24;
+/// Rows measured before the first is printed: column widths come from them.
+const LOG_MEASURED_ROWS: usize = 2000;
+
+impl LogRow {
+    fn heartbeat(cal: &Calendar, h: &Heartbeat) -> LogRow {
+        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        LogRow {
+            cells: [
+                local(cal, h.time),
+                h.entity_type.as_str().to_string(),
+                h.category.as_str().to_string(),
+                h.source.unwrap_or_default().as_str().to_string(),
+                or_dash(&h.project),
+                or_dash(&h.branch),
+                or_dash(&h.language),
+            ],
+            what: h.entity.clone(),
+            write: h.is_write,
+        }
+    }
+
+    fn interval(cal: &Calendar, iv: &LoggedInterval) -> LogRow {
+        let i = &iv.interval;
+        let end = local(cal, i.end);
+        // The end's date only when it differs from the start's.
+        let end = match end.split_once(' ') {
+            Some((date, time)) if local(cal, i.start).starts_with(date) => time.to_string(),
+            _ => end,
+        };
+        LogRow {
+            cells: [
+                local(cal, i.start),
+                "interval".into(),
+                i.category.as_str().to_string(),
+                "manual".into(),
+                i.project.clone(),
+                i.branch.clone().unwrap_or_else(|| "-".into()),
+                "-".into(),
+            ],
+            what: format!(
+                "until {end} ({}){}",
+                format::duration(i.end - i.start),
+                i.note
+                    .as_deref()
+                    .map(|n| format!(" · {n}"))
+                    .unwrap_or_default()
+            ),
+            write: false,
+        }
+    }
+}
+
+/// The `tf log` table: a header and aligned columns, streamed after the first rows are
+/// measured (a log can hold millions of rows).
+struct LogTable {
+    cal: Calendar,
+    style: format::Style,
+    pending: Vec<LogRow>,
+    widths: Option<[usize; LOG_COLUMNS.len()]>,
+}
+
+impl LogTable {
+    fn new(cal: Calendar, style: format::Style) -> LogTable {
+        LogTable {
+            cal,
+            style,
+            pending: Vec::new(),
+            widths: None,
+        }
+    }
+
+    fn push(&mut self, out: &mut impl Write, row: LogRow) -> std::io::Result<()> {
+        match self.widths {
+            Some(widths) => self.print(out, &widths, &row),
+            None => {
+                self.pending.push(row);
+                if self.pending.len() >= LOG_MEASURED_ROWS {
+                    self.flush(out)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Measures the rows held so far, prints the header and them.
+    fn flush(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        let mut widths = LOG_COLUMNS.map(format::width);
+        for row in &self.pending {
+            for (w, cell) in widths.iter_mut().zip(&row.cells) {
+                *w = (*w).max(format::width(cell).min(LOG_MAX_WIDTH));
+            }
+        }
+        let header: Vec<String> = LOG_COLUMNS
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format::pad_right(c, w))
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            self.style.bold(&format!("{}  entity", header.join("  ")))
+        )?;
+        self.widths = Some(widths);
+        for row in std::mem::take(&mut self.pending) {
+            self.print(out, &widths, &row)?;
+        }
+        Ok(())
+    }
+
+    fn print(
+        &self,
+        out: &mut impl Write,
+        widths: &[usize; LOG_COLUMNS.len()],
+        row: &LogRow,
+    ) -> std::io::Result<()> {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.cells.iter().zip(widths).enumerate() {
+            let cell = format::pad_right(&format::truncate(cell, *w), *w);
+            // The project stands out, as in the other tables.
+            line.push_str(&if i == 4 { self.style.bold(&cell) } else { cell });
+            line.push_str("  ");
+        }
+        line.push_str(&row.what);
+        if row.write {
+            line.push_str(&self.style.dim(" (write)"));
+        }
+        writeln!(out, "{line}")
+    }
+
+    fn finish(&mut self, out: &mut impl Write) -> std::io::Result<()> {
+        if self.widths.is_none() && self.pending.is_empty() {
+            return writeln!(
+                out,
+                "{}",
+                self.style.dim("no heartbeats or intervals in this range")
+            );
+        }
+        if self.widths.is_none() {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
 }
 
 fn local(cal: &Calendar, seconds: f64) -> String {
     cal.zoned(crate::model::seconds_to_ms(seconds))
         .strftime("%Y-%m-%d %H:%M:%S")
         .to_string()
-}
-
-fn print_heartbeat(
-    out: &mut impl Write,
-    cal: &Calendar,
-    h: &Heartbeat,
-    style: format::Style,
-) -> std::io::Result<()> {
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    writeln!(
-        out,
-        "{}  {:<7} {:<14} {:<8} {} {} {} {}{}",
-        local(cal, h.time),
-        h.entity_type.as_str(),
-        h.category.as_str(),
-        h.source.unwrap_or_default().as_str(),
-        style.bold(&dash(&h.project)),
-        dash(&h.branch),
-        dash(&h.language),
-        h.entity,
-        if h.is_write {
-            style.dim(" (write)")
-        } else {
-            String::new()
-        }
-    )
-}
-
-fn print_interval(
-    out: &mut impl Write,
-    cal: &Calendar,
-    iv: &LoggedInterval,
-    style: format::Style,
-) -> std::io::Result<()> {
-    let i = &iv.interval;
-    writeln!(
-        out,
-        "{}  {:<7} {:<14} {:<8} {} {} → {} ({}){}",
-        local(cal, i.start),
-        "manual",
-        i.category.as_str(),
-        "manual",
-        style.bold(&i.project),
-        i.branch.as_deref().unwrap_or("-"),
-        local(cal, i.end),
-        format::duration(i.end - i.start),
-        i.note
-            .as_deref()
-            .map(|n| format!(" — {n}"))
-            .unwrap_or_default()
-    )
 }
 
 const CSV_HEADER: &str = "time,entity,type,category,project,branch,language,is_write,lines,lineno,cursorpos,machine,editor,os,user_agent,source,dependencies";
@@ -231,7 +384,7 @@ fn batch_line(batch: &[Item], bytes: usize) -> String {
                     .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
             );
         } else {
-            line.push_str(item.raw);
+            line.push_str(&item.raw);
         }
     }
     line.push_str("]}\n");
@@ -246,14 +399,17 @@ const MAX_LISTED_ERRORS: usize = 50;
 /// A manual interval to import, with its line.
 type NumberedInterval = (usize, crate::model::Interval);
 
-/// One item to import, with the line it starts on.
+/// One item to import, with the line it starts on; owned only when editor/OS were added.
 struct Item<'a> {
     line: usize,
-    raw: &'a str,
+    raw: Cow<'a, str>,
 }
 
 pub fn import(ctx: &Context, file: &Path) -> Result<ExitCode> {
     let bytes = read_input(file)?;
+    if let Some(hint) = foreign_shape(&bytes, file) {
+        bail!("{}: {hint}", file.display());
+    }
     let mut errors: Vec<(usize, String)> = Vec::new();
     let (items, intervals) = split_items(&bytes, file, &mut errors)?;
     send_items(ctx, file, items, intervals, errors)
@@ -281,16 +437,107 @@ pub fn import_wakatime(ctx: &Context, file: &Path) -> Result<ExitCode> {
         )
     })?;
     let mut lines = LineCounter::new(text);
+    let mut agents = AgentCache::default();
     let items = dump
         .days
         .iter()
         .flat_map(|d| d.heartbeats.iter())
         .map(|raw| Item {
             line: lines.line_of(raw.get()),
-            raw: raw.get(),
+            raw: agents.fill(raw.get()),
         })
         .collect();
     send_items(ctx, file, items, Vec::new(), Vec::new())
+}
+
+/// A file that is JSON but not what `tf import FILE` reads: what it is and the command that
+/// reads it. Only the first value is parsed, so JSON lines cost one line here.
+fn foreign_shape(bytes: &[u8], file: &Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        days: Option<serde::de::IgnoredAny>,
+        data: Option<serde::de::IgnoredAny>,
+        time: Option<serde::de::IgnoredAny>,
+    }
+    let text = bytes.trim_ascii_start();
+    if !text.starts_with(b"{") {
+        return None;
+    }
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let (days, data) = match serde::Deserialize::deserialize(&mut de) {
+        Ok(Probe { days, data, time }) => (days.is_some(), data.is_some() && time.is_none()),
+        // A dump cut short or with a bad item: still recognisable by its first key.
+        Err(_) => {
+            let head = String::from_utf8_lossy(&text[..text.len().min(64 * 1024)]);
+            (
+                head.contains("\"days\"") && head.contains("\"heartbeats\""),
+                false,
+            )
+        }
+    };
+    if days {
+        return Some(format!(
+            "this is a WakaTime data dump ({{\"days\": [{{\"heartbeats\": […]}}]}}), not \
+             heartbeats; import it with `tf import wakatime {}`",
+            file.display()
+        ));
+    }
+    if data {
+        return Some(format!(
+            "this is a WakaTime API answer ({{\"data\": […]}}), not heartbeats; import its \
+             data array: `jq -c '.data[]' {} | tf import -`",
+            file.display()
+        ));
+    }
+    None
+}
+
+/// Editor and OS read from an item's `user_agent` as the HTTP API reads them, where the item
+/// names neither; parses are cached, as a dump repeats a handful of agents.
+#[derive(Default)]
+struct AgentCache {
+    parsed: HashMap<String, UserAgent>,
+}
+
+impl AgentCache {
+    /// `raw` with `editor`/`os` added when they are missing, null or empty and the user agent
+    /// says; otherwise `raw` itself (most items: no copy). A malformed item is left for the
+    /// daemon to reject with its precise error.
+    fn fill<'a>(&mut self, raw: &'a str) -> Cow<'a, str> {
+        if !raw.contains("\"user_agent\"") {
+            return Cow::Borrowed(raw);
+        }
+        // The common case of both present: decided without parsing.
+        if raw.contains("\"editor\"") && raw.contains("\"os\"") && !raw.contains("null") {
+            return Cow::Borrowed(raw);
+        }
+        let Ok(mut item) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw)
+        else {
+            return Cow::Borrowed(raw);
+        };
+        let Some(ua) = item.get("user_agent").and_then(|v| v.as_str()) else {
+            return Cow::Borrowed(raw);
+        };
+        let agent = self
+            .parsed
+            .entry(ua.to_string())
+            .or_insert_with(|| crate::wakatime::user_agent::parse(ua))
+            .clone();
+        let mut changed = false;
+        for (key, value) in [("editor", agent.editor), ("os", agent.os)] {
+            let missing = item
+                .get(key)
+                .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+            if missing && let Some(value) = value {
+                item.insert(key.to_string(), serde_json::Value::String(value));
+                changed = true;
+            }
+        }
+        match changed {
+            true => serde_json::to_string(&item).map_or(Cow::Borrowed(raw), Cow::Owned),
+            false => Cow::Borrowed(raw),
+        }
+    }
 }
 
 /// Line numbers of slices of one text, for slices handed out in order.
@@ -458,6 +705,7 @@ fn split_items<'a>(
 ) -> Result<(Vec<Item<'a>>, Vec<NumberedInterval>)> {
     let mut items = Vec::new();
     let mut intervals = Vec::new();
+    let mut agents = AgentCache::default();
     let mut take = |line: usize, raw: &'a str, errors: &mut Vec<(usize, String)>| {
         if raw.len() > MAX_MESSAGE_BYTES / 2 {
             errors.push((
@@ -473,8 +721,17 @@ fn split_items<'a>(
                 Ok(iv) => intervals.push((line, iv.interval)),
                 Err(e) => errors.push((line, format!("interval: {e}"))),
             }
+        } else if raw.contains("\"source\"") {
+            // TimeForged's own export: kept as recorded, so export → import is exact.
+            items.push(Item {
+                line,
+                raw: Cow::Borrowed(raw),
+            });
         } else {
-            items.push(Item { line, raw });
+            items.push(Item {
+                line,
+                raw: agents.fill(raw),
+            });
         }
     };
     if bytes.trim_ascii_start().starts_with(b"[") {
