@@ -199,11 +199,12 @@ unknown placeholder is an error (exit 2). When the daemon is not running it prin
 line and exits 0.\n\nExamples: tf status --format '{today}' (tmux: set -g status-right \
 '#(tf status --format \"{project} {today}\")'), RPROMPT='$(tf status --format \"{today}\")'.";
 
-const COMPLETIONS_HELP: &str = "Where each shell reads them:\n  bash: tf completions bash > \
-~/.local/share/bash-completion/completions/tf\n  zsh:  tf completions zsh > \
-~/.zfunc/_tf (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)\n  fish: tf completions fish > \
-~/.config/fish/completions/tf.fish\nProject names after --project come from the running \
-daemon when you press Tab (`tf complete projects`); nothing is asked at shell start.";
+const COMPLETIONS_HELP: &str = "Where each shell reads them:\n\n  \
+tf completions bash > ~/.local/share/bash-completion/completions/tf\n  \
+tf completions zsh > ~/.zfunc/_tf    # fpath+=(~/.zfunc) before compinit in ~/.zshrc\n  \
+tf completions fish > ~/.config/fish/completions/tf.fish\n\nProject names after --project \
+come from the running daemon when you press Tab (tf complete projects); nothing runs when the \
+shell starts.";
 
 /// A range: a name, a day, a month, or `--from`/`--to`. Checked here; the daemon resolves it.
 #[derive(Debug, Clone, Args, Default)]
@@ -741,13 +742,12 @@ mod tests {
             };
             let paragraphs: Vec<&'static str> =
                 Box::leak(help.into_boxed_str()).split("\n\n").collect();
-            extra.push((
-                title,
-                paragraphs
-                    .into_iter()
-                    .map(crate::cli::manual::Block::Para)
-                    .collect(),
-            ));
+            // Indented lines are commands, shown as typed.
+            let block = |p: &'static str| match p.starts_with("  ") {
+                true => crate::cli::manual::Block::Code(p),
+                false => crate::cli::manual::Block::Para(p),
+            };
+            extra.push((title, paragraphs.into_iter().map(block).collect()));
         }
         // Without the after-help, which clap_mangen would print as "EXTRA".
         let cmd = cmd.after_long_help(clap::builder::Resettable::<clap::builder::StyledStr>::Reset);

@@ -296,11 +296,11 @@ pub(crate) fn extra_sections(page: &str) -> Vec<(&'static str, Vec<Block>)> {
             (
                 "EXAMPLES",
                 vec![Code(
-                    "eval \"$(tf init zsh)\"            # in ~/.zshrc: record what the shell runs\n\
-                     tf watch add ~/code                # count the files you save\n\
-                     tf status                          # today's total, current project\n\
+                    "eval \"$(tf init zsh)\"                   # in ~/.zshrc: record what the shell runs\n\
+                     tf watch add ~/code                     # count the files you save\n\
+                     tf status                               # today's total, current project\n\
                      tf report week --by project --by language\n\
-                     tf report 2026-12-01 --json        # one day, as JSON\n\
+                     tf report 2026-12-01 --json             # one day, as JSON\n\
                      tf report --from 09:30 --to now --by branch\n\
                      tf sessions yesterday\n\
                      tf add --project standup --from 09:30 --to 09:45 --note daily\n\
@@ -308,8 +308,8 @@ pub(crate) fn extra_sections(page: &str) -> Vec<(&'static str, Vec<Block>)> {
                      tf log today\n\
                      tf export all --format csv -o time.csv\n\
                      tf import wakatime wakatime-dump.json\n\
-                     tf status --format '{today} {project}'   # for a prompt or tmux\n\
-                     tf man install                     # so that `man tf` works",
+                     tf status --format '{today} {project}'  # for a prompt or tmux\n\
+                     tf man install                          # so that `man tf` works",
                 )],
             ),
             (
