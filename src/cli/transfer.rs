@@ -762,3 +762,75 @@ fn split_items<'a>(
     }
     Ok((items, intervals))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VSCODE: &str =
+        "wakatime/v1.90.0 (linux-6.5.0-x86_64) go1.22.1 vscode/1.95.0 vscode-wakatime/24.9.2";
+
+    #[test]
+    fn user_agents_fill_only_what_is_missing() {
+        let mut cache = AgentCache::default();
+        let fill = |cache: &mut AgentCache, raw: &str| -> serde_json::Value {
+            serde_json::from_str(&cache.fill(raw)).unwrap()
+        };
+        let h = fill(
+            &mut cache,
+            &format!(r#"{{"time":1,"user_agent":"{VSCODE}"}}"#),
+        );
+        assert_eq!(
+            (&h["editor"], &h["os"]),
+            (&"VS Code".into(), &"Linux".into())
+        );
+        let h = fill(
+            &mut cache,
+            &format!(r#"{{"time":1,"user_agent":"{VSCODE}","editor":"Cursor","os":null}}"#),
+        );
+        assert_eq!(
+            (&h["editor"], &h["os"]),
+            (&"Cursor".into(), &"Linux".into())
+        );
+        let h = fill(
+            &mut cache,
+            &format!(r#"{{"user_agent":"{VSCODE}","editor":""}}"#),
+        );
+        assert_eq!(h["editor"], "VS Code");
+        assert_eq!(cache.parsed.len(), 1, "parsed once");
+        // Nothing to read, or nothing missing: the text is passed on as it is.
+        for raw in [
+            r#"{"time":1,"entity":"a"}"#,
+            r#"{"time":1,"user_agent":null}"#,
+            r#"{"time":1,"user_agent":"unknown"}"#,
+            r#"{"time":1,"user_agent":"x","editor":"vim","os":"Linux"}"#,
+            r#"{"time":"#,
+        ] {
+            assert!(
+                matches!(cache.fill(raw), Cow::Borrowed(r) if r == raw),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_files_are_recognised_by_their_first_value() {
+        let file = Path::new("d.json");
+        let hint = |text: &str| foreign_shape(text.as_bytes(), file);
+        let dump = hint(r#"{"user": {}, "days": [{"date": "2026-01-01", "heartbeats": []}]}"#);
+        assert!(dump.unwrap().contains("`tf import wakatime d.json`"));
+        let cut = hint("{\n  \"user\": {},\n  \"days\": [{\"heartbeats\": [{\"time\": 1,");
+        assert!(cut.unwrap().contains("WakaTime data dump"));
+        let api = hint(r#"{"data": [{"time": 1, "entity": "a"}]}"#);
+        assert!(api.unwrap().contains("jq"));
+        // Heartbeats, as JSON lines or an array, are not foreign; nor is a heartbeat that
+        // happens to carry a `data` field.
+        assert_eq!(
+            hint("{\"time\": 1, \"entity\": \"a\"}\n{\"time\": 2}\n"),
+            None
+        );
+        assert_eq!(hint(r#"[{"time": 1, "entity": "a"}]"#), None);
+        assert_eq!(hint(r#"{"time": 1, "entity": "a", "data": 3}"#), None);
+        assert_eq!(hint(""), None);
+    }
+}
