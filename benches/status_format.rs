@@ -9,7 +9,7 @@ mod common;
 
 use common::data::write_year;
 use common::{Home, Row, Table, bins, ms, thousands, time_run};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Timed runs of each command, interleaved so that the machine's noise hits all of them alike.
 const RUNS: usize = 300;
@@ -29,18 +29,26 @@ fn main() {
     time_run(&mut home.tf(&FORMAT));
 
     let idle = Home::new(&bins);
-    let mut samples: [Vec<Duration>; 5] = Default::default();
+    let mut conn = daemon.connect();
+    let mut samples: [Vec<Duration>; 7] = Default::default();
     for _ in 0..RUNS {
         samples[0].push(time_run(&mut home.tf(&["--version"])));
         samples[1].push(time_run(&mut home.tf(&FORMAT)));
         samples[2].push(time_run(&mut home.tf(&PROMPT)));
         samples[3].push(time_run(&mut idle.tf(&FORMAT)));
         samples[4].push(time_run(&mut home.tf(&["status"])));
+        samples[5].push(time_run(&mut home.tf(&["config", "path"])));
+        let started = Instant::now();
+        let answer = conn.request(r#"{"v":1,"type":"status"}"#);
+        if !answer.contains(r#""type":"status""#) {
+            common::fail(format!("unexpected answer to status: {answer}"));
+        }
+        samples[6].push(started.elapsed());
     }
     if idle.socket().exists() {
         common::fail("tf status --format started a daemon");
     }
-    let [version, format, prompt, down, status] = samples.map(|mut s| {
+    let [version, format, prompt, down, status, config, socket] = samples.map(|mut s| {
         s.sort();
         let at = |p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
         (at(0.5), at(0.99))
@@ -63,6 +71,14 @@ fn main() {
                 ),
             ),
     );
+    table.push(Row::detail(
+        "of which the daemon (status on an open socket)",
+        pair(socket),
+    ));
+    table.push(Row::detail(
+        "of which starting tf and reading the config (tf config path)",
+        pair(config),
+    ));
     table.push(Row::new(
         "tf status --format '{project} {branch} {today} {running}'",
         pair(prompt),
