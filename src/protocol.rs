@@ -32,6 +32,28 @@ pub enum Request {
     AddInterval {
         interval: Interval,
     },
+    /// Manual intervals in a range (answered with `intervals`).
+    Intervals {
+        #[serde(default)]
+        range: RangeSpec,
+    },
+    /// Changes a manual interval (answered with `interval_edited`).
+    EditInterval {
+        id: i64,
+        change: IntervalChange,
+    },
+    /// Deletes the heartbeats of a project and/or whose entity matches a pattern, in a range,
+    /// or with `apply` false only counts them (answered with `forgotten`).
+    Forget {
+        #[serde(default)]
+        project: Option<String>,
+        #[serde(default)]
+        entity: Option<String>,
+        #[serde(default)]
+        range: RangeSpec,
+        #[serde(default)]
+        apply: bool,
+    },
     Report {
         #[serde(default)]
         range: RangeSpec,
@@ -140,7 +162,21 @@ pub enum Response {
     },
     IntervalAdded {
         id: i64,
+        /// An identical interval was already there (nothing was added).
+        #[serde(default)]
+        existed: bool,
     },
+    Intervals {
+        intervals: Vec<LoggedInterval>,
+    },
+    IntervalEdited {
+        id: i64,
+        old: Interval,
+        /// None: removed.
+        #[serde(default)]
+        new: Option<Interval>,
+    },
+    Forgotten(crate::store::Forgotten),
     Report(Box<Report>),
     Sessions {
         sessions: Vec<Session>,
@@ -197,6 +233,66 @@ pub struct LoggedInterval {
     pub interval: Interval,
 }
 
+/// What `tf intervals rm|edit` does to an interval: remove it, or replace the fields given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum IntervalChange {
+    Remove,
+    Edit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        /// Unix seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<crate::model::Category>,
+        /// An empty note removes it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+}
+
+impl IntervalChange {
+    /// `old` with the change applied (None: removed).
+    pub fn apply(&self, old: &Interval) -> Option<Interval> {
+        let IntervalChange::Edit {
+            project,
+            start,
+            end,
+            branch,
+            category,
+            note,
+        } = self
+        else {
+            return None;
+        };
+        let mut iv = old.clone();
+        if let Some(p) = project {
+            iv.project = p.clone();
+        }
+        if let Some(t) = start {
+            iv.start = *t;
+        }
+        if let Some(t) = end {
+            iv.end = *t;
+        }
+        if let Some(b) = branch {
+            iv.branch = (!b.is_empty()).then(|| b.clone());
+        }
+        if let Some(c) = category {
+            iv.category = *c;
+        }
+        if let Some(n) = note {
+            iv.note = (!n.is_empty()).then(|| n.clone());
+        }
+        Some(iv)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum WatchAction {
@@ -240,6 +336,8 @@ pub enum Event {
     IntervalAdded {
         id: i64,
     },
+    /// Intervals were edited or removed, or heartbeats forgotten: totals may have gone down.
+    Corrected,
     /// A branch switch or commits were recorded.
     Git {
         project: String,
@@ -390,11 +488,14 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 17] = [
+const REQUEST_TYPES: [&str; 20] = [
     "hello",
     "status",
     "heartbeats",
     "add_interval",
+    "intervals",
+    "edit_interval",
+    "forget",
     "report",
     "sessions",
     "timeline",

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod args;
+mod corrections;
 mod dash;
 pub mod format;
 mod git;
@@ -94,6 +95,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Dash => dash::dash(&ctx),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
+        Command::Intervals {
+            action,
+            range,
+            json,
+        } => corrections::intervals(&ctx, action, range, json, out),
+        Command::Forget(args) => corrections::forget(&ctx, args, out),
         Command::Import { kind_or_file, file } => match file {
             Some(dump) if kind_or_file.as_os_str() == "wakatime" => {
                 transfer::import_wakatime(&ctx, &dump)
@@ -599,7 +606,7 @@ fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
     interval
         .validate(crate::model::ms_to_seconds(now))
         .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let Response::IntervalAdded { id } = client.request(&Request::AddInterval {
+    let Response::IntervalAdded { id, existed } = client.request(&Request::AddInterval {
         interval: interval.clone(),
     })?
     else {
@@ -607,7 +614,8 @@ fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
     };
     writeln!(
         out,
-        "added interval #{id}: {} {} ({} → {})",
+        "{} interval #{id}: {} {} ({} → {})",
+        if existed { "already there:" } else { "added" },
         interval.project,
         format::duration(end - start),
         cal.rfc3339(crate::model::seconds_to_ms(start)),

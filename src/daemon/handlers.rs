@@ -169,13 +169,26 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
                 .interval(state.local.scope.clone(), interval, now, from)
                 .await
             {
-                Ok((id, _)) => {
-                    let _ = state.events.send(Event::IntervalAdded { id });
-                    Response::IntervalAdded { id }
+                Ok((id, added)) => {
+                    if added {
+                        let _ = state.events.send(Event::IntervalAdded { id });
+                    }
+                    Response::IntervalAdded {
+                        id,
+                        existed: !added,
+                    }
                 }
                 Err(e) => write_error(e),
             }
         }
+        Request::Intervals { range } => super::corrections::list(state, range).await,
+        Request::EditInterval { id, change } => super::corrections::edit(state, id, change).await,
+        Request::Forget {
+            project,
+            entity,
+            range,
+            apply,
+        } => super::corrections::forget(state, project, entity, range, apply).await,
         Request::Report {
             range,
             by,

@@ -2,6 +2,7 @@
 //! graceful stop on SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
 
 pub mod account;
+mod corrections;
 mod git;
 mod handlers;
 mod http;

@@ -456,21 +456,13 @@ impl Engine {
                     origin: Some(origin),
                     journal: false,
                 };
-                let new = match record {
-                    Record::Interval(iv) => {
-                        self.writer
-                            .interval_blocking(self.local.scope.clone(), iv, now_ms(), from)
-                            .map_err(|e| Stop::Local(e.to_string()))?
-                            .1
-                    }
-                    git => {
-                        let user = self.local.id();
-                        self.writer
-                            .run_blocking(move |w| w.apply_git(user, &[git], &from))
-                            .map_err(|e| Stop::Local(e.to_string()))?
-                            > 0
-                    }
-                };
+                let scope = self.local.scope.clone();
+                let new = self
+                    .writer
+                    .run_blocking(move |w| {
+                        crate::store::apply_record(w, &scope, &record, now_ms(), &from)
+                    })
+                    .map_err(|e| Stop::Local(e.to_string()))?;
                 m.pulled += u64::from(new);
             }
             self.targets[i].progress.pull_cursor = page.next;

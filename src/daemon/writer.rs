@@ -105,22 +105,6 @@ impl WriterHandle {
         })
     }
 
-    pub fn interval_blocking(
-        &self,
-        scope: Scope,
-        interval: Interval,
-        now_ms: i64,
-        from: Provenance,
-    ) -> Result<(i64, bool), WriteError> {
-        self.ask_blocking(|reply| WriteCmd::Interval {
-            scope,
-            interval,
-            now_ms,
-            from,
-            reply,
-        })
-    }
-
     pub fn run_blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,

@@ -2,6 +2,7 @@
 //! batches them into transactions, and reader connections whose snapshots are read
 //! transactions. Strings are interned; heartbeats are clustered by (user, time, id).
 
+mod edit;
 mod git;
 mod schema;
 
@@ -480,6 +481,28 @@ impl Store for Writer {
         })
     }
 
+    fn edit_interval(
+        &mut self,
+        scope: &Scope,
+        which: super::IntervalRef<'_>,
+        new: Option<&Interval>,
+        from: &Provenance,
+    ) -> Result<super::IntervalEdit> {
+        self.transaction(|conn, strings| {
+            edit::edit_interval(conn, strings, scope, which, new, from)
+        })
+    }
+
+    fn forget(
+        &mut self,
+        scope: &Scope,
+        what: &super::Forget,
+        apply: bool,
+        from: &Provenance,
+    ) -> Result<super::Forgotten> {
+        self.transaction(|conn, strings| edit::forget(conn, strings, scope, what, apply, from))
+    }
+
     fn record_git(
         &mut self,
         user: UserId,
@@ -828,20 +851,21 @@ fn insert_heartbeats(
     Ok(out)
 }
 
-/// Appends one entry to the journal.
+/// Appends one entry to the journal; `data` is a commit's sha or a whole record (see
+/// [`super::journal_data`]).
 fn journal(
     conn: &Connection,
     user: UserId,
     kind: i64,
     time_ms: i64,
     reference: i64,
-    sha: Option<&str>,
+    data: Option<&str>,
     origin: Option<u32>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO journal (user_id, kind, time_ms, ref, sha, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO journal (user_id, kind, time_ms, ref, data, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![user, kind, time_ms, reference, sha, origin])
+    .execute(params![user, kind, time_ms, reference, data, origin])
     .map(|_| ())
 }
 
@@ -1370,10 +1394,10 @@ impl Snapshot for SqliteSnapshot<'_> {
             Some(m) => self.string_id(m)?.map(i64::from),
             None => None,
         };
-        /// seq, user, kind, time, ref, sha, origin
+        /// seq, user, kind, time, ref, data, origin
         type Entry = (i64, UserId, i64, i64, i64, Option<String>, Option<String>);
         let entries: Vec<Entry> = self.rows(
-            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.sha, o.value
+            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.data, o.value
              FROM journal j LEFT JOIN strings o ON o.id = j.origin
              WHERE (?1 IS NULL OR j.user_id = ?1) AND j.seq > ?2
                AND (?3 IS NULL OR j.origin IS NULL OR j.origin <> ?3)
@@ -1393,7 +1417,7 @@ impl Snapshot for SqliteSnapshot<'_> {
         )?;
         let (last, examined) = (entries.last().map_or(after, |e| e.0), entries.len());
         let mut out = Vec::with_capacity(entries.len());
-        for (seq, user, kind, time_ms, reference, sha, origin) in entries {
+        for (seq, user, kind, time_ms, reference, data, origin) in entries {
             // A record deleted since it was journaled (its user removed) is skipped.
             let record = match kind {
                 journal_kind::HEARTBEAT => {
@@ -1413,10 +1437,13 @@ impl Snapshot for SqliteSnapshot<'_> {
                     .into_iter()
                     .find(|(id, _)| *id == reference)
                     .map(|(_, iv)| Record::Interval(iv)),
-                journal_kind::COMMIT => match &sha {
+                journal_kind::COMMIT => match &data {
                     Some(sha) => git::commit_record(self, user, reference, sha)?,
                     None => None,
                 },
+                journal_kind::FORGET | journal_kind::INTERVAL_REMOVED => {
+                    super::journaled_record(data.as_deref())
+                }
                 journal_kind::SWITCH => git::switch_record(self, user, reference, time_ms)?,
                 _ => None,
             };
