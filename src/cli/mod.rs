@@ -34,8 +34,10 @@ pub struct Context {
 
 impl Context {
     pub fn load() -> Result<Context> {
-        let paths = Paths::from_env()?;
-        let config = Config::load(&paths.config_file, crate::config::env_vars())?;
+        let mut paths = Paths::from_env()?;
+        let (config, file) =
+            crate::config::load_found(&paths.config_file, crate::config::env_vars())?;
+        paths.config_file = file;
         let paths = paths.with_overrides(
             config.daemon.socket.as_deref(),
             config.storage.database.as_deref(),
