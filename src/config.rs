@@ -654,6 +654,139 @@ impl Config {
     }
 }
 
+/// Keys a running daemon applies only when it starts again: where it listens and what it
+/// opens, and what is set up once (its log filter, the spool's bound).
+pub const RESTART_KEYS: [&str; 7] = [
+    "daemon.socket",
+    "daemon.log_level",
+    "storage.database",
+    "http.enabled",
+    "http.listen",
+    "http.max_heartbeat_age_days",
+    "shell.spool_max_bytes",
+];
+
+impl Config {
+    /// The settings as the daemon uses them: `tf`'s own (`daemon.autostart`) and the team
+    /// server's (`storage.url`, `[server]`) at their defaults, so that they never count as a
+    /// difference between `tf` and the daemon.
+    pub fn daemon_view(&self) -> Config {
+        let mut c = self.clone();
+        c.daemon.autostart = DaemonConfig::default().autostart;
+        c.storage.url = None;
+        c.server = ServerConfig::default();
+        // The timeout as in force, however it was set.
+        c.durations.timeout_minutes = Some(c.durations.timeout_minutes());
+        c
+    }
+
+    /// The daemon's view as JSON with API keys replaced by a short hash of them (a changed key
+    /// still shows as a difference, and the key itself never leaves the daemon).
+    pub fn daemon_json(&self) -> serde_json::Value {
+        let mut c = self.daemon_view();
+        let hide = |t: &mut TargetConfig| t.api_key = format!("(hidden #{})", short_hash(&t.api_key));
+        c.sync.iter_mut().for_each(hide);
+        c.forward.iter_mut().for_each(hide);
+        serde_json::to_value(&c).unwrap_or_default()
+    }
+
+    /// A hash of [`Config::daemon_json`]: equal for `tf` and the daemon when they agree.
+    pub fn fingerprint(&self) -> String {
+        short_hash(&self.daemon_json().to_string())
+    }
+
+    /// These settings with the [`RESTART_KEYS`] of `running` (what a running daemon keeps), and
+    /// the keys whose value that hides.
+    pub fn keep_restart_keys(mut self, running: &Config) -> (Config, Vec<String>) {
+        let mut changed = Vec::new();
+        let mut keep = |key: &str, differs: bool| {
+            if differs {
+                changed.push(key.to_string());
+            }
+            differs
+        };
+        if keep("daemon.socket", self.daemon.socket != running.daemon.socket) {
+            self.daemon.socket = running.daemon.socket.clone();
+        }
+        if keep("daemon.log_level", self.daemon.log_level != running.daemon.log_level) {
+            self.daemon.log_level = running.daemon.log_level.clone();
+        }
+        if keep(
+            "storage.database",
+            self.storage.database != running.storage.database,
+        ) {
+            self.storage.database = running.storage.database.clone();
+        }
+        if keep("http.enabled", self.http.enabled != running.http.enabled) {
+            self.http.enabled = running.http.enabled;
+        }
+        if keep("http.listen", self.http.listen != running.http.listen) {
+            self.http.listen = running.http.listen.clone();
+        }
+        if keep(
+            "http.max_heartbeat_age_days",
+            self.http.max_heartbeat_age_days != running.http.max_heartbeat_age_days,
+        ) {
+            self.http.max_heartbeat_age_days = running.http.max_heartbeat_age_days;
+        }
+        if keep(
+            "shell.spool_max_bytes",
+            self.shell.spool_max_bytes != running.shell.spool_max_bytes,
+        ) {
+            self.shell.spool_max_bytes = running.shell.spool_max_bytes;
+        }
+        (self, changed)
+    }
+}
+
+/// The keys (`section.key`, or the section for a list such as `forward`) whose values differ
+/// between two [`Config::daemon_json`]s, each with both values as JSON text.
+pub fn differences(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Vec<(String, String, String)> {
+    fn flatten(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        if let Some(sections) = v.as_object() {
+            for (section, body) in sections {
+                match body.as_object() {
+                    Some(keys) => {
+                        for (key, value) in keys {
+                            out.insert(format!("{section}.{key}"), value.to_string());
+                        }
+                    }
+                    None => {
+                        out.insert(section.clone(), body.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+    let (a, b) = (flatten(a), flatten(b));
+    let unset = || "(unset)".to_string();
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            (
+                k.clone(),
+                a.get(k).cloned().unwrap_or_else(unset),
+                b.get(k).cloned().unwrap_or_else(unset),
+            )
+        })
+        .collect()
+}
+
+/// A short hash of `text` (hex), to compare settings and files without sending them.
+pub fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Config {
     /// `[sync]` and `[[forward]]` as TOML with their API keys hidden.
     fn targets_toml(&self) -> String {
