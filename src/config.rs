@@ -684,7 +684,8 @@ impl Config {
     /// still shows as a difference, and the key itself never leaves the daemon).
     pub fn daemon_json(&self) -> serde_json::Value {
         let mut c = self.daemon_view();
-        let hide = |t: &mut TargetConfig| t.api_key = format!("(hidden #{})", short_hash(&t.api_key));
+        let hide =
+            |t: &mut TargetConfig| t.api_key = format!("(hidden #{})", short_hash(&t.api_key));
         c.sync.iter_mut().for_each(hide);
         c.forward.iter_mut().for_each(hide);
         serde_json::to_value(&c).unwrap_or_default()
@@ -708,7 +709,10 @@ impl Config {
         if keep("daemon.socket", self.daemon.socket != running.daemon.socket) {
             self.daemon.socket = running.daemon.socket.clone();
         }
-        if keep("daemon.log_level", self.daemon.log_level != running.daemon.log_level) {
+        if keep(
+            "daemon.log_level",
+            self.daemon.log_level != running.daemon.log_level,
+        ) {
             self.daemon.log_level = running.daemon.log_level.clone();
         }
         if keep(
@@ -741,10 +745,7 @@ impl Config {
 
 /// The keys (`section.key`, or the section for a list such as `forward`) whose values differ
 /// between two [`Config::daemon_json`]s, each with both values as JSON text.
-pub fn differences(
-    a: &serde_json::Value,
-    b: &serde_json::Value,
-) -> Vec<(String, String, String)> {
+pub fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<(String, String, String)> {
     fn flatten(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
         let mut out = std::collections::BTreeMap::new();
         if let Some(sections) = v.as_object() {
@@ -963,7 +964,11 @@ fn env_overrides(
 
 /// Finds which layer made deserializing the merged table fail: a table carries no positions, so
 /// the file is deserialized on its own for line and column, then each variable on its own.
-fn diagnose(file: &FileText<'_>, overrides: &[EnvOverride], merged: &toml::de::Error) -> ConfigError {
+fn diagnose(
+    file: &FileText<'_>,
+    overrides: &[EnvOverride],
+    merged: &toml::de::Error,
+) -> ConfigError {
     let (text, origin) = (file.text, file.origin);
     match file.format {
         Format::Toml => {
@@ -1045,7 +1050,9 @@ fn locate_invalid(err: ConfigError, file: &FileText<'_>, overrides: &[EnvOverrid
         return o.error(message);
     }
     let position = match file.format {
-        Format::Toml => span_of_key(text, &[section, name]).map(|span| position_of(text, span.start)),
+        Format::Toml => {
+            span_of_key(text, &[section, name]).map(|span| position_of(text, span.start))
+        }
         Format::Yaml => yaml::position_of_value(text, &[section, name]),
     };
     match position {
@@ -1631,7 +1638,9 @@ mod tests {
                 "bad type",
                 "durations:\n  timeout_minutes: ten\n",
                 &[],
-                &["/x/config.yaml:2:20: durations.timeout_minutes: invalid type: string \"ten\", expected u32"],
+                &[
+                    "/x/config.yaml:2:20: durations.timeout_minutes: invalid type: string \"ten\", expected u32",
+                ],
             ),
             (
                 "unknown key",
@@ -1649,13 +1658,17 @@ mod tests {
                 "unknown preset",
                 "durations:\n  preset: waka\n",
                 &[],
-                &["/x/config.yaml:2:11: durations.preset: unknown variant `waka`, expected `timeforged` or `wakapi`"],
+                &[
+                    "/x/config.yaml:2:11: durations.preset: unknown variant `waka`, expected `timeforged` or `wakapi`",
+                ],
             ),
             (
                 "negative timeout",
                 "durations:\n  timeout_minutes: -1\n",
                 &[],
-                &["/x/config.yaml:2:20: durations.timeout_minutes: invalid type: integer `-1`, expected u32"],
+                &[
+                    "/x/config.yaml:2:20: durations.timeout_minutes: invalid type: integer `-1`, expected u32",
+                ],
             ),
             (
                 "out of range in the file",
@@ -1667,7 +1680,9 @@ mod tests {
                 "timeout 0",
                 "report:\n  week_start: sunday\ndurations:\n  timeout_minutes: 0\n",
                 &[],
-                &["/x/config.yaml:4:20: durations.timeout_minutes = 0 is out of range (expected 1 to 240 minutes)"],
+                &[
+                    "/x/config.yaml:4:20: durations.timeout_minutes = 0 is out of range (expected 1 to 240 minutes)",
+                ],
             ),
             (
                 "timeout 0 in a flow mapping",
@@ -1709,7 +1724,9 @@ mod tests {
                 "the variable is wrong, not the file",
                 "durations:\n  timeout_minutes: 10\n",
                 &[("TIMEFORGED_DURATIONS__TIMEOUT_MINUTES", "241")],
-                &["TIMEFORGED_DURATIONS__TIMEOUT_MINUTES=241: durations.timeout_minutes = 241 is out of range"],
+                &[
+                    "TIMEFORGED_DURATIONS__TIMEOUT_MINUTES=241: durations.timeout_minutes = 241 is out of range",
+                ],
             ),
         ];
         for (name, text, vars, want) in cases {
@@ -1726,7 +1743,13 @@ mod tests {
             panic!("expected a file error, got {err:?}");
         };
         assert_eq!(key.as_deref(), Some("durations.timeout_minutes"));
-        assert_eq!(position, Some(Position { line: 2, column: 20 }));
+        assert_eq!(
+            position,
+            Some(Position {
+                line: 2,
+                column: 20
+            })
+        );
     }
 
     #[test]
@@ -1735,7 +1758,11 @@ mod tests {
         let toml_path = tmp.path().join("config.toml");
         let yaml_path = tmp.path().join("config.yaml");
         let yml_path = tmp.path().join("config.yml");
-        assert_eq!(find_file(&toml_path).unwrap(), toml_path, "none: the default");
+        assert_eq!(
+            find_file(&toml_path).unwrap(),
+            toml_path,
+            "none: the default"
+        );
         std::fs::write(&yaml_path, "report:\n  week_start: sunday\n").unwrap();
         assert_eq!(find_file(&toml_path).unwrap(), yaml_path);
         let found = find_file(&toml_path).unwrap();

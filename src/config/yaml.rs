@@ -12,9 +12,7 @@ use std::path::Path;
 pub(super) fn to_table(text: &str, origin: &Path) -> Result<toml::Table, ConfigError> {
     let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| file_error(&e, origin))?;
     // `<<: *defaults` merges, as YAML users expect.
-    value
-        .apply_merge()
-        .map_err(|e| file_error(&e, origin))?;
+    value.apply_merge().map_err(|e| file_error(&e, origin))?;
     let converted = match value {
         Value::Null => Ok(toml::Table::new()),
         Value::Mapping(m) => mapping(m, &mut Vec::new()),

@@ -114,7 +114,13 @@ fn check_listening_unix_socket(fd: RawFd) -> Result<(), String> {
     let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: getsockname writes at most `len` bytes into `addr`, which is that large.
-    let r = unsafe { libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_storage).cast(), &mut len) };
+    let r = unsafe {
+        libc::getsockname(
+            fd,
+            (&mut addr as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        )
+    };
     if r != 0 || libc::c_int::from(addr.ss_family) != libc::AF_UNIX {
         return Err(format!(
             "descriptor {fd} is not a Unix socket: timeforged.socket must listen on a path"

@@ -3,8 +3,8 @@
 //! is how long nothing watched the files (file saves then were not recorded): `tf status`
 //! shows it when it was a while.
 
-use crate::protocol::Downtime;
 use crate::paths::Paths;
+use crate::protocol::Downtime;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 

@@ -315,11 +315,7 @@ async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>)
     let written = if good.is_empty() {
         Vec::new()
     } else {
-        match state
-            .writer
-            .heartbeats(state.local().scope, good)
-            .await
-        {
+        match state.writer.heartbeats(state.local().scope, good).await {
             Ok(w) => w,
             Err(e) => return write_error(e),
         }

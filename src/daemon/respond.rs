@@ -24,5 +24,5 @@ pub(crate) fn write_error(e: WriteError) -> Response {
 pub(crate) fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
     let local = state.local();
     report::range::resolve(range, local.calendar(), now_ms(), local.week_start)
-    .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
+        .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
 }
