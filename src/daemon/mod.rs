@@ -238,6 +238,11 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     } else {
         None
     };
+    // Before the socket is there: once a client can connect, a SIGHUP (a reload) or SIGTERM
+    // must find the handlers in place, not kill the daemon by default.
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
     // systemd may have passed the socket (socket activation): it owns the file then.
     let activated = activation::take_listener(&paths.socket)?;
     let started_by = activated.is_some().then(|| "systemd".to_string());
@@ -336,9 +341,6 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         "timeforged {} listening",
         env!("CARGO_PKG_VERSION")
     );
-    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {

@@ -286,6 +286,9 @@ pub(crate) async fn watch_file(state: State) {
     let mut stopping = state.shutdown.subscribe();
     let mut notices = changes::Changes::new(&dir);
     let mut seen = stamp(&dir);
+    // A change made while the daemon started (before the notices above were set up) would
+    // otherwise go unseen: read the file once now. Nothing changed, nothing is applied.
+    reload(&state, "start").await;
     loop {
         let polling = notices.is_none();
         let notice = async {
