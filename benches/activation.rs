@@ -74,7 +74,9 @@ fn main() {
             .spawn()
             .unwrap_or_else(|e| fail(format!("tf status: {e}")));
         let daemon = activate(&home, &listener);
-        let out = tf.wait().unwrap_or_else(|e| fail(format!("tf status: {e}")));
+        let out = tf
+            .wait()
+            .unwrap_or_else(|e| fail(format!("tf status: {e}")));
         let took = started.elapsed();
         if !out.success() {
             fail(format!("tf status failed under activation: {out}"));
