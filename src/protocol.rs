@@ -110,6 +110,12 @@ pub enum Request {
     SyncNow,
     /// Each sync target's state (answered with `sync`).
     SyncStatus,
+    /// The settings the daemon runs with (answered with `config`); `reload` re-reads the config
+    /// file first, as SIGHUP does.
+    Config {
+        #[serde(default)]
+        reload: bool,
+    },
 }
 
 fn yes() -> bool {
@@ -196,6 +202,7 @@ pub enum Response {
     Sync {
         targets: Vec<SyncTarget>,
     },
+    Config(Box<ConfigState>),
     LogChunk {
         #[serde(default)]
         heartbeats: Vec<Heartbeat>,
@@ -386,6 +393,47 @@ pub struct StatusInfo {
     /// Sync targets, when any is configured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sync: Vec<SyncTarget>,
+    /// The settings in force, where they came from, and what of the file is not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigState>,
+    /// How long the daemon was not running before this start, when that was a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_before_start: Option<Downtime>,
+    /// Who started the daemon when not `tf`: `systemd` (socket activation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+}
+
+/// The daemon's settings: what `tf` compares its own with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigState {
+    /// The config file read (it may not exist: then defaults).
+    pub file: String,
+    /// Unix seconds when the settings in force were loaded.
+    pub loaded_at: f64,
+    /// A hash of the settings in force (see `Config::fingerprint`).
+    pub fingerprint: String,
+    /// A hash of the file's text as last read (`None`: there was no file).
+    #[serde(default)]
+    pub file_fingerprint: Option<String>,
+    /// Why the file as last read is not in force (the previous settings are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Keys the file changes that apply only after a restart (socket, database, HTTP …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_needed: Vec<String>,
+    /// The settings in force, as JSON (API keys hidden).
+    #[serde(default)]
+    pub settings: serde_json::Value,
+}
+
+/// A stretch of time the daemon was not running (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Downtime {
+    /// Its last sign of life before (within a minute of when it stopped).
+    pub from: f64,
+    /// When it started again.
+    pub to: f64,
 }
 
 /// One sync target as `tf sync status` shows it.
@@ -488,7 +536,7 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 20] = [
+const REQUEST_TYPES: [&str; 21] = [
     "hello",
     "status",
     "heartbeats",
@@ -509,6 +557,7 @@ const REQUEST_TYPES: [&str; 20] = [
     "shutdown",
     "sync_now",
     "sync_status",
+    "config",
 ];
 
 /// A parsed line; heartbeat items borrow from the line, so a large batch is read only once.

@@ -147,10 +147,19 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Start, stop or inspect the daemon.
+    /// Start, stop or inspect the daemon; install it as a service; read its log.
     Daemon {
         #[command(subcommand)]
         action: DaemonAction,
+    },
+    /// Check the daemon, its socket, the config, the shell hook, watched roots, git hooks,
+    /// WakaTime's config, the HTTP port, sync and the service; print each problem with its fix.
+    ///
+    /// Exits 1 when it found a problem (warnings alone exit 0).
+    Doctor {
+        /// Print JSON: {"ok", "problems", "warnings", "checks": [{"name", "status", "message", "fix"}]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the effective configuration or where it lives.
     Config {
@@ -632,6 +641,31 @@ pub enum DaemonAction {
     Stop,
     /// Whether the daemon runs, with its pid and version.
     Status,
+    /// Run the daemon as a service: started at login and again after a crash.
+    ///
+    /// On Linux, systemd user units (timeforged.socket and timeforged.service in
+    /// $XDG_CONFIG_HOME/systemd/user): systemd listens on the socket and starts the daemon on
+    /// first use, and (unless --on-demand) at login. On macOS, a launchd agent.
+    Install {
+        /// Start the daemon only on first use, not at login (file saves before the first `tf`
+        /// command after login are then not recorded).
+        #[arg(long)]
+        on_demand: bool,
+        /// Write the service files only; do not enable or start them.
+        #[arg(long)]
+        no_enable: bool,
+    },
+    /// Remove the service: the daemon starts only when `tf` needs it again.
+    Uninstall,
+    /// The daemon's log (the last lines; --follow for what comes).
+    Logs {
+        /// How many lines from the end.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        lines: usize,
+        /// Keep printing what is appended, until interrupted.
+        #[arg(long, short)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

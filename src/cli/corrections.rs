@@ -4,6 +4,7 @@ use super::args::{EditIntervalArgs, ForgetArgs, IntervalsCommand, RangeArgs};
 use super::format::{self, Style, print_table};
 use super::{Context, daemon_calendar, print_json, range_spec, resolve_time};
 use crate::calendar::Calendar;
+use crate::client::Client;
 use crate::model::{Category, Interval, ms_to_seconds, seconds_to_ms};
 use crate::protocol::{IntervalChange, LoggedInterval, Request, Response};
 use crate::report::RangeSpec;
@@ -21,7 +22,11 @@ pub fn intervals(
 ) -> Result<ExitCode> {
     match action {
         None => list(ctx, range, json, out),
-        Some(IntervalsCommand::Rm { id }) => send_change(ctx, id, IntervalChange::Remove, out),
+        Some(IntervalsCommand::Rm { id }) => {
+            let mut client = ctx.client()?;
+            let cal = daemon_calendar(&mut client)?;
+            send_change(&mut client, &cal, id, IntervalChange::Remove, out)
+        }
         Some(IntervalsCommand::Edit(args)) => edit(ctx, args, out),
     }
 }
@@ -118,24 +123,22 @@ fn edit(ctx: &Context, a: EditIntervalArgs, out: &mut impl Write) -> Result<Exit
         category,
         note: a.note,
     };
-    drop(client);
-    send_change(ctx, a.id, change, out)
+    send_change(&mut client, &cal, a.id, change, out)
 }
 
 fn send_change(
-    ctx: &Context,
+    client: &mut Client,
+    cal: &Calendar,
     id: i64,
     change: IntervalChange,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
-    let mut client = ctx.client()?;
-    let cal = daemon_calendar(&mut client)?;
     let answer = client.request(&Request::EditInterval { id, change })?;
     let Response::IntervalEdited { id, old, new } = answer else {
         bail!("unexpected answer to intervals: {answer:?}")
     };
     let describe = |i: &Interval| {
-        let (from, to) = span(&cal, i);
+        let (from, to) = span(cal, i);
         format!(
             "{} {} ({from} → {to})",
             i.project,

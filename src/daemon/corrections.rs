@@ -16,7 +16,7 @@ pub(crate) async fn list(state: &State, range: RangeSpec) -> Response {
         Ok(r) => r,
         Err(e) => return e,
     };
-    let user = state.local.id();
+    let user = state.local().id();
     state
         .read(move |s| s.intervals(user, start, end))
         .await
@@ -42,7 +42,7 @@ enum Edited {
 
 /// `edit_interval`: removes interval `id`, or changes the fields given.
 pub(crate) async fn edit(state: &State, id: i64, change: IntervalChange) -> Response {
-    let scope = state.local.scope.clone();
+    let scope = state.local().scope.clone();
     let from = state.writer.local();
     let out = state
         .writer
@@ -116,7 +116,7 @@ pub(crate) async fn forget(
     if let Err(e) = what.validate() {
         return Response::error(ErrorCode::Invalid, e.to_string());
     }
-    let scope = state.local.scope.clone();
+    let scope = state.local().scope.clone();
     let from = state.writer.local();
     match state
         .writer

@@ -166,7 +166,7 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             let from = state.writer.local();
             match state
                 .writer
-                .interval(state.local.scope.clone(), interval, now, from)
+                .interval(state.local().scope, interval, now, from)
                 .await
             {
                 Ok((id, added)) => {
@@ -220,7 +220,14 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             let _ = state.shutdown.send(true);
             Response::Ok
         }
-        Request::SyncNow | Request::SyncStatus => match &state.sync {
+        Request::Config { reload } => {
+            let live = match reload {
+                true => super::reload::reload(state, "asked by tf").await,
+                false => state.live(),
+            };
+            Response::Config(Box::new(live.state()))
+        }
+        Request::SyncNow | Request::SyncStatus => match &state.live().sync {
             None => Response::error(
                 ErrorCode::Invalid,
                 "nothing to sync with: add a [sync] or [[forward]] section to the config file \
@@ -251,7 +258,7 @@ async fn read_range(
         Ok(r) => r,
         Err(e) => return e,
     };
-    let account = state.local.clone();
+    let account = state.local();
     state
         .read(move |snap| {
             let r = Reading {
@@ -321,11 +328,7 @@ async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>)
     let written = if good.is_empty() {
         Vec::new()
     } else {
-        match state
-            .writer
-            .heartbeats(state.local.scope.clone(), good)
-            .await
-        {
+        match state.writer.heartbeats(state.local().scope, good).await {
             Ok(w) => w,
             Err(e) => return write_error(e),
         }
@@ -350,11 +353,12 @@ async fn run_report(
         Ok(r) => r,
         Err(e) => return e,
     };
+    let local = state.local();
     let rules = match timeout_minutes {
-        None => state.local.rules(),
+        None => local.rules(),
         Some(m @ 1..=240) => Rules {
             timeout_ms: i64::from(m) * 60_000,
-            ..state.local.rules()
+            ..local.rules()
         },
         Some(m) => {
             return Response::error(
@@ -370,14 +374,15 @@ async fn run_report(
         filters,
         rules,
     };
-    match query::report(&state.db, &state.local, ask).await {
+    match query::report(&state.db, &local, ask).await {
         Ok(r) => Response::Report(Box::new(r)),
         Err(e) => storage_error(e.to_string()),
     }
 }
 
 async fn status(state: &State) -> Result<Response, String> {
-    let account = &state.local;
+    let live = state.live();
+    let account = &live.local;
     let cal = account.calendar();
     let now = now_ms();
     let today = cal.date_of(now);
@@ -429,7 +434,10 @@ async fn status(state: &State) -> Result<Response, String> {
         watch_limit: watch.limit,
         machine_id: Some(state.machine_id.clone()),
         machine: state.machine.clone(),
-        sync: state.sync.as_ref().map(|s| s.status()).unwrap_or_default(),
+        sync: live.sync.as_ref().map(|s| s.status()).unwrap_or_default(),
+        config: Some(live.state()),
+        down_before_start: state.down_before_start,
+        started_by: state.started_by.clone(),
     })))
 }
 
@@ -446,7 +454,7 @@ async fn log(
     };
     const CHUNK: usize = 2000;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Response>(4);
-    let user = state.local.id();
+    let user = state.local().id();
     let work = state.read(move |r: &dyn Snapshot| {
         if with_intervals {
             let intervals = r

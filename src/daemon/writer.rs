@@ -116,6 +116,11 @@ impl WriterHandle {
         })
     }
 
+    /// Journal records made here from now on (or stop): the daemon's sync targets changed.
+    pub fn set_journal(&self, on: bool) {
+        self.journal.store(on, Ordering::Relaxed);
+    }
+
     /// What records made here are: recorded here, journaled when something syncs.
     pub fn local(&self) -> Provenance {
         Provenance {
