@@ -326,12 +326,23 @@ fn valid_heartbeat(h: &Heartbeat) {
     );
 }
 
-/// One input is an HTTP request to the ingest endpoint, without a server: optional head lines
-/// (a request line `POST /target?query HTTP/1.1` and `Name: value` headers), a blank line, then
-/// the body. Without a blank line the whole input is the body. Runs API-key extraction,
+/// One input is one or more HTTP requests to the ingest endpoint, without a server, separated by
+/// a line holding one NUL byte (neither a header nor a JSON body can hold NUL). A request is
+/// optional head lines (a request line `POST /target?query HTTP/1.1` and `Name: value` headers),
+/// a blank line, then the body; without a blank line it is all body. Runs API-key extraction,
 /// `X-Machine-Name` decoding, User-Agent parsing, [`wakatime::parse_body`] and
 /// [`wakatime::to_heartbeats`] as `daemon::http` does, and builds the reply.
 pub fn wakatime_ingest(data: &[u8]) {
+    const SEPARATOR: &[u8] = b"\n\0\n";
+    let mut rest = data;
+    while let Some(i) = find(rest, SEPARATOR) {
+        wakatime_request(&rest[..i]);
+        rest = &rest[i + SEPARATOR.len()..];
+    }
+    wakatime_request(rest);
+}
+
+fn wakatime_request(data: &[u8]) {
     let (head, body) = match find(data, b"\n\n") {
         Some(i) => (&data[..i], &data[i + 2..]),
         None => (&[][..], data),
