@@ -587,10 +587,21 @@ fn user_agent_properties(ua: &str) {
     }
 }
 
-/// One input is a config file, optionally followed by a NUL byte and `NAME=value` lines taken as
-/// the environment. Runs [`Config::from_toml_str`] (which validates); a config that loads is
-/// valid, and `tf config show`'s TOML loads back as the same config.
+/// One input is one or more cases separated by a line holding two NUL bytes; a case is a config
+/// file, optionally followed by a NUL byte and `NAME=value` lines taken as the environment.
+/// Runs [`Config::from_toml_str`] (which validates); a config that loads is valid, and
+/// `tf config show`'s TOML loads back as the same config.
 pub fn config(data: &[u8]) {
+    const SEPARATOR: &[u8] = b"\n\0\0\n";
+    let mut rest = data;
+    while let Some(i) = find(rest, SEPARATOR) {
+        config_case(&rest[..i]);
+        rest = &rest[i + SEPARATOR.len()..];
+    }
+    config_case(rest);
+}
+
+fn config_case(data: &[u8]) {
     let (text, env) = match data.iter().position(|&b| b == 0) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
