@@ -471,7 +471,10 @@ fn ingested_heartbeat(h: &Heartbeat) {
         );
     }
     let data = wakatime::ingest::created(h);
-    let json = serde_json::to_string(&data).unwrap_or_default();
+    let json = match serde_json::to_string(&data) {
+        Ok(json) => json,
+        Err(e) => panic!("reply data does not serialize ({e}): {data:?}"),
+    };
     match serde_json::from_str::<wakatime::HeartbeatData>(&json) {
         Ok(back) => assert_same(&back, &data, &json),
         Err(e) => panic!("reply data does not read back ({e}): {json}"),
