@@ -273,26 +273,6 @@ async fn read_range(
         .unwrap_or_else(storage_error)
 }
 
-/// One heartbeat from JSON. The fast parser runs first; only a failure is parsed again to name
-/// the field at fault.
-fn parse_heartbeat(raw: &str) -> Result<Heartbeat, String> {
-    if let Ok(h) = serde_json::from_str::<Heartbeat>(raw) {
-        return Ok(h);
-    }
-    let mut de = serde_json::Deserializer::from_str(raw);
-    match serde_path_to_error::deserialize::<_, Heartbeat>(&mut de) {
-        Ok(h) => Ok(h),
-        Err(e) => {
-            let path = e.path().to_string();
-            Err(if path == "." {
-                e.inner().to_string()
-            } else {
-                format!("{path}: {}", e.inner())
-            })
-        }
-    }
-}
-
 /// Validates each item on its own, stores the good ones in one transaction, and answers after
 /// the commit.
 async fn ingest(state: &State, items: &[&RawValue], default_source: Source) -> Response {
@@ -306,7 +286,7 @@ fn validate_items(items: &[&RawValue], default_source: Source) -> (Vec<Heartbeat
     let mut good = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, raw) in items.iter().enumerate() {
-        match parse_heartbeat(raw.get()) {
+        match Heartbeat::from_json(raw.get()) {
             Ok(mut h) => match h.validate(now) {
                 Ok(()) => {
                     h.source.get_or_insert(default_source);
