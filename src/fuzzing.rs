@@ -444,11 +444,9 @@ fn wakatime_request(data: &[u8]) {
     let mut newest = f64::MIN;
     wakatime::ingest::resolve_placeholders(&mut ok, &mut newest, &mut last);
     let mut resolved = ok.into_iter();
-    for r in converted.iter_mut() {
-        if let Ok(h) = r {
-            *h = resolved.next().expect("one per valid item");
-            ingested_heartbeat(h);
-        }
+    for h in converted.iter_mut().flatten() {
+        *h = resolved.next().expect("one per valid item");
+        ingested_heartbeat(h);
     }
 
     // The reply, as the handler builds it.

@@ -175,13 +175,7 @@ pub enum Response {
     Intervals {
         intervals: Vec<LoggedInterval>,
     },
-    IntervalEdited {
-        id: i64,
-        old: Interval,
-        /// None: removed.
-        #[serde(default)]
-        new: Option<Interval>,
-    },
+    IntervalEdited(Box<IntervalEdited>),
     Forgotten(crate::store::Forgotten),
     Report(Box<Report>),
     Sessions {
@@ -238,6 +232,15 @@ pub struct LoggedInterval {
     pub id: i64,
     #[serde(flatten)]
     pub interval: Interval,
+}
+
+/// An interval as it was, and as it is now (None: removed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntervalEdited {
+    pub id: i64,
+    pub old: Interval,
+    #[serde(default)]
+    pub new: Option<Interval>,
 }
 
 /// What `tf intervals rm|edit` does to an interval: remove it, or replace the fields given.

@@ -344,7 +344,7 @@ pub enum IntervalsCommand {
     Rm { id: i64 },
     /// Change a manual interval: only the fields given change.
     #[command(after_long_help = time_help())]
-    Edit(EditIntervalArgs),
+    Edit(Box<EditIntervalArgs>),
 }
 
 #[derive(Debug, Args)]

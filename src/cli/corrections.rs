@@ -6,7 +6,7 @@ use super::{Context, daemon_calendar, print_json, range_spec, resolve_time};
 use crate::calendar::Calendar;
 use crate::client::Client;
 use crate::model::{Category, Interval, ms_to_seconds, seconds_to_ms};
-use crate::protocol::{IntervalChange, LoggedInterval, Request, Response};
+use crate::protocol::{IntervalChange, IntervalEdited, LoggedInterval, Request, Response};
 use crate::report::RangeSpec;
 use crate::report::range::Edge;
 use anyhow::{Context as _, Result, bail};
@@ -27,7 +27,7 @@ pub fn intervals(
             let cal = daemon_calendar(&mut client)?;
             send_change(&mut client, &cal, id, IntervalChange::Remove, out)
         }
-        Some(IntervalsCommand::Edit(args)) => edit(ctx, args, out),
+        Some(IntervalsCommand::Edit(args)) => edit(ctx, *args, out),
     }
 }
 
@@ -77,7 +77,7 @@ fn row(cal: &Calendar, LoggedInterval { id, interval: i }: &LoggedInterval) -> V
 }
 
 /// Start and end in the daemon's zone; the end's date only when it is another day.
-fn span(cal: &Calendar, i: &Interval) -> (String, String) {
+pub(super) fn span(cal: &Calendar, i: &Interval) -> (String, String) {
     let at = |s: f64| {
         cal.zoned(seconds_to_ms(s))
             .strftime("%Y-%m-%d %H:%M")
@@ -134,9 +134,10 @@ fn send_change(
     out: &mut impl Write,
 ) -> Result<ExitCode> {
     let answer = client.request(&Request::EditInterval { id, change })?;
-    let Response::IntervalEdited { id, old, new } = answer else {
+    let Response::IntervalEdited(edited) = answer else {
         bail!("unexpected answer to intervals: {answer:?}")
     };
+    let IntervalEdited { id, old, new } = *edited;
     let describe = |i: &Interval| {
         let (from, to) = span(cal, i);
         format!(

@@ -726,14 +726,13 @@ fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
     else {
         bail!("unexpected answer to add")
     };
+    let (from, to) = corrections::span(&cal, &interval);
     writeln!(
         out,
-        "{} interval #{id}: {} {} ({} → {})",
+        "{} interval #{id}: {} {} ({from} → {to})",
         if existed { "already there:" } else { "added" },
         interval.project,
         format::duration(end - start),
-        cal.rfc3339(crate::model::seconds_to_ms(start)),
-        cal.rfc3339(crate::model::seconds_to_ms(end))
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use super::State;
 use super::respond::{resolve, storage_error, write_error};
 use crate::calendar::now_ms;
 use crate::model::{Interval, ms_to_seconds};
-use crate::protocol::{ErrorCode, Event, IntervalChange, LoggedInterval, Response};
+use crate::protocol::{ErrorCode, Event, IntervalChange, IntervalEdited, LoggedInterval, Response};
 use crate::report::RangeSpec;
 use crate::store::{Forget, IntervalEdit, IntervalRef};
 
@@ -89,7 +89,7 @@ pub(crate) async fn edit(state: &State, id: i64, change: IntervalChange) -> Resp
         ),
         Ok(Edited::Done { old, new }) => {
             let _ = state.events.send(Event::Corrected);
-            Response::IntervalEdited { id, old, new }
+            Response::IntervalEdited(Box::new(IntervalEdited { id, old, new }))
         }
     }
 }
