@@ -156,6 +156,10 @@ pub enum Response {
         version: String,
         protocol: u32,
         pid: u32,
+        /// The daemon's time zone ([`crate::calendar::Calendar::tz_name`]): clients read
+        /// wall-clock times in it.
+        #[serde(default)]
+        timezone: String,
     },
     Status(Box<StatusInfo>),
     /// The outcome of a `heartbeats` request, sent after the batch is committed.

@@ -751,10 +751,10 @@ fn resolve_time(
 
 /// The daemon's calendar, so that times without an offset mean what they mean in reports.
 fn daemon_calendar(client: &mut Client) -> Result<Calendar> {
-    let Response::Status(info) = client.request(&Request::Status)? else {
-        bail!("unexpected answer to status")
+    let Response::Hello { timezone, .. } = client.request(&Request::Hello { client: None })? else {
+        bail!("unexpected answer to hello")
     };
-    calendar_named(&info.timezone)
+    calendar_named(&timezone)
 }
 
 /// A calendar for a zone as the daemon names it ([`Calendar::tz_name`]): an IANA name, or
@@ -828,6 +828,7 @@ fn daemon(ctx: &Context, action: DaemonAction, out: &mut impl Write) -> Result<E
                     version,
                     pid,
                     protocol,
+                    ..
                 } = c.request(&Request::Hello {
                     client: Some("tf".into()),
                 })?

@@ -152,6 +152,7 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             version: env!("CARGO_PKG_VERSION").to_string(),
             protocol: PROTOCOL_VERSION,
             pid: std::process::id(),
+            timezone: state.local().calendar().tz_name(),
         },
         Request::Status => status(state).await.unwrap_or_else(storage_error),
         Request::Heartbeats { heartbeats, source } => {
