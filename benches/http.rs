@@ -262,11 +262,22 @@ struct Api {
     auth: String,
 }
 
+/// The database of a bench daemon: in a directory of its own, as in a default install (data
+/// dir `~/.local/share/timeforged`, spool and log in the state dir `~/.local/state/timeforged`).
+/// With everything in one `TIMEFORGED_DIR`, every database write also wakes the spool's
+/// directory watch, which no user's daemon pays.
+fn database(home: &Home) -> std::path::PathBuf {
+    home.path().join("data").join("timeforged.db")
+}
+
 fn start_api(home: &Home) -> Api {
     // The default port (9113) may be taken; 0 picks a free one.
     std::fs::write(
         home.path().join("config.toml"),
-        "[http]\nlisten = \"127.0.0.1:0\"\n",
+        format!(
+            "[http]\nlisten = \"127.0.0.1:0\"\n[storage]\ndatabase = {:?}\n",
+            database(home).display().to_string()
+        ),
     )
     .unwrap_or_else(|e| fail(format!("writing config.toml: {e}")));
     let daemon = home.start_daemon();
@@ -1060,7 +1071,7 @@ fn statusbar(bins: &common::Bins, pool: &Pool, table: &mut Table) {
 /// Waits until no day's rollup is stale (the daemon refreshes them in the background).
 fn wait_for_fresh_rollups(home: &Home) {
     let conn = rusqlite::Connection::open_with_flags(
-        home.database(),
+        database(home),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap_or_else(|e| fail(format!("opening the database: {e}")));
