@@ -4,6 +4,7 @@
 // Each bench is its own crate and uses only part of this module.
 #![allow(dead_code)]
 
+pub mod aw_server;
 pub mod baseline;
 pub mod data;
 

@@ -180,11 +180,18 @@ pub(crate) fn announce(events: &broadcast::Sender<Event>, written: &writer::Writ
     count
 }
 
-/// Runs the daemon until it is told to stop. Blocks; builds its own single-threaded runtime
-/// (a per-user daemon needs no more, and it keeps memory small).
+/// Worker threads of the daemon's runtime.
+const RUNTIME_WORKERS: usize = 2;
+
+/// Runs the daemon until it is told to stop. Blocks; builds its own runtime.
 pub fn run(options: Options) -> Result<(), DaemonError> {
     limit_allocator_caching();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two workers, as the team server has: with one thread, every HTTP request's parsing,
+    // key lookup and answer waited in line on it (about 60 µs each), and an editor's burst of
+    // heartbeats could not use a second core while the writer commits. Each more worker
+    // costs a few hundred KB of resident memory, so not one per core.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(RUNTIME_WORKERS)
         .enable_all()
         .build()
         .map_err(|source| DaemonError::Io {

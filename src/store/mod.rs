@@ -697,6 +697,11 @@ pub trait Database: Send + Sync {
     fn size_bytes(&self) -> Result<u64>;
     /// Gives cached memory back (after a large query).
     fn release_memory(&self) {}
+    /// Whether a lookup by key (an API key on every HTTP request) answers in microseconds
+    /// without network I/O, so it may run on the async thread instead of a blocking one.
+    fn quick_lookups(&self) -> bool {
+        false
+    }
 }
 
 /// Runs `f` in one snapshot of `db` and returns its result.
