@@ -14,7 +14,10 @@ use crate::store::{Dims, Result, Rollup, Snapshot, UserId};
 use crate::timeline::{self, Rules, Span};
 pub use range::{RangeError, RangeSpec};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+
+/// Maps keyed by interned ids and days. Small integer keys hash with foldhash in a few
+/// nanoseconds; SipHash cost more than the rest of the work on a rollup row.
+type Map<K, V> = foldhash::HashMap<K, V>;
 
 /// A dimension to group by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -344,14 +347,14 @@ fn next_day(day: DayNum) -> Option<DayNum> {
 /// Time per group for each requested dimension, plus the total.
 struct Totals {
     total: i64,
-    groups: Vec<HashMap<u64, i64>>,
+    groups: Vec<Map<u64, i64>>,
 }
 
 impl Totals {
     fn new(dims: usize) -> Totals {
         Totals {
             total: 0,
-            groups: vec![HashMap::new(); dims],
+            groups: vec![Map::default(); dims],
         }
     }
 
@@ -359,14 +362,14 @@ impl Totals {
         if kind.main() {
             self.total += ms;
         }
-        for (i, &dim) in by.iter().enumerate() {
+        for (&dim, groups) in by.iter().zip(self.groups.iter_mut()) {
             let counts = if dim == Dim::Entity {
                 kind.entity()
             } else {
                 kind.main()
             };
             if counts {
-                *self.groups[i].entry(group_key(dim, dims, day)).or_default() += ms;
+                *groups.entry(group_key(dim, dims, day)).or_default() += ms;
             }
         }
     }
@@ -374,16 +377,22 @@ impl Totals {
     fn finish(self, snap: &dyn Snapshot, by: &[Dim], start: String, end: String) -> Result<Report> {
         let mut out = Vec::with_capacity(by.len());
         for (&dim, groups) in by.iter().zip(self.groups) {
-            // Keyed by name: several branches can carry one ticket.
-            let mut named: HashMap<String, i64> = HashMap::with_capacity(groups.len());
+            let mut rows: Vec<(String, i64)> = Vec::with_capacity(groups.len());
             for (key, ms) in groups {
-                *named.entry(name_of(snap, dim, key)?).or_default() += ms;
+                rows.push((name_of(snap, dim, key)?, ms));
             }
-            let mut rows: Vec<(String, i64)> = named.into_iter().collect();
-            if dim == Dim::Day {
-                rows.sort_by(|a, b| a.0.cmp(&b.0));
-            } else {
-                rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            // Several keys can carry one name (the branches of one ticket): add them up.
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            rows.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    kept.1 += later.1;
+                }
+                same
+            });
+            if dim != Dim::Day {
+                // Names are unique now, so the order is fully determined.
+                rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             }
             let rows = rows
                 .into_iter()
@@ -418,18 +427,32 @@ pub fn report(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Report> 
 /// pass over the range: WakaTime's `summaries`.
 pub fn per_day(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Vec<Report>> {
     let filter = IdFilter::resolve(snap, q.filters)?;
-    let mut days: HashMap<DayNum, Totals> = HashMap::new();
+    let mut index: Map<DayNum, usize> = Map::default();
+    let mut days: Vec<Totals> = Vec::new();
+    // Rows come day by day (rollups are ordered by day, spans by time): remember the last.
+    let mut last: Option<(DayNum, usize)> = None;
     collect(snap, cal, q, &filter, &mut |dims, day, ms, kind| {
-        days.entry(day)
-            .or_insert_with(|| Totals::new(q.by.len()))
-            .add(q.by, dims, day, ms, kind)
+        let i = match last {
+            Some((d, i)) if d == day => i,
+            _ => {
+                let i = *index.entry(day).or_insert_with(|| {
+                    days.push(Totals::new(q.by.len()));
+                    days.len() - 1
+                });
+                last = Some((day, i));
+                i
+            }
+        };
+        days[i].add(q.by, dims, day, ms, kind)
     })?;
+    let mut days: Vec<Option<Totals>> = days.into_iter().map(Some).collect();
     let mut out = Vec::new();
     let mut date = cal.date_of(q.start_ms);
     while cal.start_of(date) < q.end_ms {
         let (a, b) = cal.bounds(date);
-        let totals = days
-            .remove(&day_num(date))
+        let totals = index
+            .get(&day_num(date))
+            .and_then(|&i| days[i].take())
             .unwrap_or_else(|| Totals::new(q.by.len()));
         out.push(totals.finish(
             snap,

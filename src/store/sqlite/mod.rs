@@ -981,11 +981,11 @@ impl Snapshot for SqliteSnapshot<'_> {
     ) -> Result<()> {
         let sql = match table {
             Rollup::Daily => {
-                "SELECT day, project, language, branch, category, editor, machine, source, os, ms
+                "SELECT day, ms, project, language, branch, category, editor, machine, source, os
                  FROM daily WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
             }
             Rollup::Entities => {
-                "SELECT day, project, language, branch, 0, 0, 0, 0, 0, ms, entity
+                "SELECT day, ms, project, language, branch, entity
                  FROM daily_entities WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
             }
         };
@@ -993,25 +993,28 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut rows = st.query(params![user, from, to]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
             let row = (|| {
-                Ok::<_, rusqlite::Error>((
-                    r.get::<_, DayNum>(0)?,
-                    Dims {
-                        project: r.get(1)?,
-                        language: r.get(2)?,
-                        branch: r.get(3)?,
-                        category: r.get(4)?,
-                        editor: r.get(5)?,
-                        machine: r.get(6)?,
-                        source: r.get(7)?,
-                        os: r.get(8)?,
-                        entity: if table == Rollup::Entities {
-                            r.get(10)?
-                        } else {
-                            0
-                        },
+                let id = |i| int(r, i).map(|v| v as u32);
+                let dims = match table {
+                    Rollup::Daily => Dims {
+                        project: id(2)?,
+                        language: id(3)?,
+                        branch: id(4)?,
+                        category: int(r, 5)? as u8,
+                        editor: id(6)?,
+                        machine: id(7)?,
+                        source: int(r, 8)? as u8,
+                        os: id(9)?,
+                        entity: 0,
                     },
-                    r.get::<_, i64>(9)?,
-                ))
+                    Rollup::Entities => Dims {
+                        project: id(2)?,
+                        language: id(3)?,
+                        branch: id(4)?,
+                        entity: id(5)?,
+                        ..Dims::default()
+                    },
+                };
+                Ok::<_, rusqlite::Error>((int(r, 0)? as DayNum, dims, int(r, 1)?))
             })()
             .map_err(|e| classify(self.path, e))?;
             each(row.0, row.1, row.2);
@@ -1300,6 +1303,19 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
             .unwrap_or_default(),
         meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
     })
+}
+
+/// An INTEGER column as is: rollup rows are read by the tens of thousands, and rusqlite's typed
+/// `get` costs more than the rest of a row's work.
+fn int(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Integer(v) => Ok(v),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            String::new(),
+            other.data_type(),
+        )),
+    }
 }
 
 #[cfg(test)]
