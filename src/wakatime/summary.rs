@@ -55,40 +55,78 @@ fn hms(seconds: f64) -> (u64, u64, u64) {
     (s / 3600, s % 3600 / 60, s % 60)
 }
 
+// The formats below are written by hand rather than with `format!`: a year of `summaries`
+// formats four strings for each of tens of thousands of items, and the formatting machinery
+// cost more than the report itself.
+
+/// Appends `n` in decimal.
+fn push_number(out: &mut String, n: u64) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+/// Appends `n` as two digits (it is below 100).
+fn push_two_digits(out: &mut String, n: u64) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
 /// WakaTime's human-readable duration: "2 hrs 17 mins", "1 hr", "1 min", "7 secs", "0 secs".
 pub fn duration_text(seconds: f64) -> String {
     let (h, m, s) = hms(seconds);
-    let unit = |n: u64, name: &str| {
-        if n == 1 {
-            format!("1 {name}")
-        } else {
-            format!("{n} {name}s")
+    let unit = |out: &mut String, n: u64, name: &str| {
+        push_number(out, n);
+        out.push(' ');
+        out.push_str(name);
+        if n != 1 {
+            out.push('s');
         }
     };
+    let mut out = String::with_capacity(16);
     match (h, m) {
-        (0, 0) => unit(s, "sec"),
-        (0, m) => unit(m, "min"),
-        (h, 0) => unit(h, "hr"),
-        (h, m) => format!("{} {}", unit(h, "hr"), unit(m, "min")),
+        (0, 0) => unit(&mut out, s, "sec"),
+        (0, m) => unit(&mut out, m, "min"),
+        (h, 0) => unit(&mut out, h, "hr"),
+        (h, m) => {
+            unit(&mut out, h, "hr");
+            out.push(' ');
+            unit(&mut out, m, "min");
+        }
     }
+    out
 }
 
 /// Hours with two decimals, from whole hours and minutes ("2.28" for 2:17:36), as WakaTime
-/// computes it.
+/// computes it: `h + m / 60` rounded to hundredths. `m / 60` in hundredths is `5m / 3`, whose
+/// fraction is a third or two thirds, never a half, so rounding it as an integer gives what
+/// rounding the float gives.
 pub fn decimal(seconds: f64) -> String {
     let (h, m, _) = hms(seconds);
-    format!("{:.2}", h as f64 + m as f64 / 60.0)
+    let mut out = String::with_capacity(8);
+    push_number(&mut out, h);
+    out.push('.');
+    push_two_digits(&mut out, (10 * m + 3) / 6);
+    out
 }
 
 /// `H:MM`.
 pub fn digital(seconds: f64) -> String {
     let (h, m, _) = hms(seconds);
-    format!("{h}:{m:02}")
+    let mut out = String::with_capacity(8);
+    push_number(&mut out, h);
+    out.push(':');
+    push_two_digits(&mut out, m);
+    out
 }
 
 fn digital_hms(seconds: f64) -> String {
     let (h, m, s) = hms(seconds);
-    format!("{h}:{m:02}:{s:02}")
+    let mut out = String::with_capacity(12);
+    push_number(&mut out, h);
+    out.push(':');
+    push_two_digits(&mut out, m);
+    out.push(':');
+    push_two_digits(&mut out, s);
+    out
 }
 
 /// A total: wakatime-cli's `summary.GrandTotal`.
@@ -134,9 +172,13 @@ pub struct SummaryItem {
 
 /// An item of `seconds` that is `percent` of its list.
 pub fn summary_item(name: &str, seconds: f64, percent: f64) -> SummaryItem {
+    named_item(name.to_string(), seconds, percent)
+}
+
+fn named_item(name: String, seconds: f64, percent: f64) -> SummaryItem {
     let (hours, minutes, secs) = hms(seconds);
     SummaryItem {
-        name: name.to_string(),
+        name,
         total_seconds: seconds,
         percent,
         digital: digital_hms(seconds),
@@ -165,7 +207,7 @@ pub fn items(report: &Report, dim: Dim) -> Vec<SummaryItem> {
     rows(report, dim)
         .iter()
         .map(|row| {
-            let mut item = summary_item(&display_name(dim, &row.name), row.seconds, row.percent);
+            let mut item = named_item(display_name(dim, &row.name), row.seconds, row.percent);
             if dim == Dim::Machine {
                 item.machine_name_id = Some(item.name.clone());
             }
@@ -859,6 +901,23 @@ mod tests {
         }
         let item = summary_item("Go", 7009.317188, 86.15);
         assert_eq!((item.hours, item.minutes, item.seconds), (1, 56, 49));
+    }
+
+    #[test]
+    fn hand_written_formats_equal_format_macro() {
+        for h in (0u64..200).chain([999, 1_735, 12_345, 1_000_000]) {
+            for m in 0..60 {
+                for s in [0, 1, 9, 10, 59] {
+                    let seconds = (h * 3600 + m * 60 + s) as f64 + 0.25;
+                    assert_eq!(
+                        decimal(seconds),
+                        format!("{:.2}", h as f64 + m as f64 / 60.0)
+                    );
+                    assert_eq!(digital(seconds), format!("{h}:{m:02}"));
+                    assert_eq!(digital_hms(seconds), format!("{h}:{m:02}:{s:02}"));
+                }
+            }
+        }
     }
 
     #[test]
