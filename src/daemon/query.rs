@@ -6,6 +6,8 @@ use crate::report::{self, Dim, Filters, Query, Report};
 use crate::store::{Database, Snapshot, StoreError};
 use crate::timeline::Rules;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Runs `f` on one snapshot of `db`, off the async threads.
 pub(crate) async fn read<T: Send + 'static>(
@@ -13,13 +15,55 @@ pub(crate) async fn read<T: Send + 'static>(
     f: impl FnOnce(&dyn Snapshot) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let db = db.clone();
-    tokio::task::spawn_blocking(move || {
+    let out = tokio::task::spawn_blocking(move || {
         let out = crate::store::read(&*db, f);
         db.release_memory();
         out
     })
     .await
-    .map_err(|e| StoreError::Invalid(format!("query failed: {e}")))?
+    .map_err(|e| StoreError::Invalid(format!("query failed: {e}")))?;
+    trim_when_quiet();
+    out
+}
+
+/// Reads since the start; a trim waits until this stops moving.
+static READS: AtomicU64 = AtomicU64::new(0);
+/// A trim is waiting for reads to go quiet.
+static TRIM_PENDING: AtomicBool = AtomicBool::new(false);
+/// How long reads must have stopped before the heap is trimmed.
+const TRIM_AFTER: Duration = Duration::from_secs(2);
+
+/// Gives the memory of finished reads back to the system once reads have been quiet for
+/// [`TRIM_AFTER`]. A report and its answer (megabytes for a year of `summaries`) are freed
+/// when sent, but glibc keeps freed memory in the arena of the thread that used it: without
+/// this, a server that answered a few large reports stays that large while idle. The writer
+/// trims when its own work stops; reads do not go through it.
+fn trim_when_quiet() {
+    READS.fetch_add(1, Ordering::AcqRel);
+    if TRIM_PENDING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async {
+        loop {
+            let seen = READS.load(Ordering::Acquire);
+            tokio::time::sleep(TRIM_AFTER).await;
+            if READS.load(Ordering::Acquire) == seen {
+                break;
+            }
+        }
+        // A read landing between here and the trim starts the next wait.
+        TRIM_PENDING.store(false, Ordering::Release);
+        let _ = tokio::task::spawn_blocking(release_heap).await;
+    });
+}
+
+/// Returns free heap memory (of every arena) to the system.
+fn release_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap memory to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// What a report is over: a range, the dimensions, filters, and the rules to count with.
