@@ -113,7 +113,9 @@ pub(crate) async fn summaries(
     dims.push(Dim::Entity);
     let ask = Ask::new(account, start, end, dims).filtered(filters);
     let days = query::per_day(&api.db, account, ask).await?;
-    json(summary::summaries(&days, cal, now))
+    summary::summaries_json(&days, cal, now)
+        .map(JsonBody)
+        .map_err(|e| ApiError::Store(StoreError::Invalid(e.to_string())))
 }
 
 /// Range errors in the HTTP parameters' names rather than the CLI's flags.
