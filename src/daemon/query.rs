@@ -15,6 +15,7 @@ pub(crate) async fn read<T: Send + 'static>(
     f: impl FnOnce(&dyn Snapshot) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let db = db.clone();
+    let quiet = db.clone();
     let out = tokio::task::spawn_blocking(move || {
         let out = crate::store::read(&*db, f);
         db.release_memory();
@@ -22,38 +23,43 @@ pub(crate) async fn read<T: Send + 'static>(
     })
     .await
     .map_err(|e| StoreError::Invalid(format!("query failed: {e}")))?;
-    trim_when_quiet();
+    release_when_quiet(quiet);
     out
 }
 
-/// Reads since the start; a trim waits until this stops moving.
+/// Reads since the start; a release waits until this stops moving.
 static READS: AtomicU64 = AtomicU64::new(0);
-/// A trim is waiting for reads to go quiet.
-static TRIM_PENDING: AtomicBool = AtomicBool::new(false);
-/// How long reads must have stopped before the heap is trimmed.
-const TRIM_AFTER: Duration = Duration::from_secs(2);
+/// A release is waiting for reads to go quiet.
+static RELEASE_PENDING: AtomicBool = AtomicBool::new(false);
+/// How long reads must have stopped before memory is given back.
+const RELEASE_AFTER: Duration = Duration::from_secs(2);
 
 /// Gives the memory of finished reads back to the system once reads have been quiet for
-/// [`TRIM_AFTER`]. A report and its answer (megabytes for a year of `summaries`) are freed
-/// when sent, but glibc keeps freed memory in the arena of the thread that used it: without
-/// this, a server that answered a few large reports stays that large while idle. The writer
-/// trims when its own work stops; reads do not go through it.
-fn trim_when_quiet() {
+/// [`RELEASE_AFTER`]: pooled connections are closed and the heap is trimmed. A report and its
+/// answer (megabytes for a year of `summaries`) are freed when sent, but glibc keeps freed
+/// memory until trimmed, and connections keep buffers as large as the largest answer they
+/// read: without this a server that answered a few large reports stayed tens of MB larger
+/// while idle. The writer does the same when its own work stops; reads do not go through it.
+fn release_when_quiet(db: Arc<dyn Database>) {
     READS.fetch_add(1, Ordering::AcqRel);
-    if TRIM_PENDING.swap(true, Ordering::AcqRel) {
+    if RELEASE_PENDING.swap(true, Ordering::AcqRel) {
         return;
     }
-    tokio::spawn(async {
+    tokio::spawn(async move {
         loop {
             let seen = READS.load(Ordering::Acquire);
-            tokio::time::sleep(TRIM_AFTER).await;
+            tokio::time::sleep(RELEASE_AFTER).await;
             if READS.load(Ordering::Acquire) == seen {
                 break;
             }
         }
-        // A read landing between here and the trim starts the next wait.
-        TRIM_PENDING.store(false, Ordering::Release);
-        let _ = tokio::task::spawn_blocking(release_heap).await;
+        // A read landing between here and the release starts the next wait.
+        RELEASE_PENDING.store(false, Ordering::Release);
+        let _ = tokio::task::spawn_blocking(move || {
+            db.release_idle();
+            release_heap();
+        })
+        .await;
     });
 }
 

@@ -68,6 +68,11 @@ impl Dim {
         }
     }
 
+    /// Its values are interned strings (named through the snapshot).
+    fn interned(self) -> bool {
+        !matches!(self, Dim::Category | Dim::Source | Dim::Day)
+    }
+
     pub fn parse(s: &str) -> Option<Dim> {
         Dim::ALL
             .into_iter()
@@ -277,11 +282,19 @@ fn collect(
         return Ok(());
     }
     let needs_entity = q.by.contains(&Dim::Entity);
+    // The day of the last span, as `[start, end)`: spans come in time order, so the time zone
+    // arithmetic runs once a day rather than once a heartbeat.
+    let mut today = (0, 0, 0);
     let mut live = |start: i64, end: i64| {
         credit::credit(snap, cal, q.rules, q.user_id, start, end, &mut |s| {
             if filter.matches(&s.key) {
                 // Spans are split at midnight, so the start's day is the span's day.
-                sink(&s.key, cal.day_of(s.start_ms), s.ms(), Kind::Live);
+                if !(today.0 <= s.start_ms && s.start_ms < today.1) {
+                    let date = cal.date_of(s.start_ms);
+                    let (a, b) = cal.bounds(date);
+                    today = (a, b, day_num(date));
+                }
+                sink(&s.key, today.2, s.ms(), Kind::Live);
             }
         })
     };
@@ -374,6 +387,15 @@ impl Totals {
         }
     }
 
+    /// The interned ids its rows will be named from.
+    fn name_ids(&self, by: &[Dim], out: &mut Vec<u32>) {
+        for (&dim, groups) in by.iter().zip(&self.groups) {
+            if dim.interned() {
+                out.extend(groups.keys().map(|&k| k as u32));
+            }
+        }
+    }
+
     fn finish(self, snap: &dyn Snapshot, by: &[Dim], start: String, end: String) -> Result<Report> {
         let mut out = Vec::with_capacity(by.len());
         for (&dim, groups) in by.iter().zip(self.groups) {
@@ -381,16 +403,10 @@ impl Totals {
             for (key, ms) in groups {
                 rows.push((name_of(snap, dim, key)?, ms));
             }
-            // Several keys can carry one name (the branches of one ticket): add them up.
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            rows.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
-                if same {
-                    kept.1 += later.1;
-                }
-                same
-            });
-            if dim != Dim::Day {
+            merge_same_names(dim, &mut rows);
+            if dim == Dim::Day {
+                rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            } else {
                 // Names are unique now, so the order is fully determined.
                 rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             }
@@ -413,6 +429,37 @@ impl Totals {
     }
 }
 
+/// Adds up rows that carry one name: the branches of one ticket, and whatever is named
+/// [`NONE_NAME`] (no value, an empty one, or that very string). Other names are unique: each
+/// interned string has one id, each code one name.
+fn merge_same_names(dim: Dim, rows: &mut Vec<(String, i64)>) {
+    if dim == Dim::Ticket {
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
+        return;
+    }
+    let mut none = rows.iter().enumerate().filter(|(_, r)| r.0 == NONE_NAME);
+    let Some((first, _)) = none.next() else {
+        return;
+    };
+    if none.next().is_none() {
+        return;
+    }
+    let ms: i64 = rows.iter().filter(|r| r.0 == NONE_NAME).map(|r| r.1).sum();
+    rows[first].1 = ms;
+    let mut i = 0;
+    rows.retain(|r| {
+        i += 1;
+        i - 1 == first || r.0 != NONE_NAME
+    });
+}
+
 /// Computes a report from one snapshot.
 pub fn report(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Report> {
     let filter = IdFilter::resolve(snap, q.filters)?;
@@ -420,6 +467,9 @@ pub fn report(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Report> 
     collect(snap, cal, q, &filter, &mut |dims, day, ms, kind| {
         totals.add(q.by, dims, day, ms, kind)
     })?;
+    let mut ids = Vec::new();
+    totals.name_ids(q.by, &mut ids);
+    prefetch_names(snap, ids)?;
     totals.finish(snap, q.by, cal.rfc3339(q.start_ms), cal.rfc3339(q.end_ms))
 }
 
@@ -445,6 +495,11 @@ pub fn per_day(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Vec<Rep
         };
         days[i].add(q.by, dims, day, ms, kind)
     })?;
+    let mut ids = Vec::new();
+    for totals in &days {
+        totals.name_ids(q.by, &mut ids);
+    }
+    prefetch_names(snap, ids)?;
     let mut days: Vec<Option<Totals>> = days.into_iter().map(Some).collect();
     let mut out = Vec::new();
     let mut date = cal.date_of(q.start_ms);
@@ -466,6 +521,13 @@ pub fn per_day(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Vec<Rep
         }
     }
     Ok(out)
+}
+
+/// Names `ids` in one go (a database server answers each lookup with a round trip).
+fn prefetch_names(snap: &dyn Snapshot, mut ids: Vec<u32>) -> Result<()> {
+    ids.sort_unstable();
+    ids.dedup();
+    snap.prefetch_names(&ids)
 }
 
 fn percent(ms: i64, total: i64) -> f64 {
@@ -556,6 +618,7 @@ pub fn segments(r: &Reading, start: i64, end: i64) -> Result<Vec<Segment>> {
             _ => merged.push((s.start_ms, s.end_ms, s.key.project)),
         },
     )?;
+    prefetch_names(r.snap, merged.iter().map(|m| m.2).collect())?;
     merged
         .into_iter()
         .map(|(a, b, project)| {
@@ -595,6 +658,12 @@ pub fn sessions(r: &Reading, start: i64, end: i64) -> Result<Vec<Session>> {
         );
     })?;
     builder.finish(&mut |run| runs.push(run));
+    prefetch_names(
+        r.snap,
+        runs.iter()
+            .flat_map(|run| run.keys.iter().flat_map(|((p, b), _)| [*p, *b]))
+            .collect(),
+    )?;
     let mut out = Vec::with_capacity(runs.len());
     for run in runs {
         let mut per_project: Vec<(u32, i64)> = Vec::new();
@@ -783,6 +852,28 @@ mod tests {
         let json = serde_json::to_value(&rep).unwrap();
         assert_eq!(json["by"]["project"][0]["name"], "a");
         assert_eq!(json["start"], "1970-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn rows_of_one_name_are_added_up() {
+        let rows = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+            v.iter().map(|(n, ms)| (n.to_string(), *ms)).collect()
+        };
+        let mut r = rows(&[("#1", 1), ("ABC-2", 2), ("#1", 4), (NONE_NAME, 8)]);
+        merge_same_names(Dim::Ticket, &mut r);
+        assert_eq!(r, rows(&[("#1", 5), (NONE_NAME, 8), ("ABC-2", 2)]));
+        let mut r = rows(&[
+            (NONE_NAME, 1),
+            ("a", 2),
+            (NONE_NAME, 4),
+            ("b", 8),
+            (NONE_NAME, 16),
+        ]);
+        merge_same_names(Dim::Project, &mut r);
+        assert_eq!(r, rows(&[(NONE_NAME, 21), ("a", 2), ("b", 8)]));
+        let mut r = rows(&[("a", 2), (NONE_NAME, 4)]);
+        merge_same_names(Dim::Project, &mut r);
+        assert_eq!(r, rows(&[("a", 2), (NONE_NAME, 4)]));
     }
 
     #[test]

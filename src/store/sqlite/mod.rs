@@ -128,6 +128,18 @@ impl super::Database for SqliteDatabase {
             }
         }
     }
+
+    fn release_idle(&self) {
+        // One reader stays: the next request (a prompt's `tf status`) need not reopen it.
+        let closed = match self.readers.lock() {
+            Ok(mut pool) => {
+                let keep = pool.len().min(1);
+                pool.split_off(keep)
+            }
+            Err(_) => Vec::new(),
+        };
+        drop(closed);
+    }
 }
 
 /// The single writer: owns the connection that writes and the string cache.
@@ -916,22 +928,23 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut rows = st
             .query(params![user, start, end])
             .map_err(|e| self.err(e))?;
-        let id =
-            |r: &rusqlite::Row<'_>, i| r.get::<_, Option<u32>>(i).map(Option::unwrap_or_default);
+        // A report with its own timeout reads every heartbeat of its range: plain integers,
+        // NULL as 0, without rusqlite's typed conversions.
+        let id = |r: &rusqlite::Row<'_>, i| int_or_null(r, i).map(|v| v as u32);
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
             let beat = (|| {
                 Ok::<_, rusqlite::Error>(Beat {
-                    time_ms: r.get(0)?,
+                    time_ms: int(r, 0)?,
                     key: Dims {
                         project: id(r, 1)?,
                         language: id(r, 2)?,
                         branch: id(r, 3)?,
-                        entity: r.get(4)?,
+                        entity: id(r, 4)?,
                         editor: id(r, 5)?,
                         machine: id(r, 6)?,
                         os: id(r, 9)?,
-                        category: r.get(7)?,
-                        source: r.get(8)?,
+                        category: int(r, 7)? as u8,
+                        source: int(r, 8)? as u8,
                     },
                 })
             })()
@@ -1308,9 +1321,20 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
 /// An INTEGER column as is: rollup rows are read by the tens of thousands, and rusqlite's typed
 /// `get` costs more than the rest of a row's work.
 fn int(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
-    match r.get_ref(i)? {
-        rusqlite::types::ValueRef::Integer(v) => Ok(v),
-        other => Err(rusqlite::Error::InvalidColumnType(
+    integer(r, i, None)
+}
+
+/// [`int`] of a nullable column, NULL as 0.
+fn int_or_null(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
+    integer(r, i, Some(0))
+}
+
+fn integer(r: &rusqlite::Row<'_>, i: usize, null: Option<i64>) -> rusqlite::Result<i64> {
+    use rusqlite::types::ValueRef;
+    match (r.get_ref(i)?, null) {
+        (ValueRef::Integer(v), _) => Ok(v),
+        (ValueRef::Null, Some(v)) => Ok(v),
+        (other, _) => Err(rusqlite::Error::InvalidColumnType(
             i,
             String::new(),
             other.data_type(),
