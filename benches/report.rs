@@ -12,8 +12,8 @@ use common::data::{DAYS, YEAR_HEARTBEATS, data_start_ms, utc_date, write_year};
 use common::store::wait_for_fresh_rollups;
 use common::web::{Client, SUMMARIES_PATH, basic_auth, reset_peak_rss};
 use common::{
-    Conn, Daemon, Home, Row, Table, bins, fail, median, mib, ms, percentile, proc_status_kib, run,
-    thousands, time_run,
+    Conn, Daemon, Home, Row, Table, bins, clock_ticks_per_second, fail, median, mib, ms,
+    percentile, proc_status_kib, run, thousands, time_run,
 };
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -143,7 +143,9 @@ fn main() {
     let last = utc_date(data_start_ms() + (DAYS - 1) * 86_400_000);
     let year = format!("{SUMMARIES_PATH}?start={first}&end={last}");
     let body = client.get_ok(&year).len();
+    let ticks = daemon.cpu_ticks();
     let (summaries_p50, summaries_p95) = runs(RUNS, || timed_get(&mut client, &year));
+    let cpu = cpu_per_run(daemon.cpu_ticks() - ticks, RUNS + 1);
     table.push(
         Row::new(
             format!("summaries over {DAYS} days (HTTP, daemon)"),
@@ -156,8 +158,8 @@ fn main() {
         ),
     );
     table.push(Row::detail(
-        "response",
-        format!("{:.2} MB of JSON", body as f64 / 1e6),
+        "response; the daemon's CPU per request (a busy machine stretches the wall time)",
+        format!("{:.2} MB of JSON; {}", body as f64 / 1e6, ms(cpu)),
     ));
     let (project, branches) = top_project_and_branches(&home);
     for (label, query) in [
@@ -261,6 +263,11 @@ fn runs(n: usize, mut f: impl FnMut() -> Duration) -> (Duration, Duration) {
     f();
     let mut times: Vec<Duration> = (0..n).map(|_| f()).collect();
     (median(&mut times), percentile(&mut times, 95.0))
+}
+
+/// CPU time per run from clock ticks spent over `runs` runs.
+fn cpu_per_run(ticks: u64, runs: usize) -> Duration {
+    Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second() as f64 / runs as f64)
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {
