@@ -1667,9 +1667,7 @@ fn tf_add_and_heartbeat_read_wall_clock_times_in_the_daemons_zone() {
     ]);
     let today = local_date(now_secs(), offset);
     assert!(
-        out.contains(&format!(
-            "standup 0h 15m ({today} 09:30 → 09:45)"
-        )),
+        out.contains(&format!("standup 0h 15m ({today} 09:30 → 09:45)")),
         "printed in the daemon's zone: {out}"
     );
     tf(&[

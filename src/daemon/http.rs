@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -527,7 +527,7 @@ async fn heartbeats_of_day(
 }
 
 async fn sync_push(
-    AxState(http): AxState<Api>,
+    AxState(http): AxState<Shared>,
     Extension(a): Who,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -541,7 +541,11 @@ async fn sync_push(
     sync_response(super::sync_api::push(&http, &a, &body).await)
 }
 
-async fn sync_pull(AxState(http): AxState<Api>, Extension(a): Who, Query(q): Params) -> Response {
+async fn sync_pull(
+    AxState(http): AxState<Shared>,
+    Extension(a): Who,
+    Query(q): Params,
+) -> Response {
     sync_response(super::sync_api::pull(&http, &a, &q).await)
 }
 
@@ -561,9 +565,16 @@ fn sync_response<T: serde::Serialize>(r: Result<T, super::sync_api::SyncError>) 
 
 /// Read endpoints answer 200 with their body, 400 for a bad parameter, 503/500 for storage
 /// errors.
-fn read_response(r: Result<Value, super::wakatime_api::ApiError>) -> Response {
+fn read_response(
+    r: Result<super::wakatime_api::JsonBody, super::wakatime_api::ApiError>,
+) -> Response {
     match r {
-        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.0,
+        )
+            .into_response(),
         Err(super::wakatime_api::ApiError::BadRequest(m)) => error(StatusCode::BAD_REQUEST, m),
         Err(super::wakatime_api::ApiError::Store(e)) => store_error(e),
     }

@@ -212,6 +212,12 @@ pub trait Snapshot {
     fn dirty_days(&self, user: UserId, from: DayNum, to: DayNum) -> Result<Vec<DayNum>>;
     /// The interned string with this id ("" for 0 or unknown).
     fn name(&self, id: u32) -> Result<String>;
+    /// Looks up the names of `ids` at once, so that [`Snapshot::name`] finds them cached: one
+    /// round trip to a database server instead of one per id. A local file needs none.
+    fn prefetch_names(&self, ids: &[u32]) -> Result<()> {
+        let _ = ids;
+        Ok(())
+    }
     /// The id of an interned string, if it was ever stored.
     fn string_id(&self, value: &str) -> Result<Option<u32>>;
 
@@ -702,6 +708,9 @@ pub trait Database: Send + Sync {
     fn quick_lookups(&self) -> bool {
         false
     }
+    /// Reads have stopped for a while: closes what is kept open between them (pooled
+    /// connections, with their buffers and caches), to be reopened on demand.
+    fn release_idle(&self) {}
 }
 
 /// Runs `f` in one snapshot of `db` and returns its result.

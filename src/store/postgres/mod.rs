@@ -158,6 +158,12 @@ impl Database for PgDatabase {
             names.clear();
         }
     }
+
+    fn release_idle(&self) {
+        // Each connection keeps buffers as large as the largest batch it read (a megabyte or
+        // more after a year's report); the writer's idle housekeeping does the same.
+        self.inner.pool.shrink();
+    }
 }
 
 /// Reads inside one transaction of a pooled connection (or the writer's own).
@@ -390,30 +396,37 @@ impl Snapshot for PgSnapshot<'_> {
     ) -> Result<()> {
         let sql = match table {
             Rollup::Daily => {
-                "SELECT day, project, language, branch, category, editor, machine, source, os, ms, 0
+                "SELECT day, ms, project, language, branch, category, editor, machine, source, os
                  FROM daily WHERE user_id = $1 AND day BETWEEN $2 AND $3"
             }
             Rollup::Entities => {
-                "SELECT day, project, language, branch, 0::smallint, 0, 0, 0::smallint, 0, ms, entity
+                "SELECT day, ms, project, language, branch, entity
                  FROM daily_entities WHERE user_id = $1 AND day BETWEEN $2 AND $3"
             }
         };
         self.stream(sql, &[&user, &from, &to], &mut |r| {
-            each(
-                get(r, 0)?,
-                Dims {
-                    project: id(r, 1)?,
-                    language: id(r, 2)?,
-                    branch: id(r, 3)?,
-                    category: get::<i16>(r, 4)? as u8,
-                    editor: id(r, 5)?,
-                    machine: id(r, 6)?,
-                    source: get::<i16>(r, 7)? as u8,
-                    os: id(r, 8)?,
-                    entity: id(r, 10)?,
+            let id = |i| Ok::<_, StoreError>(get::<i32>(r, i)? as u32);
+            let dims = match table {
+                Rollup::Daily => Dims {
+                    project: id(2)?,
+                    language: id(3)?,
+                    branch: id(4)?,
+                    category: get::<i16>(r, 5)? as u8,
+                    editor: id(6)?,
+                    machine: id(7)?,
+                    source: get::<i16>(r, 8)? as u8,
+                    os: id(9)?,
+                    entity: 0,
                 },
-                get(r, 9)?,
-            );
+                Rollup::Entities => Dims {
+                    project: id(2)?,
+                    language: id(3)?,
+                    branch: id(4)?,
+                    entity: id(5)?,
+                    ..Dims::default()
+                },
+            };
+            each(get(r, 0)?, dims, get(r, 1)?);
             Ok(true)
         })
     }
@@ -444,6 +457,30 @@ impl Snapshot for PgSnapshot<'_> {
             names.insert(id, name.clone());
         }
         Ok(name)
+    }
+
+    fn prefetch_names(&self, ids: &[u32]) -> Result<()> {
+        let missing: Vec<i32> = match self.names.lock() {
+            Ok(names) => ids
+                .iter()
+                .filter(|&&id| id != 0 && !names.contains_key(&id))
+                .map(|&id| id as i32)
+                .collect(),
+            Err(_) => return Ok(()),
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows = self.query(
+            "SELECT id, value FROM strings WHERE id = ANY($1)",
+            &[&missing],
+        )?;
+        if let Ok(mut names) = self.names.lock() {
+            for r in &rows {
+                names.insert(get::<i32>(r, 0)? as u32, get(r, 1)?);
+            }
+        }
+        Ok(())
     }
 
     fn string_id(&self, value: &str) -> Result<Option<u32>> {

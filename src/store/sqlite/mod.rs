@@ -150,6 +150,18 @@ impl super::Database for SqliteDatabase {
             }
         }
     }
+
+    fn release_idle(&self) {
+        // One reader stays: the next request (a prompt's `tf status`) need not reopen it.
+        let closed = match self.readers.lock() {
+            Ok(mut pool) => {
+                let keep = pool.len().min(1);
+                pool.split_off(keep)
+            }
+            Err(_) => Vec::new(),
+        };
+        drop(closed);
+    }
 }
 
 /// The single writer: owns the connection that writes and the string cache.
@@ -1039,22 +1051,23 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut rows = st
             .query(params![user, start, end])
             .map_err(|e| self.err(e))?;
-        let id =
-            |r: &rusqlite::Row<'_>, i| r.get::<_, Option<u32>>(i).map(Option::unwrap_or_default);
+        // A report with its own timeout reads every heartbeat of its range: plain integers,
+        // NULL as 0, without rusqlite's typed conversions.
+        let id = |r: &rusqlite::Row<'_>, i| int_or_null(r, i).map(|v| v as u32);
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
             let beat = (|| {
                 Ok::<_, rusqlite::Error>(Beat {
-                    time_ms: r.get(0)?,
+                    time_ms: int(r, 0)?,
                     key: Dims {
                         project: id(r, 1)?,
                         language: id(r, 2)?,
                         branch: id(r, 3)?,
-                        entity: r.get(4)?,
+                        entity: id(r, 4)?,
                         editor: id(r, 5)?,
                         machine: id(r, 6)?,
                         os: id(r, 9)?,
-                        category: r.get(7)?,
-                        source: r.get(8)?,
+                        category: int(r, 7)? as u8,
+                        source: int(r, 8)? as u8,
                     },
                 })
             })()
@@ -1104,11 +1117,11 @@ impl Snapshot for SqliteSnapshot<'_> {
     ) -> Result<()> {
         let sql = match table {
             Rollup::Daily => {
-                "SELECT day, project, language, branch, category, editor, machine, source, os, ms
+                "SELECT day, ms, project, language, branch, category, editor, machine, source, os
                  FROM daily WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
             }
             Rollup::Entities => {
-                "SELECT day, project, language, branch, 0, 0, 0, 0, 0, ms, entity
+                "SELECT day, ms, project, language, branch, entity
                  FROM daily_entities WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
             }
         };
@@ -1116,25 +1129,28 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut rows = st.query(params![user, from, to]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
             let row = (|| {
-                Ok::<_, rusqlite::Error>((
-                    r.get::<_, DayNum>(0)?,
-                    Dims {
-                        project: r.get(1)?,
-                        language: r.get(2)?,
-                        branch: r.get(3)?,
-                        category: r.get(4)?,
-                        editor: r.get(5)?,
-                        machine: r.get(6)?,
-                        source: r.get(7)?,
-                        os: r.get(8)?,
-                        entity: if table == Rollup::Entities {
-                            r.get(10)?
-                        } else {
-                            0
-                        },
+                let id = |i| int(r, i).map(|v| v as u32);
+                let dims = match table {
+                    Rollup::Daily => Dims {
+                        project: id(2)?,
+                        language: id(3)?,
+                        branch: id(4)?,
+                        category: int(r, 5)? as u8,
+                        editor: id(6)?,
+                        machine: id(7)?,
+                        source: int(r, 8)? as u8,
+                        os: id(9)?,
+                        entity: 0,
                     },
-                    r.get::<_, i64>(9)?,
-                ))
+                    Rollup::Entities => Dims {
+                        project: id(2)?,
+                        language: id(3)?,
+                        branch: id(4)?,
+                        entity: id(5)?,
+                        ..Dims::default()
+                    },
+                };
+                Ok::<_, rusqlite::Error>((int(r, 0)? as DayNum, dims, int(r, 1)?))
             })()
             .map_err(|e| classify(self.path, e))?;
             each(row.0, row.1, row.2);
@@ -1569,6 +1585,30 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
             .unwrap_or_default(),
         meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
     })
+}
+
+/// An INTEGER column as is: rollup rows are read by the tens of thousands, and rusqlite's typed
+/// `get` costs more than the rest of a row's work.
+fn int(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
+    integer(r, i, None)
+}
+
+/// [`int`] of a nullable column, NULL as 0.
+fn int_or_null(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
+    integer(r, i, Some(0))
+}
+
+fn integer(r: &rusqlite::Row<'_>, i: usize, null: Option<i64>) -> rusqlite::Result<i64> {
+    use rusqlite::types::ValueRef;
+    match (r.get_ref(i)?, null) {
+        (ValueRef::Integer(v), _) => Ok(v),
+        (ValueRef::Null, Some(v)) => Ok(v),
+        (other, _) => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            String::new(),
+            other.data_type(),
+        )),
+    }
 }
 
 #[cfg(test)]
