@@ -86,6 +86,14 @@ pub async fn connection(state: State, stream: UnixStream) {
         if line.trim().is_empty() {
             continue;
         }
+        // Once a stop was asked for, nothing new starts: a connection made before it may still
+        // send, and with several runtime threads its request can run before the accept loop ends.
+        if *state.shutdown.borrow() {
+            let stopping = Response::error(ErrorCode::ShuttingDown, "the daemon is shutting down");
+            let _ = drain(&mut pending, &mut write).await;
+            let _ = send(&mut write, &stopping).await;
+            return;
+        }
         let request = match parse_line(&line) {
             Ok(Parsed::Heartbeats { items, source }) => {
                 let (good, errors) = validate_items(&items, source.unwrap_or_default());
