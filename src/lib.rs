@@ -20,3 +20,4 @@ pub mod sync;
 pub mod timeline;
 pub mod wakatime;
 pub mod watch;
+mod web;

@@ -88,6 +88,8 @@ pub enum Request {
     SyncNow,
     /// Each sync target's state (answered with `sync`).
     SyncStatus,
+    /// A one-time sign-in link to the web dashboard (answered with `web_login`).
+    WebLogin,
 }
 
 fn yes() -> bool {
@@ -159,6 +161,10 @@ pub enum Response {
     },
     Sync {
         targets: Vec<SyncTarget>,
+    },
+    /// The dashboard's address with a one-time sign-in token (`tf web`).
+    WebLogin {
+        url: String,
     },
     LogChunk {
         #[serde(default)]
@@ -390,7 +396,7 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 17] = [
+const REQUEST_TYPES: [&str; 18] = [
     "hello",
     "status",
     "heartbeats",
@@ -408,6 +414,7 @@ const REQUEST_TYPES: [&str; 17] = [
     "shutdown",
     "sync_now",
     "sync_status",
+    "web_login",
 ];
 
 /// A parsed line; heartbeat items borrow from the line, so a large batch is read only once.

@@ -138,6 +138,8 @@ pub(crate) fn router(http: Api) -> Router {
         .route("/metrics", get(metrics));
     authenticated
         .merge(open)
+        // The web dashboard (its own sessions); the guards below cover it too.
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .layer(middleware::from_fn_with_state(http.clone(), guard_host))
         .layer(middleware::from_fn(time_limit))

@@ -4,9 +4,9 @@
 pub mod account;
 mod git;
 mod handlers;
-mod http;
+pub(crate) mod http;
 mod metrics;
-mod query;
+pub(crate) mod query;
 mod respond;
 pub mod server;
 mod shell;
@@ -16,7 +16,7 @@ mod sync;
 mod sync_api;
 mod wakatime_api;
 mod watcher;
-mod writer;
+pub(crate) mod writer;
 
 use crate::calendar::Calendar;
 use crate::config::Config;

@@ -1587,9 +1587,7 @@ impl Snapshot for SqliteSnapshot<'_> {
             params![&hash[..], now_ms],
             row_to_web_token,
         )?;
-        Ok(found
-            .flatten()
-            .filter(|t| super::same_hash(&t.hash, hash)))
+        Ok(found.flatten().filter(|t| super::same_hash(&t.hash, hash)))
     }
 
     fn badges(&self, user: UserId) -> Result<Vec<String>> {
