@@ -11,6 +11,7 @@ mod hook;
 mod setup;
 mod sync;
 mod transfer;
+mod web;
 
 use crate::calendar::Calendar;
 use crate::client::{Client, ClientError, start_daemon, stop_daemon};
@@ -78,6 +79,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Watch { action } => git_report::watch(&ctx, action, out),
         Command::Sync { action } => sync::run(&ctx, action, out).map(|()| ExitCode::SUCCESS),
         Command::Dash => dash::dash(&ctx),
+        Command::Web { print } => web::web(&ctx, print, out),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
         Command::Import { kind_or_file, file } => match file {

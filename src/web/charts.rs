@@ -74,7 +74,8 @@ pub fn bars(
     limit: usize,
     href: &dyn Fn(&str) -> Option<String>,
 ) -> Markup {
-    const W: f64 = 400.0;
+    // Narrow, so that text stays legible in a third of a desktop and on a phone alike.
+    const W: f64 = 320.0;
     const ROW: f64 = 30.0;
     let shown = &rows[..rows.len().min(limit)];
     let top = shown.iter().map(|r| r.seconds).fold(0.0, f64::max);
@@ -195,8 +196,9 @@ pub fn timeline(
             rect.track x="0" y="4" width=(W) height="28" {}
             @for h in (0..=hours).step_by(3) {
                 @let x = x_of(start + h * 3_600_000);
+                @let anchor = if h == 0 { "start" } else if x > W - 20.0 { "end" } else { "middle" };
                 line.grid x1=(f(x)) x2=(f(x)) y1="2" y2="36" {}
-                text.axis x=(f(x.clamp(10.0, W - 12.0))) y="50" text-anchor="middle" { (clock(start + h * 3_600_000)) }
+                text.axis x=(f(x)) y="50" text-anchor=(anchor) { (clock(start + h * 3_600_000)) }
             }
             @for s in segments {
                 @let (a, b) = ((s.start_unix * 1000.0) as i64, (s.end_unix * 1000.0) as i64);
@@ -313,8 +315,8 @@ mod tests {
     fn bars_scale_to_the_largest_and_stop_at_the_limit() {
         let rows = [row("a", 100.0), row("b", 50.0), row("c", 0.0)];
         let svg = bars("project", &rows, 2, &|_| None).into_string();
-        assert!(svg.contains("width=\"400.0\""), "{svg}");
-        assert!(svg.contains("width=\"200.0\""), "{svg}");
+        assert!(svg.contains("width=\"320.0\""), "{svg}");
+        assert!(svg.contains("width=\"160.0\""), "{svg}");
         assert!(!svg.contains("data-name=\"c\""), "{svg}");
     }
 

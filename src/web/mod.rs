@@ -47,7 +47,7 @@ pub(crate) fn router() -> Router<Api> {
 }
 
 /// What every dashboard answer carries: nothing runs or loads but our own files (no inline
-/// script, so injected markup cannot run even if escaping failed), no framing, no referrer.
+/// script, so injected markup cannot run even if escaping failed), no framing, no referrer to other sites.
 /// Badges, meant to be embedded elsewhere, set their own.
 async fn security_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
@@ -62,7 +62,9 @@ async fn security_headers(mut response: Response) -> Response {
          connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "no-referrer");
+    // `same-origin`, not `no-referrer`: with the latter Chromium sends `Origin: null` on our own
+    // form posts, which the CSRF check must refuse.
+    set(header::REFERRER_POLICY, "same-origin");
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::CACHE_CONTROL, "no-store");
     response
