@@ -55,3 +55,8 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         None => (StatusCode::NOT_FOUND, "no such file\n").into_response(),
     }
 }
+
+/// `/favicon.ico`, which browsers ask for on pages that name no icon (the sign-in steps).
+pub async fn favicon() -> Response {
+    serve(Path("favicon.svg".to_string())).await
+}

@@ -35,10 +35,11 @@ pub async fn events(State(api): State<Api>, viewer: Viewer) -> Response {
     let stream = futures_util::stream::unfold(start, move |mut s| {
         let api = api.clone();
         async move {
+            // Browsers drop an event without data: hello carries some.
             if s.hello {
                 s.hello = false;
                 return Some((
-                    Ok::<_, Infallible>(SseEvent::default().event("hello").data("")),
+                    Ok::<_, Infallible>(SseEvent::default().event("hello").data("listening")),
                     s,
                 ));
             }

@@ -41,6 +41,7 @@ pub(crate) fn router() -> Router<Api> {
         .route("/login", get(auth::login))
         .route("/sign-out", post(auth::sign_out))
         .route("/assets/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/badge/{file}", get(badge::total))
         .route("/badge/{user}/{file}", get(badge::project))
         .layer(middleware::map_response(security_headers))

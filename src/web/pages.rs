@@ -1117,6 +1117,11 @@ pub async fn account(State(api): State<Api>, viewer: Viewer, headers: HeaderMap)
     let started = Instant::now();
     let acc = viewer.account.clone();
     let local = viewer.local;
+    // The project list comes from the rollups: bring them up to date first (as the
+    // WakaTime `projects` endpoint does).
+    if !local && let Err(e) = api.writer.refresh(acc.id(), (i32::MIN, i32::MAX)).await {
+        return write_error(e);
+    }
     let found = query::read(&api.db, move |snap| {
         let badges = snap.badges(acc.id())?;
         let projects = if local {
@@ -1146,6 +1151,12 @@ pub async fn account(State(api): State<Api>, viewer: Viewer, headers: HeaderMap)
     };
     let mut choices: Vec<String> = vec![String::new()];
     choices.extend(projects);
+    // A badge that is on stays listed (to turn it off) even without time any more.
+    for b in &badges {
+        if !choices.contains(b) {
+            choices.push(b.clone());
+        }
+    }
     let body = html! {
         h1 { "Account" }
         dl.totals {

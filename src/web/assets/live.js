@@ -43,7 +43,11 @@
   }
   const events = new EventSource("/events");
   events.addEventListener("change", refresh);
-  // A reconnect after the daemon restarted may have missed changes.
-  events.addEventListener("hello", () => { if (events.seen) refresh(); events.seen = true; });
+  // `hello` opens every stream: after a reconnect (the daemon restarted) changes may have been
+  // missed, so the page re-reads. data-live says the page is listening.
+  events.addEventListener("hello", () => {
+    if (document.documentElement.dataset.live) refresh();
+    document.documentElement.dataset.live = "open";
+  });
   window.addEventListener("pagehide", () => events.close());
 })();
