@@ -658,7 +658,7 @@ fn markup_in_names_is_escaped_everywhere_and_long_names_fit() {
         "full name in the title"
     );
     assert!(
-        chart.contains(&format!("{}…", "L".repeat(43))),
+        chart.contains(&format!("{}…", "L".repeat(35))),
         "shortened on screen"
     );
     // Downloads carry the names as data, quoted for CSV.

@@ -90,7 +90,7 @@ pub fn bars(
                 @let class = if r.name == NONE_NAME { "bar none" } else { "bar" };
                 @let body = html! {
                     title { (label) }
-                    text.name x="0" y=(f(y + 12.0)) { (shorten(&r.name, 44)) }
+                    text.name x="0" y=(f(y + 12.0)) { (shorten(&r.name, 36)) }
                     text.value x=(W) y=(f(y + 12.0)) text-anchor="end" { (duration(r.seconds)) }
                     rect class=(class) x="0" y=(f(y + 16.0)) width=(f(width)) height="9" rx="2" {}
                 };
@@ -132,7 +132,7 @@ pub fn stacked(columns: &[Column], palette: &Palette) -> Markup {
     let y_of = |seconds: f64| 8.0 + plot_h - plot_h * (seconds / 3600.0) / top;
     let n = columns.len().max(1) as f64;
     let slot = (W - LEFT) / n;
-    let bar = (slot * 0.7).max(1.0);
+    let bar = (slot * 0.7).clamp(1.0, 48.0);
     // Labels that fit: every k-th column.
     let every = ((40.0 / slot).ceil() as usize).max(1);
     let ticks: Vec<f64> = (0..=((top / step) as usize))

@@ -109,6 +109,12 @@ try {
       }
     }
 
+    // Dark, as prefers-color-scheme asks.
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.goto(plan.base + plan.pages[0].path);
+    await page.screenshot({ path: join(plan.screenshots, `dark-${plan.pages[0].name}-390x844.png`), fullPage: true });
+    await page.emulateMedia({ colorScheme: "light" });
+
     // Keyboard: the first Tab reaches the skip link, and Enter on it moves to the content.
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.goto(plan.base + plan.live.path);
