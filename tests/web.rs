@@ -848,6 +848,52 @@ fn a_project_with_ten_thousand_files() {
 }
 
 #[test]
+fn tf_web_opens_the_browser_with_a_link_that_signs_in() {
+    let mut env = TestEnv::new();
+    // A "browser" that writes down what it was asked to open.
+    let opened = env.scratch().join("opened.txt");
+    let browser = env.scratch().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .expect("write the browser script");
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("make it executable");
+    env.set_env("BROWSER", &browser.display().to_string());
+    env.start_daemon();
+    let out = env.tf(["web"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        common::stderr(&out).contains("opened the dashboard"),
+        "{}",
+        show(&out)
+    );
+    let link = std::fs::read_to_string(&opened).expect("the browser was run");
+    let b = open_link(&link);
+    assert_eq!(b.get("/").status, 200);
+    // A browser that fails: the link is printed instead.
+    env.env.retain(|(k, _)| k != "BROWSER");
+    env.set_env("BROWSER", "false");
+    env.set_env("PATH", "/nonexistent");
+    let out = env.tf(["web"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/login?token="),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        common::stderr(&out).contains("could not open a browser"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
 fn tf_web_without_the_http_api_says_why() {
     let mut env = TestEnv::new();
     env.set_env("TIMEFORGED_HTTP__ENABLED", "false");

@@ -576,6 +576,57 @@ mod tests {
         assert_eq!(cookie_name(&proxied), "tf_session");
     }
 
+    /// Expiry, one-time use and key revocation, on the store every server process shares.
+    #[test]
+    fn tokens_expire_are_taken_once_and_end_with_their_key() {
+        use crate::store::{Database, KeySelector, sqlite::SqliteDatabase};
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("t.db")).unwrap();
+        let mut w = db.writer().unwrap();
+        let user = w.add_user("ann", &Default::default(), 0).unwrap();
+        let key = w
+            .add_key(user.id, &apikey::hash("k"), None, false, 0)
+            .unwrap();
+        let token = |n: u8, kind, key_id, expires_ms| WebToken {
+            hash: [n; 32],
+            user: user.id,
+            kind,
+            key_id,
+            created_ms: 1_000,
+            expires_ms,
+        };
+        w.add_web_token(&token(1, WebTokenKind::Session, Some(key.id), 5_000))
+            .unwrap();
+        w.add_web_token(&token(2, WebTokenKind::Link, None, 5_000))
+            .unwrap();
+        let look = |n: u8, now| crate::store::read(&db, |s| s.web_token(&[n; 32], now)).unwrap();
+        assert!(look(1, 4_999).is_some());
+        assert!(look(1, 5_000).is_none(), "expired");
+        assert!(look(9, 0).is_none(), "never made");
+        // Taken once: the second time there is nothing.
+        assert_eq!(
+            w.take_web_token(&[2; 32]).unwrap().map(|t| t.kind),
+            Some(WebTokenKind::Link)
+        );
+        assert!(w.take_web_token(&[2; 32]).unwrap().is_none());
+        // Revoking the key ends the session.
+        w.revoke_keys(KeySelector::Id(key.id)).unwrap();
+        assert!(look(1, 2_000).is_none());
+        // Adding a token drops the expired ones.
+        w.add_web_token(&token(3, WebTokenKind::Session, None, 9_000))
+            .unwrap();
+        w.add_web_token(&WebToken {
+            created_ms: 9_500,
+            ..token(4, WebTokenKind::Session, None, 20_000)
+        })
+        .unwrap();
+        assert!(w.take_web_token(&[3; 32]).unwrap().is_none(), "pruned");
+        // A removed user's tokens go with them (ids can be reused).
+        w.remove_user(user.id).unwrap();
+        assert!(look(4, 10_000).is_none());
+        assert!(w.take_web_token(&[4; 32]).unwrap().is_none());
+    }
+
     #[test]
     fn csrf_depends_on_the_session() {
         assert_eq!(csrf_for("a"), csrf_for("a"));
