@@ -213,6 +213,7 @@ fn before_storage(request: Request) {
         | Request::SyncNow
         | Request::SyncStatus
         | Request::Config { .. }
+        | Request::WebLogin
         | Request::Watch(_)
         | Request::Subscribe
         | Request::Shutdown => {}

@@ -22,3 +22,4 @@ pub mod sync;
 pub mod timeline;
 pub mod wakatime;
 pub mod watch;
+mod web;

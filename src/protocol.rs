@@ -116,6 +116,8 @@ pub enum Request {
         #[serde(default)]
         reload: bool,
     },
+    /// A one-time sign-in link to the web dashboard (answered with `web_login`).
+    WebLogin,
 }
 
 fn yes() -> bool {
@@ -201,6 +203,10 @@ pub enum Response {
         targets: Vec<SyncTarget>,
     },
     Config(Box<ConfigState>),
+    /// The dashboard's address with a one-time sign-in token (`tf web`).
+    WebLogin {
+        url: String,
+    },
     LogChunk {
         #[serde(default)]
         heartbeats: Vec<Heartbeat>,
@@ -543,7 +549,7 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 21] = [
+const REQUEST_TYPES: [&str; 22] = [
     "hello",
     "status",
     "heartbeats",
@@ -565,6 +571,7 @@ const REQUEST_TYPES: [&str; 21] = [
     "sync_now",
     "sync_status",
     "config",
+    "web_login",
 ];
 
 /// A parsed line; heartbeat items borrow from the line, so a large batch is read only once.

@@ -134,6 +134,26 @@ pub fn user(args: UserArgs, config: &Config, paths: &Paths, out: &mut impl Write
             );
         }
         UserCommand::Key { command } => key(command, &defaults, &*db, &mut *w, out, now)?,
+        UserCommand::LoginLink { name, url, minutes } => {
+            let user = find(&*db, &name)?;
+            if !(1..=10_080).contains(&minutes) {
+                bail!("--minutes {minutes} is out of range (1 to 10080, a week)");
+            }
+            let base = url.unwrap_or_else(|| format!("http://{}", config.server.listen));
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                bail!("--url {base:?} is not an http:// or https:// address");
+            }
+            let token = crate::web::auth::make_link(&mut *w, user.id, i64::from(minutes) * 60_000)?;
+            eprintln!(
+                "a sign-in link for {name} to the web dashboard; it works once, within {minutes} minutes:"
+            );
+            writeln!(
+                out,
+                "{}{}",
+                base.trim_end_matches('/'),
+                crate::web::auth::link_path(&token)
+            )?;
+        }
     }
     Ok(())
 }

@@ -68,6 +68,12 @@ pub enum Command {
     },
     /// A live dashboard of today, the week, the month and each project (keys: ? for help).
     Dash,
+    /// Open the web dashboard in your browser, signed in (a one-time link from the daemon).
+    Web {
+        /// Print the link instead of opening a browser (it works once, for 5 minutes).
+        #[arg(long)]
+        print: bool,
+    },
     /// Time per branch: first and last activity, commits made, ticket keys.
     #[command(after_long_help = time_help())]
     Branches {
@@ -754,6 +760,16 @@ pub enum UserCommand {
         name: String,
         #[command(flatten)]
         settings: UserSettingsArgs,
+    },
+    /// Print a one-time link that signs NAME in to the web dashboard.
+    LoginLink {
+        name: String,
+        /// The server's address as browsers reach it (default: http://[server] listen).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// How long the link works if unused, in minutes (1 to 10080).
+        #[arg(long, value_name = "MIN", default_value_t = 60)]
+        minutes: u32,
     },
     /// API keys: add, list, revoke, rotate.
     Key {

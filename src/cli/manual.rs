@@ -46,6 +46,7 @@ pub(crate) const PAGES: &[(&str, &[u8])] = pages!(
     "tf-status.1",
     "tf-sync.1",
     "tf-watch.1",
+    "tf-web.1",
     "timeforged.1",
     "timeforged-run.1",
     "timeforged-serve.1",

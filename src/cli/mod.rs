@@ -16,6 +16,7 @@ pub mod service;
 mod setup;
 mod sync;
 mod transfer;
+mod web;
 
 use crate::calendar::Calendar;
 use crate::client::{Client, ClientError, start_daemon, stop_daemon};
@@ -146,6 +147,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Watch { action } => git_report::watch(&ctx, action, out),
         Command::Sync { action } => sync::run(&ctx, action, out).map(|()| ExitCode::SUCCESS),
         Command::Dash => dash::dash(&ctx),
+        Command::Web { print } => web::web(&ctx, print, out),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
         Command::Intervals {

@@ -249,6 +249,7 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
                 targets: sync.status(),
             },
         },
+        Request::WebLogin => crate::web::auth::web_login(state).await,
         Request::Subscribe | Request::Log { .. } => Response::error(
             ErrorCode::BadRequest,
             "streaming request handled by the connection",

@@ -103,7 +103,7 @@ pub(crate) async fn serve(http: Api, listener: TcpListener) {
 /// The routes' shared state. Behind an `Arc`: every middleware and handler takes its own copy
 /// of the state for each request, and copying `Api` itself (channels, a name) cost several
 /// atomic operations and an allocation each time.
-type Shared = Arc<Api>;
+pub(crate) type Shared = Arc<Api>;
 
 pub(crate) fn router(http: Api) -> Router {
     let http: Shared = Arc::new(http);
@@ -149,6 +149,8 @@ pub(crate) fn router(http: Api) -> Router {
         .route("/metrics", get(metrics));
     let app = authenticated
         .merge(open)
+        // The web dashboard (its own sessions); the guards below cover it too.
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         .layer(middleware::from_fn_with_state(http.clone(), guard));
     // Each layer costs every request a boxed future: measuring only when metrics are served.

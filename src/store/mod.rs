@@ -317,6 +317,14 @@ pub trait Snapshot {
     fn sync_state(&self, target: &str) -> Result<Option<String>>;
     /// This install's machine id, once made.
     fn machine_id(&self) -> Result<Option<String>>;
+
+    // The web dashboard.
+
+    /// The sign-in link or session with this hash, unless it has expired by `now_ms` or the
+    /// API key it was signed in with has been revoked since.
+    fn web_token(&self, hash: &KeyHash, now_ms: i64) -> Result<Option<WebToken>>;
+    /// The projects whose public badge `user` turned on, by name (`""` is their total).
+    fn badges(&self, user: UserId) -> Result<Vec<String>>;
 }
 
 /// Where records come from, for sync.
@@ -679,6 +687,14 @@ pub trait Store: Send {
     fn idle(&mut self) -> Result<()>;
     /// Last work before the process exits.
     fn close(&mut self) -> Result<()>;
+
+    /// Stores a web sign-in link or session (by its hash), and drops the expired ones.
+    fn add_web_token(&mut self, token: &WebToken) -> Result<()>;
+    /// Deletes the token with this hash and returns it as it was: in one statement, so a
+    /// one-time link signs in once even with several servers on one database.
+    fn take_web_token(&mut self, hash: &KeyHash) -> Result<Option<WebToken>>;
+    /// Turns the public badge of `project` (`""`: the user's total) on or off.
+    fn set_badge(&mut self, user: UserId, project: &str, on: bool, now_ms: i64) -> Result<()>;
 }
 
 /// Which keys [`Store::revoke_keys`] deletes.
@@ -711,6 +727,38 @@ pub trait Database: Send + Sync {
     /// Reads have stopped for a while: closes what is kept open between them (pooled
     /// connections, with their buffers and caches), to be reopened on demand.
     fn release_idle(&self) {}
+}
+
+/// A token of the web dashboard, kept only as its SHA-256: a one-time sign-in link, or the
+/// session a browser holds in its cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebToken {
+    pub hash: KeyHash,
+    pub user: UserId,
+    pub kind: WebTokenKind,
+    /// The API key a session was signed in with: revoking the key ends the session.
+    pub key_id: Option<i64>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// What a [`WebToken`] is, as stored. Append, never reorder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebTokenKind {
+    /// A one-time sign-in link (`tf web`, `timeforged user login-link`).
+    Link = 0,
+    /// A signed-in browser.
+    Session = 1,
+}
+
+impl WebTokenKind {
+    pub fn from_code(code: i64) -> Option<WebTokenKind> {
+        match code {
+            0 => Some(WebTokenKind::Link),
+            1 => Some(WebTokenKind::Session),
+            _ => None,
+        }
+    }
 }
 
 /// Runs `f` in one snapshot of `db` and returns its result.

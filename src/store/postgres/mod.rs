@@ -10,7 +10,8 @@ mod schema;
 use super::{
     ApiKey, Batch, CommitRecord, CommitSync, Database, DayRollup, Dims, DirtyDay, GitRecorded,
     JournalPage, KeyHash, KeySelector, Logged, Provenance, Record, Result, Rollup, Scope, Snapshot,
-    Store, StoreError, Stored, SwitchSync, User, UserId, UserSettings, journal_kind,
+    Store, StoreError, Stored, SwitchSync, User, UserId, UserSettings, WebToken, WebTokenKind,
+    journal_kind,
 };
 use crate::calendar::DayNum;
 use crate::git::{GitEvent, GitEventKind, RewriteKind};
@@ -894,6 +895,54 @@ impl Snapshot for PgSnapshot<'_> {
             .map(|r| get(&r, 0))
             .transpose()
     }
+
+    fn web_token(&self, hash: &KeyHash, now_ms: i64) -> Result<Option<WebToken>> {
+        let found = self.query_opt(
+            "SELECT t.hash, t.user_id, t.kind, t.key_id, t.created_ms, t.expires_ms
+             FROM web_tokens t
+             WHERE t.hash = $1 AND t.expires_ms > $2
+               AND (t.key_id IS NULL
+                    OR EXISTS (SELECT 1 FROM api_keys k
+                               WHERE k.id = t.key_id AND k.user_id = t.user_id))",
+            &[&&hash[..], &now_ms],
+        )?;
+        Ok(found
+            .map(|r| row_to_web_token(&r))
+            .transpose()?
+            .flatten()
+            .filter(|t| super::same_hash(&t.hash, hash)))
+    }
+
+    fn badges(&self, user: UserId) -> Result<Vec<String>> {
+        self.query(
+            "SELECT project FROM web_badges WHERE user_id = $1 ORDER BY project",
+            &[&user],
+        )?
+        .iter()
+        .map(|r| get(r, 0))
+        .collect()
+    }
+}
+
+/// A `web_tokens` row (hash, user_id, kind, key_id, created_ms, expires_ms); None for a kind
+/// this build does not know.
+fn row_to_web_token(r: &Row) -> Result<Option<WebToken>> {
+    let hash: Vec<u8> = get(r, 0)?;
+    let kind: i16 = get(r, 2)?;
+    let (Ok(hash), Some(kind)) = (
+        <KeyHash>::try_from(hash.as_slice()),
+        WebTokenKind::from_code(i64::from(kind)),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(WebToken {
+        hash,
+        user: get(r, 1)?,
+        kind,
+        key_id: get(r, 3)?,
+        created_ms: get(r, 4)?,
+        expires_ms: get(r, 5)?,
+    }))
 }
 
 impl PgSnapshot<'_> {
@@ -1897,6 +1946,68 @@ impl Store for PgWriter {
     fn close(&mut self) -> Result<()> {
         self.conn = None;
         Ok(())
+    }
+
+    fn add_web_token(&mut self, t: &WebToken) -> Result<()> {
+        let shown = self.inner.pool.shown.clone();
+        let err = move |e| classify(&shown, e);
+        self.transaction(|tx, _, _| {
+            tx.execute(
+                "DELETE FROM web_tokens WHERE expires_ms <= $1",
+                &[&t.created_ms],
+            )
+            .map_err(err.clone())?;
+            tx.execute(
+                "INSERT INTO web_tokens (hash, user_id, kind, key_id, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id,
+                     kind = excluded.kind, key_id = excluded.key_id,
+                     created_ms = excluded.created_ms, expires_ms = excluded.expires_ms",
+                &[
+                    &&t.hash[..],
+                    &t.user,
+                    &(t.kind as i16),
+                    &t.key_id,
+                    &t.created_ms,
+                    &t.expires_ms,
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    fn take_web_token(&mut self, hash: &KeyHash) -> Result<Option<WebToken>> {
+        let shown = self.inner.pool.shown.clone();
+        let row = self.transaction(|tx, _, _| {
+            tx.query_opt(
+                "DELETE FROM web_tokens WHERE hash = $1
+                 RETURNING hash, user_id, kind, key_id, created_ms, expires_ms",
+                &[&&hash[..]],
+            )
+            .map_err(|e| classify(&shown, e))
+        })?;
+        Ok(row.map(|r| row_to_web_token(&r)).transpose()?.flatten())
+    }
+
+    fn set_badge(&mut self, user: UserId, project: &str, on: bool, now_ms: i64) -> Result<()> {
+        let shown = self.inner.pool.shown.clone();
+        self.transaction(|tx, _, _| {
+            if on {
+                tx.execute(
+                    "INSERT INTO web_badges (user_id, project, created_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                    &[&user, &project, &now_ms],
+                )
+            } else {
+                tx.execute(
+                    "DELETE FROM web_badges WHERE user_id = $1 AND project = $2",
+                    &[&user, &project],
+                )
+            }
+            .map_err(|e| classify(&shown, e))
+        })
+        .map(|_| ())
     }
 }
 

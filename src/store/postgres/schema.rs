@@ -153,6 +153,25 @@ pub const MIGRATIONS: &[&str] = &[
     -- record (JSON) for a forget or a removed interval.
     ALTER TABLE journal RENAME COLUMN sha TO data;
 ",
+    "
+    -- 4 (SQLite's 6): the web dashboard's sign-in links and sessions (SHA-256 of the token),
+    -- and the public badges users turned on.
+    CREATE TABLE web_tokens (
+        hash       BYTEA PRIMARY KEY,
+        user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        kind       SMALLINT NOT NULL,
+        key_id     BIGINT,
+        created_ms BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL
+    );
+    CREATE INDEX web_tokens_by_expiry ON web_tokens (expires_ms);
+    CREATE TABLE web_badges (
+        user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        project    TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        PRIMARY KEY (user_id, project)
+    );
+",
 ];
 
 /// Key of the advisory lock held while migrating ("tfmg").

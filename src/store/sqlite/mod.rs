@@ -9,7 +9,7 @@ mod schema;
 use super::{
     ApiKey, Batch, DayRollup, Dims, DirtyDay, JournalPage, KeyHash, KeySelector, Logged,
     Provenance, Record, Result, Rollup, Scope, Snapshot, Store, StoreError, Stored, User, UserId,
-    UserSettings, journal_kind,
+    UserSettings, WebToken, WebTokenKind, journal_kind,
 };
 use crate::calendar::DayNum;
 use crate::model::{Category, EntityType, Heartbeat, Interval, Source, ms_to_seconds};
@@ -804,6 +804,80 @@ impl Store for Writer {
     fn close(&mut self) -> Result<()> {
         self.checkpoint(true)
     }
+
+    fn add_web_token(&mut self, t: &WebToken) -> Result<()> {
+        self.transaction(|conn, _| {
+            conn.execute(
+                "DELETE FROM web_tokens WHERE expires_ms <= ?1",
+                [t.created_ms],
+            )?;
+            conn.execute(
+                "INSERT OR REPLACE INTO web_tokens
+                     (hash, user_id, kind, key_id, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    &t.hash[..],
+                    t.user,
+                    t.kind as i64,
+                    t.key_id,
+                    t.created_ms,
+                    t.expires_ms
+                ],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn take_web_token(&mut self, hash: &KeyHash) -> Result<Option<WebToken>> {
+        let taken = self.transaction(|conn, _| {
+            conn.query_row(
+                "DELETE FROM web_tokens WHERE hash = ?1
+                 RETURNING hash, user_id, kind, key_id, created_ms, expires_ms",
+                [&hash[..]],
+                row_to_web_token,
+            )
+            .optional()
+        })?;
+        Ok(taken.flatten())
+    }
+
+    fn set_badge(&mut self, user: UserId, project: &str, on: bool, now_ms: i64) -> Result<()> {
+        self.transaction(|conn, _| {
+            if on {
+                conn.execute(
+                    "INSERT OR IGNORE INTO web_badges (user_id, project, created_ms)
+                     VALUES (?1, ?2, ?3)",
+                    params![user, project, now_ms],
+                )
+            } else {
+                conn.execute(
+                    "DELETE FROM web_badges WHERE user_id = ?1 AND project = ?2",
+                    params![user, project],
+                )
+            }
+        })
+        .map(|_| ())
+    }
+}
+
+/// A `web_tokens` row (hash, user_id, kind, key_id, created_ms, expires_ms); None for a kind
+/// this build does not know.
+fn row_to_web_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<WebToken>> {
+    let hash: Vec<u8> = r.get(0)?;
+    let (Ok(hash), Some(kind)) = (
+        <KeyHash>::try_from(hash.as_slice()),
+        WebTokenKind::from_code(r.get(2)?),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(WebToken {
+        hash,
+        user: r.get(1)?,
+        kind,
+        key_id: r.get(3)?,
+        created_ms: r.get(4)?,
+        expires_ms: r.get(5)?,
+    }))
 }
 
 /// Inserts one user's heartbeats (inside the writer's transaction), journaling the new ones
@@ -1557,6 +1631,28 @@ impl Snapshot for SqliteSnapshot<'_> {
         self.one("SELECT value FROM meta WHERE key = 'machine_id'", [], |r| {
             r.get(0)
         })
+    }
+
+    fn web_token(&self, hash: &KeyHash, now_ms: i64) -> Result<Option<WebToken>> {
+        let found = self.one(
+            "SELECT t.hash, t.user_id, t.kind, t.key_id, t.created_ms, t.expires_ms
+             FROM web_tokens t
+             WHERE t.hash = ?1 AND t.expires_ms > ?2
+               AND (t.key_id IS NULL
+                    OR EXISTS (SELECT 1 FROM api_keys k
+                               WHERE k.id = t.key_id AND k.user_id = t.user_id))",
+            params![&hash[..], now_ms],
+            row_to_web_token,
+        )?;
+        Ok(found.flatten().filter(|t| super::same_hash(&t.hash, hash)))
+    }
+
+    fn badges(&self, user: UserId) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT project FROM web_badges WHERE user_id = ?1 ORDER BY project",
+            [user],
+            |r| r.get(0),
+        )
     }
 }
 

@@ -288,4 +288,28 @@ pub const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE journal RENAME COLUMN sha TO data;
     ",
+    // 6: the web dashboard — one-time sign-in links and sessions (SHA-256 of the token, which
+    // is only ever in the link or the browser's cookie), and the public badges users turned
+    // on. A removed user's go with them (user ids can be reused here).
+    "
+    CREATE TABLE web_tokens (
+        hash       BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        kind       INTEGER NOT NULL,   -- store::WebTokenKind
+        key_id     INTEGER,            -- api_keys.id a session was signed in with
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX web_tokens_by_expiry ON web_tokens (expires_ms);
+    CREATE TABLE web_badges (
+        user_id    INTEGER NOT NULL,
+        project    TEXT NOT NULL,      -- '' = the user's total
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, project)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER web_forget_user AFTER DELETE ON users BEGIN
+        DELETE FROM web_tokens WHERE user_id = old.id;
+        DELETE FROM web_badges WHERE user_id = old.id;
+    END;
+    ",
 ];
