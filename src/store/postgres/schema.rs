@@ -172,6 +172,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, project)
     );
 ",
+    "
+    -- 5 (SQLite's 7): time per dependency reads only the heartbeats that list some.
+    CREATE INDEX heartbeats_with_dependencies ON heartbeats (user_id, time_ms)
+        WHERE dependencies IS NOT NULL;
+",
 ];
 
 /// Key of the advisory lock held while migrating ("tfmg").

@@ -312,4 +312,10 @@ pub const MIGRATIONS: &[&str] = &[
         DELETE FROM web_badges WHERE user_id = old.id;
     END;
     ",
+    // 7: time per dependency (WakaTime's `dependencies`) reads only the heartbeats that list
+    // some; most list none, and then the index stays empty.
+    "
+    CREATE INDEX heartbeats_with_dependencies ON heartbeats (user_id, time_ms)
+        WHERE dependencies IS NOT NULL;
+    ",
 ];
