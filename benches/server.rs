@@ -14,7 +14,7 @@ mod common;
 
 use common::data::{DAYS, Generator, SEED, YEAR_HEARTBEATS, data_start_ms, utc_date};
 use common::store::{dirty_days, wait_for_fresh_rollups};
-use common::web::{Client, SUMMARIES_PATH, Server, rss_by_mapping};
+use common::web::{Client, Postgres, SUMMARIES_PATH, Server, rss_by_mapping};
 use common::{
     Home, Row, Table, bins, clock_ticks_per_second, fail, median, mib, ms, per_second, percentile,
     proc_cpu_ticks, rate, thousands,
@@ -64,7 +64,7 @@ fn main() {
     let home = Home::new(&bins);
     let sqlite_db = home.path().join("server.db").display().to_string();
     let sqlite = measure(&home, "SQLite", &sqlite_db, &pool);
-    let postgres = Postgres::create().map(|pg| {
+    let postgres = Postgres::create(PG_DATABASE).map(|pg| {
         let m = measure(&home, "PostgreSQL", &pg.url, &pool);
         (pg, m)
     });
@@ -562,55 +562,3 @@ fn load_year(server: &Server, key: &str) -> (usize, Duration) {
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
-
-/// The bench's own database on the server `TIMEFORGED_TEST_POSTGRES` names; dropped at the end
-/// (and at the start, should an earlier run have died).
-struct Postgres {
-    admin: String,
-    url: String,
-}
-
-impl Postgres {
-    fn create() -> Option<Postgres> {
-        let Ok(admin) = std::env::var("TIMEFORGED_TEST_POSTGRES") else {
-            let msg = "PostgreSQL SKIPPED: set TIMEFORGED_TEST_POSTGRES=postgres://USER:PASS@127.0.0.1/postgres \
-                       (a role that may create databases)";
-            if std::env::var("TIMEFORGED_REQUIRE_ALL").is_ok_and(|v| v == "1") {
-                fail(msg);
-            }
-            eprintln!("  !! {msg}");
-            return None;
-        };
-        let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-            .unwrap_or_else(|e| fail(format!("TIMEFORGED_TEST_POSTGRES: {e}")));
-        // Two statements: CREATE DATABASE cannot run in the transaction a batch would be.
-        for sql in [
-            format!("DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"),
-            format!("CREATE DATABASE {PG_DATABASE}"),
-        ] {
-            c.batch_execute(&sql).unwrap_or_else(|e| {
-                fail(format!(
-                    "{sql}: {}",
-                    e.as_db_error().map_or(e.to_string(), ToString::to_string)
-                ))
-            });
-        }
-        let Some((base, _)) = admin.rsplit_once('/') else {
-            fail("TIMEFORGED_TEST_POSTGRES must end with /DATABASE")
-        };
-        Some(Postgres {
-            url: format!("{base}/{PG_DATABASE}"),
-            admin,
-        })
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)"
-            ));
-        }
-    }
-}

@@ -341,3 +341,63 @@ pub fn rss_by_mapping(pid: u32, exe: &Path) -> Vec<(&'static str, u64)> {
         ("other anonymous", anon),
     ]
 }
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+/// A bench's own database on the server `TIMEFORGED_TEST_POSTGRES` names; dropped at the end
+/// (and at the start, should an earlier run have died).
+pub struct Postgres {
+    admin: String,
+    name: &'static str,
+    pub url: String,
+}
+
+impl Postgres {
+    /// `None` (SKIPPED) without `TIMEFORGED_TEST_POSTGRES`, a failure under
+    /// `TIMEFORGED_REQUIRE_ALL=1`.
+    pub fn create(name: &'static str) -> Option<Postgres> {
+        let Ok(admin) = std::env::var("TIMEFORGED_TEST_POSTGRES") else {
+            let msg = "PostgreSQL SKIPPED: set TIMEFORGED_TEST_POSTGRES=postgres://USER:PASS@127.0.0.1/postgres \
+                       (a role that may create databases)";
+            if std::env::var("TIMEFORGED_REQUIRE_ALL").is_ok_and(|v| v == "1") {
+                fail(msg);
+            }
+            eprintln!("  !! {msg}");
+            return None;
+        };
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| fail(format!("TIMEFORGED_TEST_POSTGRES: {e}")));
+        // Two statements: CREATE DATABASE cannot run in the transaction a batch would be.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            c.batch_execute(&sql).unwrap_or_else(|e| {
+                fail(format!(
+                    "{sql}: {}",
+                    e.as_db_error().map_or(e.to_string(), ToString::to_string)
+                ))
+            });
+        }
+        let Some((base, _)) = admin.rsplit_once('/') else {
+            fail("TIMEFORGED_TEST_POSTGRES must end with /DATABASE")
+        };
+        Some(Postgres {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
