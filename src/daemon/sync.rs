@@ -20,8 +20,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Records per push (and per pull page asked for).
-const PAGE: usize = 500;
+/// Records per push (and per pull page asked for): the most a server takes, since every
+/// round trip also costs a cursor save here.
+const PAGE: usize = crate::sync::wire::MAX_PAGE;
 /// WakaTime's bulk endpoint takes at most this many heartbeats.
 const WAKATIME_CHUNK: usize = 25;
 /// New data is sent this long after it arrives, so a burst goes in one round.
