@@ -3,6 +3,7 @@
 //! daemon does the I/O.
 
 pub mod classify;
+pub mod cmdline;
 pub mod redact;
 
 use std::path::Path;
@@ -131,8 +132,10 @@ pub fn entity(command: &str, record_args: bool) -> String {
     let text = if record_args {
         redact::redact(command)
     } else {
-        let (program, _) = classify::program_and_subcommand(command);
-        program.unwrap_or("").to_string()
+        classify::program_and_subcommand(command)
+            .program
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_default()
     };
     let mut text = text.replace(['\n', '\r', '\0'], " ");
     if text.len() > crate::model::MAX_ENTITY_BYTES {
@@ -292,6 +295,34 @@ mod tests {
             crate::model::MAX_ENTITY_BYTES
         );
         assert_eq!(entity("   ", false), "");
+    }
+
+    /// Issue 12: the program stored and the category come from the parsed command line, not
+    /// its first word (`clear;`, `|` and `nobody` were stored before).
+    #[test]
+    fn the_program_of_a_command_line_is_parsed() {
+        for (command, program, category) in [
+            ("clear; tf report", "tf", "coding"),
+            ("TOKEN=x env | head", "env", "coding"),
+            ("sudo -u nobody make", "make", "building"),
+            ("cd app && cargo test 2>&1 | tee log", "cargo", "running tests"),
+            ("time -p nice -n 5 pytest -x", "pytest", "running tests"),
+            ("sh -c 'go build ./...'", "go", "building"),
+        ] {
+            let hs = heartbeats(
+                &event(command, 10.0, 11.0),
+                &rules(),
+                900_000,
+                None,
+                None,
+                None,
+            );
+            assert!(!hs.is_empty(), "{command}");
+            for h in hs {
+                assert_eq!(h.entity, program, "{command}");
+                assert_eq!(h.category.as_str(), category, "{command}");
+            }
+        }
     }
 
     #[test]
