@@ -7,6 +7,8 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod daemon;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod model;
 mod named;

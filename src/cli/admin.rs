@@ -3,7 +3,7 @@
 //! alice)` works); everything else a person needs to read goes to stderr.
 
 use super::args::{DbArgs, KeyCommand, ServeArgs, UserArgs, UserCommand, UserSettingsArgs};
-use super::format::{pad_right, width};
+use super::format::print_table;
 use crate::config::{Config, Preset, TIMEOUT_MINUTES_RANGE, WeekStart};
 use crate::daemon::account::{Account, Defaults};
 use crate::daemon::server::{self, ServeOptions};
@@ -335,39 +335,4 @@ fn created(ms: i64, defaults: &Defaults) -> String {
         .zoned(ms)
         .strftime("%Y-%m-%d %H:%M")
         .to_string()
-}
-
-fn print_table(out: &mut impl Write, head: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    if rows.is_empty() {
-        writeln!(out, "(none)")?;
-        return Ok(());
-    }
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| width(&r[i]))
-                .chain([width(head[i])])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| pad_right(c, *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    writeln!(
-        out,
-        "{}",
-        line(head.iter().map(|h| h.to_string()).collect())
-    )?;
-    for r in rows {
-        writeln!(out, "{}", line(r.clone()))?;
-    }
-    Ok(())
 }

@@ -111,6 +111,21 @@ pub enum Command {
     /// Add a manual interval; it wins over heartbeat time in its span.
     #[command(after_long_help = time_help())]
     Add(AddArgs),
+    /// List manual intervals (in RANGE), or remove or edit one.
+    #[command(after_long_help = time_help(), args_conflicts_with_subcommands = true)]
+    Intervals {
+        #[command(subcommand)]
+        action: Option<IntervalsCommand>,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Print a JSON array of intervals with their ids.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete recorded heartbeats of a project, or of files matching a pattern; reports follow
+    /// at once. Shows what it would delete unless --yes is given.
+    #[command(after_long_help = FORGET_HELP)]
+    Forget(ForgetArgs),
     /// Import heartbeats: `tf import FILE` (JSON array or JSON lines, `-` for stdin) or
     /// `tf import wakatime FILE` (WakaTime's data dump).
     Import {
@@ -132,10 +147,19 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Start, stop or inspect the daemon.
+    /// Start, stop or inspect the daemon; install it as a service; read its log.
     Daemon {
         #[command(subcommand)]
         action: DaemonAction,
+    },
+    /// Check the daemon, its socket, the config, the shell hook, watched roots, git hooks,
+    /// WakaTime's config, the HTTP port, sync and the service; print each problem with its fix.
+    ///
+    /// Exits 1 when it found a problem (warnings alone exit 0).
+    Doctor {
+        /// Print JSON: {"ok", "problems", "warnings", "checks": [{"name", "status", "message", "fix"}]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the effective configuration or where it lives.
     Config {
@@ -312,6 +336,67 @@ pub struct AddArgs {
     /// A WakaTime category (default: coding).
     #[arg(long)]
     pub category: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntervalsCommand {
+    /// Remove a manual interval (its id is in `tf intervals`).
+    Rm { id: i64 },
+    /// Change a manual interval: only the fields given change.
+    #[command(after_long_help = time_help())]
+    Edit(Box<EditIntervalArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct EditIntervalArgs {
+    /// The interval's id (see `tf intervals`).
+    pub id: i64,
+    #[arg(long)]
+    pub project: Option<String>,
+    /// New start TIME.
+    #[arg(long, value_name = "TIME", value_parser = TimeParser, allow_hyphen_values = true)]
+    pub from: Option<TimeSpec>,
+    /// New end TIME; a day alone means the end of that day.
+    #[arg(long, value_name = "TIME", value_parser = TimeParser, allow_hyphen_values = true)]
+    pub to: Option<TimeSpec>,
+    /// New note; an empty one removes it.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// New branch; an empty one removes it.
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// New WakaTime category.
+    #[arg(long)]
+    pub category: Option<String>,
+}
+
+pub const FORGET_HELP: &str = "Without a RANGE or --from/--to, all time. A PATTERN has `*` (any \
+characters) and `?` (one); without a `/` it matches the file name (`*.env`, `secret?.txt`), with \
+one the whole path (`/home/me/work/private/*`). The deletion is journaled: a synced machine sends it \
+to the server and the user's other machines. Manual intervals are not touched (tf intervals rm).
+
+Examples:
+  tf forget --project acme                      # what would go
+  tf forget --project acme --yes
+  tf forget --entity '*.env' --yes
+  tf forget --project acme --from 2026-11-01 --to 2026-11-30 --yes";
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Only heartbeats of this project.
+    #[arg(long, required_unless_present = "entity")]
+    pub project: Option<String>,
+    /// Only heartbeats whose file (entity) matches this pattern.
+    #[arg(long, value_name = "PATTERN")]
+    pub entity: Option<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Delete them (without it, only show what would be deleted).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// RANGE: checked with the one grammar, so a typo fails before the daemon is asked, and clap's
@@ -556,6 +641,31 @@ pub enum DaemonAction {
     Stop,
     /// Whether the daemon runs, with its pid and version.
     Status,
+    /// Run the daemon as a service: started at login and again after a crash.
+    ///
+    /// On Linux, systemd user units (timeforged.socket and timeforged.service in
+    /// $XDG_CONFIG_HOME/systemd/user): systemd listens on the socket and starts the daemon on
+    /// first use, and (unless --on-demand) at login. On macOS, a launchd agent.
+    Install {
+        /// Start the daemon only on first use, not at login (file saves before the first `tf`
+        /// command after login are then not recorded).
+        #[arg(long)]
+        on_demand: bool,
+        /// Write the service files only; do not enable or start them.
+        #[arg(long)]
+        no_enable: bool,
+    },
+    /// Remove the service: the daemon starts only when `tf` needs it again.
+    Uninstall,
+    /// The daemon's log (the last lines; --follow for what comes).
+    Logs {
+        /// How many lines from the end.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        lines: usize,
+        /// Keep printing what is appended, until interrupted.
+        #[arg(long, short)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -148,6 +148,11 @@ pub const MIGRATIONS: &[&str] = &[
         state  TEXT NOT NULL
     );
 ",
+    "
+    -- 3 (SQLite's 5): corrections — a journal entry's text is the commit's sha, or the whole
+    -- record (JSON) for a forget or a removed interval.
+    ALTER TABLE journal RENAME COLUMN sha TO data;
+",
 ];
 
 /// Key of the advisory lock held while migrating ("tfmg").

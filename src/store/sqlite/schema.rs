@@ -283,4 +283,9 @@ pub const MIGRATIONS: &[&str] = &[
         state  TEXT NOT NULL        -- JSON, the sync module's
     );
     ",
+    // 5: corrections — a journal entry's text is the commit's sha, or the whole record (JSON)
+    // for a forget or a removed interval, which leave nothing behind to point at.
+    "
+    ALTER TABLE journal RENAME COLUMN sha TO data;
+    ",
 ];
