@@ -10,15 +10,6 @@ pub fn program_and_subcommand(command: &str) -> Invocation<'_> {
     super::cmdline::parse(command)
 }
 
-/// `NAME=value` (a shell variable assignment before the command).
-pub fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-    })
-}
-
 /// Built-in rules: the category of a program (and subcommand), if it has a definite one.
 fn builtin(program: &str, sub: Option<&str>) -> Option<&'static str> {
     let sub = sub.unwrap_or("");
@@ -221,6 +212,5 @@ mod tests {
             (Some("cargo"), Some("build"))
         );
         assert_eq!(program_and_subcommand("=x").program(), Some("=x"));
-        assert!(!is_assignment("1A=x"));
     }
 }

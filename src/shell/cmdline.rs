@@ -153,9 +153,17 @@ const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "fish"];
 /// Command lines inside command lines (`sh -c "sudo env make"`) are followed this deep.
 const MAX_DEPTH: u8 = 3;
 
+/// Lines are read this far at most: the hooks send 4 KiB, the socket takes up to 4 MiB, and
+/// the program of a line is near its start.
+const MAX_LINE: usize = 64 * 1024;
+
 /// The program (and its subcommand) that `line` runs, by the rule in the module docs.
 pub fn parse(line: &str) -> Invocation<'_> {
-    parse_in(line, 0)
+    let mut end = line.len().min(MAX_LINE);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    parse_in(&line[..end], 0)
 }
 
 fn parse_in(line: &str, depth: u8) -> Invocation<'_> {
@@ -403,7 +411,7 @@ fn line(command: &str, depth: u8) -> After {
 }
 
 /// `NAME=value`, `NAME+=value`, `NAME[i]=value` before a command.
-fn is_assignment(word: &str) -> bool {
+pub(crate) fn is_assignment(word: &str) -> bool {
     let Some((name, _)) = word.split_once('=') else {
         return false;
     };
@@ -418,7 +426,13 @@ fn is_assignment(word: &str) -> bool {
         && !name.starts_with(|c: char| c.is_ascii_digit())
 }
 
+/// `/usr/bin/cargo` → `cargo`, `$HOME/bin/x` → `x`; a slash inside an expansion is not a
+/// directory separator (`$(echo /bin/x)` stays as written).
 fn basename(word: Cow<'_, str>) -> Cow<'_, str> {
+    let last = word.rsplit('/').next().unwrap_or(&word);
+    if last.contains([')', '}', '`']) {
+        return word;
+    }
     match word {
         Cow::Borrowed(w) => Cow::Borrowed(w.rsplit('/').next().unwrap_or(w)),
         Cow::Owned(w) => match w.rsplit_once('/') {
@@ -471,7 +485,7 @@ fn unquote(raw: &str) -> String {
                         }
                         b'\\' if b.get(i + 1) == Some(&b'\n') => i += 2,
                         b'$' | b'`' => {
-                            let end = skip_expansion(b, i);
+                            let end = skip_expansion(b, i, 0);
                             out.extend_from_slice(&b[i..end]);
                             i = end;
                         }
@@ -497,7 +511,7 @@ fn unquote(raw: &str) -> String {
                 i += 1;
             }
             b'$' | b'`' => {
-                let end = skip_expansion(b, i);
+                let end = skip_expansion(b, i, 0);
                 out.extend_from_slice(&b[i..end]);
                 i = end;
             }
@@ -519,14 +533,21 @@ fn skip_single(b: &[u8], i: usize) -> usize {
     }
 }
 
-/// After a `"…"` starting at `i`.
-fn skip_double(b: &[u8], mut i: usize) -> usize {
+/// Quotes and expansions nested deeper than this (`"$("$(…` a thousand times) end the word
+/// at the end of the line: the scan stays iterative in effect, and the stack small.
+const MAX_NEST: u32 = 64;
+
+/// After a `"…"` starting at `i`, `nest` levels deep in quotes and expansions.
+fn skip_double(b: &[u8], mut i: usize, nest: u32) -> usize {
+    if nest > MAX_NEST {
+        return b.len();
+    }
     i += 1;
     while i < b.len() {
         match b[i] {
             b'\\' => i += 2,
             b'"' => return i + 1,
-            b'$' | b'`' => i = skip_expansion(b, i),
+            b'$' | b'`' => i = skip_expansion(b, i, nest + 1),
             _ => i += 1,
         }
     }
@@ -547,7 +568,10 @@ fn skip_ansi(b: &[u8], mut i: usize) -> usize {
 }
 
 /// After an expansion starting at `i` (`$(…)`, `$((…))`, `${…}`, `` `…` ``, `$name`, `$`).
-fn skip_expansion(b: &[u8], i: usize) -> usize {
+fn skip_expansion(b: &[u8], i: usize, nest: u32) -> usize {
+    if nest > MAX_NEST {
+        return b.len();
+    }
     match (b[i], b.get(i + 1)) {
         (b'`', _) => {
             let mut j = i + 1;
@@ -560,14 +584,17 @@ fn skip_expansion(b: &[u8], i: usize) -> usize {
             }
             b.len()
         }
-        (b'$', Some(b'(')) => skip_group(b, i + 1, b'(', b')'),
-        (b'$', Some(b'{')) => skip_group(b, i + 1, b'{', b'}'),
+        (b'$', Some(b'(')) => skip_group(b, i + 1, b'(', b')', nest + 1),
+        (b'$', Some(b'{')) => skip_group(b, i + 1, b'{', b'}', nest + 1),
         _ => i + 1,
     }
 }
 
 /// After the group opened by `open` at `i`, with nesting, quotes and expansions inside.
-fn skip_group(b: &[u8], mut i: usize, open: u8, close: u8) -> usize {
+fn skip_group(b: &[u8], mut i: usize, open: u8, close: u8, nest: u32) -> usize {
+    if nest > MAX_NEST {
+        return b.len();
+    }
     let mut depth = 0usize;
     while i < b.len() {
         let c = b[i];
@@ -584,10 +611,10 @@ fn skip_group(b: &[u8], mut i: usize, open: u8, close: u8) -> usize {
             i = match c {
                 b'\\' => i + 2,
                 b'\'' => skip_single(b, i),
-                b'"' => skip_double(b, i),
-                b'`' => skip_expansion(b, i),
+                b'"' => skip_double(b, i, nest + 1),
+                b'`' => skip_expansion(b, i, nest + 1),
                 b'$' if b.get(i + 1) == Some(&b'\'') => skip_ansi(b, i),
-                b'$' if matches!(b.get(i + 1), Some(b'(' | b'{')) => skip_expansion(b, i),
+                b'$' if matches!(b.get(i + 1), Some(b'(' | b'{')) => skip_expansion(b, i, nest + 1),
                 _ => i + 1,
             };
         }
@@ -734,7 +761,10 @@ impl<'a> Lexer<'a> {
             b'<' | b'>' if at(1) == Some(b'(') => return self.word(),
             b'<' | b'>' => self.redirection(0),
             b'0'..=b'9' => {
-                let digits = b[self.i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let digits = b[self.i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
                 match b.get(self.i + digits) {
                     Some(b'<' | b'>') => self.redirection(digits),
                     _ => return self.word(),
@@ -784,17 +814,17 @@ impl<'a> Lexer<'a> {
                 }
                 b'"' => {
                     plain = false;
-                    i = skip_double(b, i);
+                    i = skip_double(b, i, 0);
                 }
                 b'$' if b.get(i + 1) == Some(&b'\'') => {
                     plain = false;
                     i = skip_ansi(b, i);
                 }
-                b'$' | b'`' => i = skip_expansion(b, i),
+                b'$' | b'`' => i = skip_expansion(b, i, 0),
                 // Inside a word, a parenthesis belongs to it: `arr=(a b)`, `f()`, zsh glob
                 // qualifiers `*(.)`, extglobs `@(a|b)`, process substitution `<(cmd)`.
-                b'(' if i > start => i = skip_group(b, i, b'(', b')'),
-                b'<' | b'>' if i == start => i = skip_group(b, i + 1, b'(', b')'),
+                b'(' if i > start => i = skip_group(b, i, b'(', b')', 0),
+                b'<' | b'>' if i == start => i = skip_group(b, i + 1, b'(', b')', 0),
                 _ if is_meta(c) => break,
                 _ => i += 1,
             }
@@ -858,7 +888,11 @@ mod tests {
             ("cd ..", "cd", Some("..")),
             ("echo hi | grep h", "echo", Some("hi")),
             ("clear;tf report", "tf", Some("report")),
-            ("export A=1; unset B; source .env && pytest -x", "pytest", None),
+            (
+                "export A=1; unset B; source .env && pytest -x",
+                "pytest",
+                None,
+            ),
             // Pipelines: the first command.
             ("cargo test 2>&1 | tee log", "cargo", Some("test")),
             ("git log | less", "git", Some("log")),
@@ -894,7 +928,11 @@ mod tests {
             ("sudo -l", "sudo", None),
             ("sudo -s", "sudo", None),
             ("doas -u root make", "make", None),
-            ("env -i -u HOME PATH=/bin cargo build", "cargo", Some("build")),
+            (
+                "env -i -u HOME PATH=/bin cargo build",
+                "cargo",
+                Some("build"),
+            ),
             ("env --unset HOME --chdir /tmp make", "make", None),
             ("env - make", "make", None),
             ("env -S 'cargo test'", "cargo", Some("test")),
@@ -918,7 +956,7 @@ mod tests {
             ("watch -n1 'make | tail'", "make", None),
             ("watch -d \"git status\"", "git", Some("status")),
             ("sudo nice -n 2 time -p env -i make", "make", None),
-            ("noglob rm *.o", "rm", None),
+            ("noglob rm *.o", "rm", Some("*.o")),
             ("stdbuf -oL make", "make", None),
             ("taskset 0x3 make", "make", None),
             ("env", "env", None),
@@ -934,7 +972,11 @@ mod tests {
             ("make > log 2>&1", "make", None),
             ("make &> log", "make", None),
             ("cat <<EOF\nrm -rf /\nEOF\nmake", "cat", None),
-            ("tee f <<'EOF' >/dev/null\ncd x; rm y\nEOF", "tee", Some("f")),
+            (
+                "tee f <<'EOF' >/dev/null\ncd x; rm y\nEOF",
+                "tee",
+                Some("f"),
+            ),
             ("cat <<-EOF | sh\n\techo\n\tEOF", "cat", None),
             ("diff <(ls a) <(ls b)", "diff", None),
             ("make \\\n  test", "make", Some("test")),
@@ -948,18 +990,67 @@ mod tests {
             // Toolchains and options before the subcommand.
             ("cargo +nightly test", "cargo", Some("test")),
             ("/usr/bin/cargo clippy", "cargo", Some("clippy")),
+            // The issue's other examples.
+            ("time cargo test", "cargo", Some("test")),
+            ("exec make", "make", None),
+            ("command make -j4", "make", None),
+            ("builtin echo hi", "echo", Some("hi")),
+            ("env -i A=b cmd", "cmd", None),
+            ("env -i -- A=b B='c d' cmd x", "cmd", Some("x")),
+            ("(cd x && make)", "make", None),
+            ("$(which cargo) build", "$(which cargo)", Some("build")),
+            ("$(echo /usr/bin/x) y", "$(echo /usr/bin/x)", Some("y")),
+            ("$HOME/bin/tool run", "tool", Some("run")),
+            ("`which make` all", "`which make`", Some("all")),
+            ("x=$(git rev-parse HEAD); git show $x", "git", Some("show")),
+            // Odd input: a program is still named.
+            ("echo 'unterminated", "echo", Some("unterminated")),
+            ("'cargo build", "cargo build", None),
+            ("make \"", "make", Some("")),
+            ("make $(", "make", Some("$(")),
+            ("make \\", "make", Some("")),
+            (
+                "\u{fffd}\u{fffd}-tool x",
+                "\u{fffd}\u{fffd}-tool",
+                Some("x"),
+            ),
+            ("sudo -u", "sudo", None),
+            ("env -S", "env", None),
+            ("timeout", "timeout", None),
             // Nothing to run.
             ("", "", None),
             ("   ", "", None),
             (";;", "", None),
             ("| |", "", None),
         ];
-        for (line, program, sub) in cases {
-            let want = (
-                (!program.is_empty()).then(|| program.to_string()),
-                sub.map(str::to_string),
-            );
-            assert_eq!(run(line), want, "{line:?}");
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(line, program, sub)| {
+                let want = (
+                    (!program.is_empty()).then(|| program.to_string()),
+                    sub.map(str::to_string),
+                );
+                let got = run(line);
+                (got != want).then(|| format!("{line:?}: got {got:?}, want {want:?}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn assignments() {
+        for (word, want) in [
+            ("A=1", true),
+            ("_x9=", true),
+            ("PATH+=:/x", true),
+            ("arr[2]=y", true),
+            ("1A=x", false),
+            ("=x", false),
+            ("a-b=c", false),
+            ("arr[2=y", false),
+            ("make", false),
+        ] {
+            assert_eq!(is_assignment(word), want, "{word}");
         }
     }
 
@@ -975,10 +1066,29 @@ mod tests {
         let deep = "sh -c \"sh -c 'sh -c \\\"sh -c make\\\"'\"";
         // Three levels are followed; the fourth is not.
         assert_eq!(run(deep).0.as_deref(), Some("sh"));
-        assert_eq!(
-            run("sh -c \"sh -c 'make'\"").0.as_deref(),
-            Some("make")
-        );
+        assert_eq!(run("sh -c \"sh -c 'make'\"").0.as_deref(), Some("make"));
+    }
+
+    /// Deeply nested quotes and expansions (a 4 MiB line from the socket could nest a
+    /// million deep) neither overflow the stack nor take long; a huge line is read only as far
+    /// as its start.
+    #[test]
+    fn deep_nesting_and_huge_lines_are_bounded() {
+        for unit in ["$(", "\"$(", "${", "`\"", "<(", "a(", "$'"] {
+            let line = format!("make {}", unit.repeat(1 << 20));
+            let started = std::time::Instant::now();
+            assert_eq!(run(&line).0.as_deref(), Some("make"), "{unit}");
+            assert!(
+                started.elapsed().as_secs() < 5,
+                "{unit}: {:?}",
+                started.elapsed()
+            );
+        }
+        let huge = format!("cargo build {}", "x ".repeat(4 << 20));
+        assert_eq!(run(&huge), (Some("cargo".into()), Some("build".into())));
+        // Cut inside a multi-byte character: still a valid str.
+        let wide = format!("{}é make", "a".repeat(MAX_LINE - 1));
+        assert!(run(&wide).0.is_some());
     }
 
     /// Every short line over an alphabet of the syntax's special characters gives an answer
@@ -986,8 +1096,8 @@ mod tests {
     #[test]
     fn any_input_gives_an_answer() {
         let alphabet: &[&str] = &[
-            "a", " ", "'", "\"", "\\", "$", "(", ")", "{", "}", "`", ";", "&", "|", "<", ">",
-            "\n", "#", "=", "-", "é", "sudo ", "env -S", "<<E", "E",
+            "a", " ", "'", "\"", "\\", "$", "(", ")", "{", "}", "`", ";", "&", "|", "<", ">", "\n",
+            "#", "=", "-", "é", "sudo ", "env -S", "<<E", "E",
         ];
         let n = alphabet.len();
         let mut line = String::new();

@@ -159,9 +159,17 @@ pub fn heartbeats(
     branch: Option<String>,
     machine: Option<String>,
 ) -> Vec<Heartbeat> {
-    let entity = entity(&e.command, rules.record_args);
-    if entity.trim().is_empty() || !e.time.is_finite() {
+    let mut entity = entity(&e.command, rules.record_args);
+    if e.command.trim().is_empty() || !e.time.is_finite() {
         return Vec::new();
+    }
+    if entity.trim().is_empty() {
+        // A line that runs no program (`A=1`, `> out`, `;;`) is the shell's own work: it
+        // still counts, under the shell's name.
+        entity = match e.shell.trim() {
+            "" => "shell".to_string(),
+            name => name.to_string(),
+        };
     }
     let category = classify::category(&e.command, &rules.categories, rules.default_category);
     let make = |t_ms: i64, last: bool| {
@@ -330,7 +338,11 @@ mod tests {
             ("clear; tf report", "tf", "coding"),
             ("TOKEN=x env | head", "env", "coding"),
             ("sudo -u nobody make", "make", "building"),
-            ("cd app && cargo test 2>&1 | tee log", "cargo", "running tests"),
+            (
+                "cd app && cargo test 2>&1 | tee log",
+                "cargo",
+                "running tests",
+            ),
             ("time -p nice -n 5 pytest -x", "pytest", "running tests"),
             ("sh -c 'go build ./...'", "go", "building"),
         ] {
@@ -348,6 +360,57 @@ mod tests {
                 assert_eq!(h.category.as_str(), category, "{command}");
             }
         }
+    }
+
+    /// Odd lines are never dropped: a line with no program counts as the shell's, and
+    /// unterminated quotes, replacement characters and huge lines still name a program.
+    #[test]
+    fn odd_lines_still_make_heartbeats() {
+        for (command, program) in [
+            ("A=1", "zsh"),
+            ("> out.txt", "zsh"),
+            (";;", "zsh"),
+            ("echo 'unterminated", "echo"),
+            ("make \"$(", "make"),
+            ("\u{fffd}ls -la", "\u{fffd}ls"),
+        ] {
+            let hs = heartbeats(
+                &event(command, 10.0, 11.0),
+                &rules(),
+                900_000,
+                None,
+                None,
+                None,
+            );
+            assert!(!hs.is_empty(), "{command:?}");
+            assert!(
+                hs.iter().all(|h| h.entity == program),
+                "{command:?}: {hs:?}"
+            );
+        }
+        let huge = format!("cargo test {}", "'x".repeat(1 << 20));
+        let hs = heartbeats(
+            &event(&huge, 10.0, 11.0),
+            &rules(),
+            900_000,
+            None,
+            None,
+            None,
+        );
+        assert_eq!(hs.last().map(|h| h.entity.as_str()), Some("cargo"));
+        assert_eq!(hs[0].category.as_str(), "running tests");
+        // Blank lines are not commands.
+        assert!(
+            heartbeats(
+                &event("  ", 10.0, 11.0),
+                &rules(),
+                900_000,
+                None,
+                None,
+                None
+            )
+            .is_empty()
+        );
     }
 
     #[test]
