@@ -97,7 +97,7 @@ impl Watch {
         } else if e.mask.contains(EventMask::CLOSE_WRITE) {
             self.written(&path, batch);
         } else if e.mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) {
-            self.removed(&path);
+            self.removed(&path, batch);
         }
     }
 }
