@@ -7,6 +7,11 @@
 //! Everything runs on one thread that owns the watchers and the state; the daemon talks to it
 //! through [`WatchHandle`] and receives what it found through a [`Sink`].
 
+// The kernel watcher: inotify on Linux; elsewhere none yet, and every directory is polled.
+#[cfg(target_os = "linux")]
+mod kernel;
+#[cfg(not(target_os = "linux"))]
+#[path = "portable.rs"]
 mod kernel;
 mod reflog;
 mod rules;
@@ -206,7 +211,7 @@ const INDEX_LOCK_MAX_MS: i64 = 10 * 60_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
-    Inotify(inotify::WatchDescriptor),
+    Inotify(kernel::Descriptor),
     Poll,
 }
 
@@ -247,9 +252,9 @@ struct Watch {
     /// For the watchers' event handlers.
     tx: mpsc::Sender<Msg>,
     /// Adds and removes inotify watches (None when inotify is unavailable: everything polled).
-    inotify: Option<inotify::Watches>,
+    inotify: Option<kernel::Handle>,
     /// Watch descriptor → the directory it watches.
-    by_wd: HashMap<inotify::WatchDescriptor, PathBuf>,
+    by_wd: HashMap<kernel::Descriptor, PathBuf>,
     poller: Option<notify::PollWatcher>,
     roots: Vec<Root>,
     dirs: HashMap<PathBuf, Mode>,
@@ -492,7 +497,7 @@ impl Watch {
             && under_cap
             && let Some(w) = self.inotify.as_mut()
         {
-            match w.add(dir, kernel::mask()) {
+            match kernel::add(w, dir) {
                 Ok(wd) => {
                     self.inotify_count += 1;
                     self.by_wd.insert(wd.clone(), dir.to_path_buf());
@@ -551,8 +556,7 @@ impl Watch {
                 self.inotify_count -= 1;
                 self.by_wd.remove(&wd);
                 if let Some(w) = self.inotify.as_mut() {
-                    // The kernel drops the watch of a deleted directory itself.
-                    let _ = w.remove(wd);
+                    kernel::remove(w, wd);
                 }
             }
             Some(Mode::Poll) => {
