@@ -318,7 +318,7 @@ mod tests {
         let s = String::from_utf8(s).unwrap();
         assert!(s.contains("tf='/a'\\''b/tf'"), "{s}");
         assert!(s.contains("previous='~/it'\\''s'"), "{s}");
-        assert!(!s.contains('@'), "{s}");
+        assert!(!s.contains("@TF_"), "{s}");
     }
 
     #[test]
