@@ -128,6 +128,16 @@ __TF_PATH__
             local status=$?
             if [[ -n ${__tf_running-} ]]; then
                 __tf_command_finished "${__tf_status:-$status}"
+            elif [[ -n ${__tf_armed-} && -n ${__tf_histcmd-} && ${HISTCMD-} != "$__tf_histcmd" ]]; then
+                # A line ran that the DEBUG trap never saw start: bash traps no command of a
+                # subshell `( … )` typed at the prompt. Its start is unknown, so both events
+                # are sent now (the line counts, its run time does not).
+                unset __tf_line
+                __tf_simple=
+                __tf_line_histcmd=$__tf_histcmd
+                __tf_in_history=1
+                __tf_command_started
+                __tf_command_finished "${__tf_status:-$status}"
             fi
             __tf_status=
             # From here on, the next DEBUG trap outside PROMPT_COMMAND is the user's command.
@@ -166,6 +176,11 @@ __TF_PATH__
                     __tf_in_prompt_command; then
                     __tf_status=$status
                 fi
+            elif [[ -n ${__tf_armed-} && -z ${__tf_status-} && ${HISTCMD-} != "${__tf_histcmd-}" ]] &&
+                __tf_in_prompt_command; then
+                # PROMPT_COMMAND starting after a line the trap never saw start (a subshell):
+                # $? is that line's status.
+                __tf_status=$status
             elif [[ -n ${__tf_armed-} && -z ${COMP_LINE-} && -z ${READLINE_POINT+set} ]] &&
                 ! __tf_in_prompt_command; then
                 __tf_armed=

@@ -622,3 +622,236 @@ fn a_commit_spooled_while_the_daemon_was_down_is_listed_once_it_starts() {
     assert_eq!(row["summary"], "Made offline");
     assert_eq!(row["branch"], "main");
 }
+
+// ---------------------------------------------------------------------------------------------
+// tf git install --global
+
+/// The global core.hooksPath in the test's HOME, if set.
+fn global_hooks_path(env: &TestEnv) -> Option<String> {
+    let out = git(
+        env,
+        env.scratch(),
+        &["config", "--global", "--get", "core.hooksPath"],
+    );
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+fn tf_global(env: &TestEnv, action: &str) -> String {
+    env.tf_ok(["git", action, "--global"])
+}
+
+/// Issue 12: installed once, the hooks record commits in every repository, old and new, and
+/// each repository's own hooks still run (a pre-commit that refuses still refuses); the
+/// per-repository commands say the global hooks are in force.
+#[test]
+fn global_hooks_record_every_repository_and_run_its_own_hooks() {
+    if !have_git() {
+        return;
+    }
+    let env = TestEnv::new();
+    let old = repo(&env, "old");
+    // The repository's own hooks: a post-commit that logs, a pre-commit that refuses "BAD".
+    let log = env.scratch().join("own-hooks.log");
+    write_script(
+        &old.join(".git/hooks/post-commit"),
+        &format!("#!/bin/sh\necho \"post-commit $*\" >> {}\n", sh_quote(&log)),
+    );
+    write_script(
+        &old.join(".git/hooks/pre-commit"),
+        "#!/bin/sh\n! git diff --cached | grep -q BAD\n",
+    );
+    let out = tf_global(&env, "install");
+    assert!(out.contains("core.hooksPath"), "{out}");
+    let dir = env.base.join("git-hooks");
+    assert_eq!(
+        global_hooks_path(&env).as_deref(),
+        Some(dir.to_str().unwrap())
+    );
+    assert_eq!(mode(&dir.join("post-commit")) & 0o700, 0o700);
+
+    let first = commit(&env, &old, "one");
+    // A repository made after the install.
+    let new = repo(&env, "new");
+    let second = commit(&env, &new, "two");
+    let events = spooled(&env);
+    let heads: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"] == "commit")
+        .map(|e| e["head"].as_str().unwrap())
+        .collect();
+    assert!(heads.contains(&first.as_str()), "{heads:?}");
+    assert!(heads.contains(&second.as_str()), "{heads:?}");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "post-commit \n",
+        "the repository's own post-commit ran once"
+    );
+    // The repository's pre-commit still refuses.
+    std::fs::write(old.join("file.txt"), "BAD\n").unwrap();
+    git_ok(&env, &old, &["add", "file.txt"]);
+    let refused = git(&env, &old, &["commit", "-q", "-m", "bad"]);
+    assert!(!refused.status.success(), "{}", show(&refused));
+
+    // Per repository: nothing to do, and status says why.
+    let out = install(&env, &new);
+    assert!(out.contains("already record this repository"), "{out}");
+    assert!(!new.join(".git/hooks/post-commit").exists());
+    let out = tf_git(&env, "uninstall", &new);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("tf git uninstall --global"),
+        "{}",
+        show(&out)
+    );
+    let out = env.tf_ok(["git", "status", "--global"]);
+    assert!(
+        out.contains("in force") && out.contains("22 of 22"),
+        "{out}"
+    );
+}
+
+/// A global core.hooksPath set before is run by ours and put back, byte for byte, by
+/// uninstall; installing twice keeps it; with none before, uninstall unsets it again.
+#[test]
+fn global_install_chains_the_previous_hooks_path_and_uninstall_restores_it() {
+    if !have_git() {
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = repo(&env, "app");
+    let mine = env.scratch().join(".githooks");
+    std::fs::create_dir_all(&mine).unwrap();
+    let log = env.scratch().join("mine.log");
+    write_script(
+        &mine.join("post-commit"),
+        &format!("#!/bin/sh\necho mine >> {}\n", sh_quote(&log)),
+    );
+    // post-rewrite reads its input: both it and tf get all of it.
+    write_script(
+        &mine.join("post-rewrite"),
+        &format!("#!/bin/sh\ncat >> {}\n", sh_quote(&log)),
+    );
+    git_ok(
+        &env,
+        &dir,
+        &["config", "--global", "core.hooksPath", "~/.githooks"],
+    );
+
+    let out = tf_global(&env, "install");
+    assert!(out.contains("was ~/.githooks"), "{out}");
+    let again = tf_global(&env, "install");
+    assert!(again.contains("already points here"), "{again}");
+    assert!(again.contains("~/.githooks"), "{again}");
+
+    let before = commit(&env, &dir, "one");
+    git_ok(
+        &env,
+        &dir,
+        &["commit", "-q", "--amend", "-m", "one, amended"],
+    );
+    let after = git_ok(&env, &dir, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("mine\nmine\n{before} {after}\n"),
+        "the previous global hooks ran, with git's input"
+    );
+    let events = spooled(&env);
+    assert_eq!(
+        kinds(&events),
+        ["commit", "commit", "rewrite"],
+        "{events:?}"
+    );
+
+    let out = tf_global(&env, "uninstall");
+    assert!(out.contains("restored to ~/.githooks"), "{out}");
+    assert_eq!(global_hooks_path(&env).as_deref(), Some("~/.githooks"));
+    assert!(!env.base.join("git-hooks").exists());
+    commit(&env, &dir, "two");
+    assert_eq!(spooled(&env).len(), 3, "nothing recorded after uninstall");
+
+    // None before: unset after.
+    git_ok(
+        &env,
+        &dir,
+        &["config", "--global", "--unset", "core.hooksPath"],
+    );
+    tf_global(&env, "install");
+    let out = tf_global(&env, "uninstall");
+    assert!(out.contains("unset, as it was"), "{out}");
+    assert_eq!(global_hooks_path(&env), None);
+    // Changed by the user since: left alone, with a warning.
+    tf_global(&env, "install");
+    git_ok(
+        &env,
+        &dir,
+        &["config", "--global", "core.hooksPath", "/elsewhere"],
+    );
+    let out = env.tf(["git", "uninstall", "--global"]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert!(stderr(&out).contains("left as it is"), "{}", show(&out));
+    assert_eq!(global_hooks_path(&env).as_deref(), Some("/elsewhere"));
+}
+
+/// Bad input: a path with --global, a foreign file where our hooks go, no git at all; each
+/// changes nothing.
+#[test]
+fn global_install_bad_input_changes_nothing() {
+    if !have_git() {
+        return;
+    }
+    let env = TestEnv::new();
+    let out = env.tf(["git", "install", "--global", "somewhere"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("--global"), "{}", show(&out));
+
+    let dir = env.base.join("git-hooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    write_script(&dir.join("pre-commit"), "#!/bin/sh\nexit 0\n");
+    let out = env.tf(["git", "install", "--global"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("pre-commit is not TimeForged's"),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(global_hooks_path(&env), None);
+    assert_eq!(snapshot(&dir).len(), 1);
+    std::fs::remove_file(dir.join("pre-commit")).unwrap();
+
+    let out = env
+        .tf_cmd(["git", "install", "--global"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("cannot run git"), "{}", show(&out));
+    assert_eq!(global_hooks_path(&env), None);
+}
+
+/// Every hook script, the global one included, is POSIX sh that shellcheck passes.
+#[test]
+fn hook_scripts_pass_shellcheck() {
+    let ok = Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip("hook_scripts_pass_shellcheck: shellcheck is not installed");
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("hooks");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    scripts.sort();
+    assert!(scripts.iter().any(|p| p.ends_with("global")), "{scripts:?}");
+    let out = Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .args(&scripts)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+}

@@ -1024,3 +1024,83 @@ fn init_fills_in_the_placeholders() {
         }
     }
 }
+
+/// Issue 12, item 7: the program a line runs is what is stored, and what it is classified
+/// by: not its first word (`clear;`, `|` and `nobody` were stored before). The real daemon
+/// records each line typed in a real shell; stand-ins for `make`, `cargo` and `sudo` sit first
+/// on PATH (`nice`, `env` and `time` are the real ones and run them).
+fn the_program_of_a_line_is_recorded(shell: Shell) {
+    if !have_shell(shell, "the_program_of_a_line_is_recorded") {
+        return;
+    }
+    let mut env = TestEnv::new();
+    env.start_daemon();
+    let home = env.scratch().join("home");
+    let bin = home.join("bin");
+    std::fs::create_dir_all(home.join("sub")).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = |name: &str, body: &str| {
+        let path = bin.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+    };
+    script("make", "exit 0");
+    script("cargo", "exit 0");
+    // Runs the rest of its arguments after `-u USER`, as sudo would.
+    script(
+        "sudo",
+        "while [ \"${1#-}\" != \"$1\" ]; do [ \"$1\" = -u ] && shift; shift; done\nexec \"$@\"",
+    );
+    std::os::unix::fs::symlink(TF, bin.join("tf")).unwrap();
+    let s = Session::start(&env, shell, &Rc::before("PATH=\"$HOME/bin:$PATH\""));
+    let own = shell.name();
+    let lines: &[(&str, &str, &str)] = &[
+        ("clear; tf report", "tf", "coding"),
+        ("TOKEN=x env | head -1", "env", "coding"),
+        ("sudo -u nobody make", "make", "building"),
+        ("time cargo test", "cargo", "running tests"),
+        ("nice -n 5 make", "make", "building"),
+        ("(cd sub && make)", "make", "building"),
+        ("(exec cargo build)", "cargo", "building"),
+        ("command make -j2", "make", "building"),
+        ("builtin echo hi", "echo", "coding"),
+        ("env -i A=b $HOME/bin/cargo bench", "cargo", "running tests"),
+        ("echo 'a; make' \"| b\" | cat", "echo", "coding"),
+        ("x=$(make); 'cargo' \"build\"", "cargo", "building"),
+        ("A=1", own, "coding"),
+    ];
+    let ended = |all: &[Value]| -> Vec<Value> {
+        let mut v: Vec<Value> = all
+            .iter()
+            .filter(|h| h["meta"].get("exit_status").is_some())
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a["time"].as_f64().partial_cmp(&b["time"].as_f64()).unwrap());
+        v
+    };
+    let mut wrong = Vec::new();
+    for (i, (line, program, category)) in lines.iter().enumerate() {
+        s.run(line);
+        let beats = wait_for_heartbeats(&env, shell, |all| ended(all).len() > i);
+        let last = ended(&beats).pop().unwrap();
+        if last["entity"] != *program || last["category"] != *category {
+            wrong.push(format!(
+                "{line:?}: stored {} ({}), want {program} ({category})",
+                last["entity"], last["category"]
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+mod the_program_of_a_line_is_recorded {
+    #[test]
+    fn zsh() {
+        super::the_program_of_a_line_is_recorded(super::Shell::Zsh)
+    }
+    #[test]
+    fn bash() {
+        super::the_program_of_a_line_is_recorded(super::Shell::Bash)
+    }
+}

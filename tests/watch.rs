@@ -621,3 +621,172 @@ fn a_root_inside_the_daemons_own_directory_is_named_as_not_watched() {
         "{err}"
     );
 }
+
+/// The paths (relative to `dir`) of the fs heartbeats under `dir`.
+fn saves_under(env: &TestEnv, dir: &Path) -> Vec<String> {
+    let prefix = format!("{}/", dir.display());
+    let mut v: Vec<String> = fs_beats(env)
+        .iter()
+        .filter_map(|h| {
+            h["entity"]
+                .as_str()?
+                .strip_prefix(&prefix)
+                .map(String::from)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Sets a file's modification time `age` in the past.
+fn age(path: &Path, age: std::time::Duration) {
+    let f = std::fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(std::time::SystemTime::now() - age).unwrap();
+}
+
+/// Issue 12, item 6: a file written into directories made just before it
+/// (`mkdir -p pkg/sub && echo x > pkg/sub/m.py`) exists before any watch on them can: it is
+/// found when the new directories are walked, and is a save. A directory moved in with old
+/// files brings no saves, but is watched.
+#[test]
+fn the_first_write_into_a_new_nested_directory_is_a_save() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "nested");
+    // Moved in later: files last changed an hour ago.
+    let old = env.scratch().join("elsewhere/oldpkg");
+    write(&old.join("inner/old.rs"), "\n");
+    write(&old.join("top.rs"), "\n");
+    age(
+        &old.join("inner/old.rs"),
+        std::time::Duration::from_secs(3600),
+    );
+    age(&old.join("top.rs"), std::time::Duration::from_secs(3600));
+    start(&mut env, "");
+
+    // A save first: the watcher takes it and waits for the rest of its batch (100 ms), so
+    // what follows is all on disk before the new directories are walked, every time.
+    write(&dir.join("src/trigger.rs"), "\n");
+    // What `mkdir -p pkg/sub/deeper && echo x > pkg/sub/m.py && …` does.
+    std::fs::create_dir_all(dir.join("pkg/sub/deeper")).unwrap();
+    std::fs::write(dir.join("pkg/sub/m.py"), "x\n").unwrap();
+    std::fs::write(dir.join("pkg/sub/deeper/n.rs"), "y\n").unwrap();
+    let h = wait_beat(&env, "pkg/sub/m.py", "main");
+    assert_eq!(h["language"], "Python", "{h}");
+    assert_eq!(h["project"], "nested", "{h}");
+    wait_beat(&env, "pkg/sub/deeper/n.rs", "main");
+
+    std::fs::rename(&old, dir.join("oldpkg")).unwrap();
+    // Moved in and watched: a write in it counts; the files it came with did not.
+    wait_for(
+        "oldpkg/inner/new.rs (rewritten until the watch is in place)",
+        || {
+            write(&dir.join("oldpkg/inner/new.rs"), "\n");
+            fs_beats(&env).into_iter().find(|h| {
+                h["entity"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("oldpkg/inner/new.rs")
+            })
+        },
+    );
+    assert_eq!(
+        saves_under(&env, &dir),
+        [
+            "oldpkg/inner/new.rs",
+            "pkg/sub/deeper/n.rs",
+            "pkg/sub/m.py",
+            "src/trigger.rs"
+        ]
+    );
+}
+
+/// Issue 12, item 6: `git clone` into a watched root records none of the clone's files as
+/// saves (the repository arrives with its directory, and git writes the work tree holding
+/// `index.lock`); a save in the clone afterwards counts. A checkout of many files in a watched
+/// repository is no save either.
+#[test]
+fn a_clone_into_a_root_records_no_saves() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    // The origin, outside the root: 40 files in nested directories.
+    let origin = env.scratch().join("origin");
+    std::fs::create_dir_all(&origin).unwrap();
+    git_ok(&env, &origin, &["init", "-q", "-b", "main"]);
+    for i in 0..40 {
+        write(
+            &origin.join(format!("src/m{}/f{i}.rs", i % 4)),
+            &format!("// {i}\n"),
+        );
+    }
+    git_ok(&env, &origin, &["add", "."]);
+    git_ok(&env, &origin, &["commit", "-q", "-m", "init"]);
+    git_ok(&env, &origin, &["checkout", "-q", "-b", "other"]);
+    for i in 0..40 {
+        write(
+            &origin.join(format!("src/m{}/f{i}.rs", i % 4)),
+            &format!("// other {i}\n"),
+        );
+    }
+    git_ok(&env, &origin, &["commit", "-q", "-am", "other"]);
+    git_ok(&env, &origin, &["checkout", "-q", "main"]);
+    let origin_s = origin.display().to_string();
+    start(&mut env, "");
+    let code = env.scratch().join("code");
+    let repos = |env: &TestEnv| {
+        env.connect().status()["watch"][0]["repositories"]
+            .as_u64()
+            .unwrap()
+    };
+
+    // A plain clone.
+    git_ok(&env, &code, &["clone", "-q", &origin_s, "cloned"]);
+    wait_for("the clone to be found", || (repos(&env) == 1).then_some(()));
+    let cloned = code.join("cloned");
+    write(&cloned.join("src/mine.rs"), "\n");
+    wait_beat(&env, "cloned/src/mine.rs", "main");
+
+    // A clone whose work tree is written once the daemon watches it: git's own writes.
+    git_ok(
+        &env,
+        &code,
+        &["clone", "-q", "--no-checkout", &origin_s, "late"],
+    );
+    wait_for("the second clone to be found", || {
+        (repos(&env) == 2).then_some(())
+    });
+    let late = code.join("late");
+    git_ok(&env, &late, &["reset", "-q", "--hard"]);
+    // A branch switch that rewrites every file.
+    git_ok(&env, &cloned, &["checkout", "-q", "other"]);
+    write(&late.join("src/after.rs"), "\n");
+    wait_beat(&env, "late/src/after.rs", "main");
+    write(&cloned.join("src/on-other.rs"), "\n");
+    wait_beat(&env, "cloned/src/on-other.rs", "other");
+
+    assert_eq!(
+        saves_under(&env, &cloned),
+        ["src/mine.rs", "src/on-other.rs"]
+    );
+    assert_eq!(saves_under(&env, &late), ["src/after.rs"]);
+}
+
+/// An `index.lock` left behind by a crashed git does not silence a repository for good.
+#[test]
+fn a_stale_index_lock_does_not_hide_saves() {
+    if !have_git() {
+        return;
+    }
+    let mut env = TestEnv::new();
+    let dir = repo(&env, "stale");
+    let lock = dir.join(".git/index.lock");
+    std::fs::write(&lock, "").unwrap();
+    age(&lock, std::time::Duration::from_secs(3600));
+    start(&mut env, "");
+    write(&dir.join("src/lib.rs"), "\n");
+    wait_beat(&env, "src/lib.rs", "main");
+}

@@ -612,21 +612,38 @@ pub enum GitAction {
     /// directory (linked worktrees share it; in a bare repository, its worktrees run them). A
     /// hook already there is kept as NAME.pre-timeforged and run by ours, with the same
     /// arguments and input. Reinstalling updates our hooks and changes nothing else.
+    ///
+    /// With --global, once for every repository: the hooks go into TimeForged's own directory
+    /// (git-hooks/ next to config.toml) and the global core.hooksPath points there. Each of
+    /// them runs the hook git would have run without it (the previous global core.hooksPath's,
+    /// if one was set, else the repository's own hooks/), with the same arguments and input.
+    /// A repository with its own core.hooksPath keeps it (install there without --global).
     Install {
         /// A path in the repository (default: the current directory).
         repo: Option<PathBuf>,
+        /// For every repository, through the global core.hooksPath.
+        #[arg(long, conflicts_with = "repo")]
+        global: bool,
     },
     /// Remove TimeForged's hooks and put back the hooks they kept.
     ///
     /// A hook of ours that was edited since it was installed is left alone, with a warning.
+    /// With --global, the global core.hooksPath is put back as it was before `tf git install
+    /// --global` (unless it was changed since), and the global hooks are removed.
     Uninstall {
         /// A path in the repository (default: the current directory).
         repo: Option<PathBuf>,
+        /// The hooks installed with `tf git install --global`.
+        #[arg(long, conflicts_with = "repo")]
+        global: bool,
     },
     /// Where the hooks directory is and which hooks are installed.
     Status {
         /// A path in the repository (default: the current directory).
         repo: Option<PathBuf>,
+        /// The hooks installed with `tf git install --global`.
+        #[arg(long, conflicts_with = "repo")]
+        global: bool,
     },
     /// Record a git event (run by the installed hooks; never prints, always succeeds).
     #[command(hide = true)]

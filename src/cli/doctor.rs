@@ -675,6 +675,16 @@ fn git_hooks_check() -> Check {
         Ok(d) => d,
         Err(_) => return check("git", Level::Skipped, "not in a git repository"),
     };
+    if dir.hooks_path.is_some()
+        && let Ok(global) = super::git::global_dir()
+        && crate::git::global::names_dir(&dir.path.to_string_lossy(), &global)
+    {
+        return check(
+            "git",
+            Level::Ok,
+            format!("global hooks in force ({})", global.display()),
+        );
+    }
     let statuses = match hooks::status(&dir) {
         Ok(s) => s,
         Err(e) => return problem("git", e.to_string(), "check the repository's permissions"),

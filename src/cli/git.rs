@@ -2,6 +2,7 @@
 //! the installed hooks run: record one event, print nothing, always succeed.
 
 use super::args::GitAction;
+use crate::git::global;
 use crate::git::hooks::{self, Change, HookStatus, HooksDir, Outcome, State};
 use crate::protocol::{Request, to_line};
 use anyhow::{Context as _, Result};
@@ -16,24 +17,125 @@ const HOOK_SEND_TIMEOUT: Duration = Duration::from_millis(500);
 pub fn run(action: GitAction, out: &mut impl Write) -> Result<ExitCode> {
     match action {
         GitAction::Hook { name, args } => Ok(hook(&name, &args)),
-        GitAction::Install { repo } => {
-            let dir = locate(repo)?;
+        GitAction::Install { global: true, .. } => {
             let tf = std::env::current_exe().context("cannot find the path of tf itself")?;
+            let done = global::install(&global_dir()?, &tf)?;
+            writeln!(
+                out,
+                "hooks directory {} (global core.hooksPath)",
+                done.dir.display()
+            )?;
+            let chained = match &done.previous {
+                Some(p) => format!("each runs the hook of the same name in {p} after it"),
+                None => "each runs the repository's own hook of the same name after it".into(),
+            };
+            let config = match (done.config_changed, &done.previous) {
+                (false, _) => "already points here".to_string(),
+                (true, Some(p)) => {
+                    format!("set (was {p}; `tf git uninstall --global` puts it back)")
+                }
+                (true, None) => "set (was unset; `tf git uninstall --global` unsets it)".into(),
+            };
+            writeln!(out, "{:<14} {config}", "core.hooksPath")?;
+            writeln!(
+                out,
+                "{:<14} {} installed; {} record, and {chained}",
+                "hooks",
+                global::NAMES.len(),
+                hooks::HOOKS.join(", ")
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        GitAction::Uninstall { global: true, .. } => {
+            let dir = global_dir()?;
+            let done = global::uninstall(&dir)?;
+            let config = match &done.config {
+                global::ConfigAfter::Restored(p) => format!("restored to {p}"),
+                global::ConfigAfter::Unset => "unset, as it was before".to_string(),
+                global::ConfigAfter::LeftAlone(now) => {
+                    let now = now.as_deref().unwrap_or("unset");
+                    eprintln!(
+                        "tf: warning: the global core.hooksPath is {now}, not {}: left as it is",
+                        dir.display()
+                    );
+                    format!("left as it is ({now})")
+                }
+            };
+            writeln!(out, "{:<14} {config}", "core.hooksPath")?;
+            writeln!(
+                out,
+                "{:<14} {} removed from {}",
+                "hooks",
+                done.removed,
+                dir.display()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        GitAction::Status { global: true, .. } => {
+            let dir = global_dir()?;
+            let s = global::status(&dir)?;
+            writeln!(out, "hooks directory {}", dir.display())?;
+            let config = match (&s.configured, s.in_force) {
+                (_, true) => "points here: the global hooks are in force".to_string(),
+                (Some(other), false) => format!("{other} (not TimeForged's)"),
+                (None, false) => "unset".to_string(),
+            };
+            writeln!(out, "{:<14} {config}", "core.hooksPath")?;
+            if let Some(p) = &s.previous {
+                writeln!(
+                    out,
+                    "{:<14} {p} (run after ours, restored on uninstall)",
+                    "previous"
+                )?;
+            }
+            writeln!(
+                out,
+                "{:<14} {} of {} installed",
+                "hooks",
+                s.installed,
+                global::NAMES.len()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        GitAction::Install { repo, .. } => {
+            let dir = locate(repo)?;
             print_dir(&dir, out)?;
+            if is_global(&dir)? {
+                writeln!(
+                    out,
+                    "the global hooks (`tf git install --global`) already record this repository: \
+                     nothing to do"
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let tf = std::env::current_exe().context("cannot find the path of tf itself")?;
             let changes = hooks::install(&dir, &tf)?;
             print_changes(&changes, Verb::Install, out)?;
             Ok(ExitCode::SUCCESS)
         }
-        GitAction::Uninstall { repo } => {
+        GitAction::Uninstall { repo, .. } => {
             let dir = locate(repo)?;
             print_dir(&dir, out)?;
+            if is_global(&dir)? {
+                anyhow::bail!(
+                    "this repository runs the global hooks: remove them for every repository \
+                     with `tf git uninstall --global`"
+                );
+            }
             let changes = hooks::uninstall(&dir)?;
             print_changes(&changes, Verb::Uninstall, out)?;
             Ok(ExitCode::SUCCESS)
         }
-        GitAction::Status { repo } => {
+        GitAction::Status { repo, .. } => {
             let dir = locate(repo)?;
             print_dir(&dir, out)?;
+            if is_global(&dir)? {
+                writeln!(
+                    out,
+                    "the global hooks (`tf git install --global`) record this repository"
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
             for s in hooks::status(&dir)? {
                 writeln!(out, "{:<14} {}", s.name, describe(&s))?;
             }
@@ -48,6 +150,27 @@ fn hook(name: &str, args: &[String]) -> ExitCode {
         super::hook::deliver(&to_line(&Request::Git(event)), HOOK_SEND_TIMEOUT);
     }
     ExitCode::SUCCESS
+}
+
+/// Where `tf git install --global` puts its hooks: `git-hooks/` next to the config file.
+pub fn global_dir() -> Result<PathBuf> {
+    let paths = crate::paths::Paths::from_env()?;
+    let config_dir = paths
+        .config_file
+        .parent()
+        .context("the config file has no directory")?;
+    Ok(config_dir.join("git-hooks"))
+}
+
+/// Whether a repository's hooks directory is the global one of ours.
+fn is_global(dir: &HooksDir) -> Result<bool> {
+    if dir.hooks_path.is_none() {
+        return Ok(false);
+    }
+    Ok(global::names_dir(
+        &dir.path.to_string_lossy(),
+        &global_dir()?,
+    ))
 }
 
 fn locate(repo: Option<PathBuf>) -> Result<HooksDir> {

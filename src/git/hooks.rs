@@ -320,7 +320,7 @@ pub fn install(dir: &HooksDir, tf: &Path) -> Result<Vec<Change>, Error> {
 
 /// Writes `script` to `path` through a temporary file and a rename, so git never runs half a
 /// hook. With `keep`, the file at `path` is first renamed there.
-fn write_hook(path: &Path, script: &[u8], keep: Option<&PathBuf>) -> Result<(), Error> {
+pub(crate) fn write_hook(path: &Path, script: &[u8], keep: Option<&PathBuf>) -> Result<(), Error> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.timeforged-tmp"));
     let _ = fs::remove_file(&tmp);

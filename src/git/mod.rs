@@ -1,6 +1,7 @@
 //! Git events: what the git hooks and the daemon's HEAD watcher report (branch switches,
 //! commits, merges, rewrites), and ticket keys read from branch names.
 
+pub mod global;
 pub mod hooks;
 pub mod ticket;
 

@@ -1,54 +1,13 @@
 //! Which WakaTime category a shell command belongs to: user rules first, then built-in rules
 //! on the program and its subcommand, then the configured default. Pure, table-tested.
 
+use super::cmdline::Invocation;
 use crate::model::Category;
 
-/// Wrappers that run another command; the real program follows them.
-const WRAPPERS: &[&str] = &[
-    "sudo",
-    "doas",
-    "time",
-    "nice",
-    "nohup",
-    "env",
-    "command",
-    "exec",
-    "builtin",
-    "caffeinate",
-];
-
-/// The program and its first argument, skipping `VAR=value` assignments and wrappers, with
-/// the program reduced to its file name (`/usr/bin/cargo` → `cargo`).
-pub fn program_and_subcommand(command: &str) -> (Option<&str>, Option<&str>) {
-    let mut words = command
-        .split_whitespace()
-        .filter(|w| !is_assignment(w))
-        .peekable();
-    while let Some(w) = words.peek() {
-        // Wrappers, their options, and option values such as `nice -n 5`.
-        if WRAPPERS.contains(&basename(w)) || w.starts_with('-') || w.parse::<f64>().is_ok() {
-            words.next();
-        } else {
-            break;
-        }
-    }
-    let program = words.next().map(basename);
-    // `cargo +nightly test`: toolchain selectors are not the subcommand.
-    let sub = words.find(|w| !w.starts_with('-') && !w.starts_with('+'));
-    (program, sub)
-}
-
-/// `NAME=value` (a shell variable assignment before the command).
-pub fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-    })
-}
-
-fn basename(word: &str) -> &str {
-    word.rsplit('/').next().unwrap_or(word)
+/// The program and its first argument; which command of a line counts, and how quotes,
+/// assignments and wrappers are read, is [`super::cmdline`]'s rule.
+pub fn program_and_subcommand(command: &str) -> Invocation<'_> {
+    super::cmdline::parse(command)
 }
 
 /// Built-in rules: the category of a program (and subcommand), if it has a definite one.
@@ -122,9 +81,9 @@ pub fn category(command: &str, rules: &[(String, Category)], default: Category) 
     {
         return *c;
     }
-    let (program, sub) = program_and_subcommand(trimmed);
-    program
-        .and_then(|p| builtin(p, sub))
+    let run = program_and_subcommand(trimmed);
+    run.program()
+        .and_then(|p| builtin(p, run.subcommand()))
         .and_then(Category::parse)
         .unwrap_or(default)
 }
@@ -247,11 +206,11 @@ mod tests {
 
     #[test]
     fn assignments_and_wrappers_are_skipped() {
+        let run = program_and_subcommand("A=1 B=2 nice -n 5 cargo build");
         assert_eq!(
-            program_and_subcommand("A=1 B=2 nice -n 5 cargo build"),
+            (run.program(), run.subcommand()),
             (Some("cargo"), Some("build"))
         );
-        assert_eq!(program_and_subcommand("=x"), (Some("=x"), None));
-        assert!(!is_assignment("1A=x"));
+        assert_eq!(program_and_subcommand("=x").program(), Some("=x"));
     }
 }

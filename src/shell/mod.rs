@@ -3,6 +3,7 @@
 //! daemon does the I/O.
 
 pub mod classify;
+pub mod cmdline;
 pub mod redact;
 
 use std::path::Path;
@@ -131,8 +132,10 @@ pub fn entity(command: &str, record_args: bool) -> String {
     let text = if record_args {
         redact::redact(command)
     } else {
-        let (program, _) = classify::program_and_subcommand(command);
-        program.unwrap_or("").to_string()
+        classify::program_and_subcommand(command)
+            .program
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or_default()
     };
     let mut text = text.replace(['\n', '\r', '\0'], " ");
     if text.len() > crate::model::MAX_ENTITY_BYTES {
@@ -156,9 +159,17 @@ pub fn heartbeats(
     branch: Option<String>,
     machine: Option<String>,
 ) -> Vec<Heartbeat> {
-    let entity = entity(&e.command, rules.record_args);
-    if entity.trim().is_empty() || !e.time.is_finite() {
+    let mut entity = entity(&e.command, rules.record_args);
+    if e.command.trim().is_empty() || !e.time.is_finite() {
         return Vec::new();
+    }
+    if entity.trim().is_empty() {
+        // A line that runs no program (`A=1`, `> out`, `;;`) is the shell's own work: it
+        // still counts, under the shell's name.
+        entity = match e.shell.trim() {
+            "" => "shell".to_string(),
+            name => name.to_string(),
+        };
     }
     let category = classify::category(&e.command, &rules.categories, rules.default_category);
     let make = |t_ms: i64, last: bool| {
@@ -317,6 +328,89 @@ mod tests {
             crate::model::MAX_ENTITY_BYTES
         );
         assert_eq!(entity("   ", false), "");
+    }
+
+    /// Issue 12: the program stored and the category come from the parsed command line, not
+    /// its first word (`clear;`, `|` and `nobody` were stored before).
+    #[test]
+    fn the_program_of_a_command_line_is_parsed() {
+        for (command, program, category) in [
+            ("clear; tf report", "tf", "coding"),
+            ("TOKEN=x env | head", "env", "coding"),
+            ("sudo -u nobody make", "make", "building"),
+            (
+                "cd app && cargo test 2>&1 | tee log",
+                "cargo",
+                "running tests",
+            ),
+            ("time -p nice -n 5 pytest -x", "pytest", "running tests"),
+            ("sh -c 'go build ./...'", "go", "building"),
+        ] {
+            let hs = heartbeats(
+                &event(command, 10.0, 11.0),
+                &rules(),
+                900_000,
+                None,
+                None,
+                None,
+            );
+            assert!(!hs.is_empty(), "{command}");
+            for h in hs {
+                assert_eq!(h.entity, program, "{command}");
+                assert_eq!(h.category.as_str(), category, "{command}");
+            }
+        }
+    }
+
+    /// Odd lines are never dropped: a line with no program counts as the shell's, and
+    /// unterminated quotes, replacement characters and huge lines still name a program.
+    #[test]
+    fn odd_lines_still_make_heartbeats() {
+        for (command, program) in [
+            ("A=1", "zsh"),
+            ("> out.txt", "zsh"),
+            (";;", "zsh"),
+            ("echo 'unterminated", "echo"),
+            ("make \"$(", "make"),
+            ("\u{fffd}ls -la", "\u{fffd}ls"),
+        ] {
+            let hs = heartbeats(
+                &event(command, 10.0, 11.0),
+                &rules(),
+                900_000,
+                None,
+                None,
+                None,
+            );
+            assert!(!hs.is_empty(), "{command:?}");
+            assert!(
+                hs.iter().all(|h| h.entity == program),
+                "{command:?}: {hs:?}"
+            );
+        }
+        let huge = format!("cargo test {}", "'x".repeat(1 << 20));
+        let hs = heartbeats(
+            &event(&huge, 10.0, 11.0),
+            &rules(),
+            900_000,
+            None,
+            None,
+            None,
+        );
+        assert_eq!(hs.last().map(|h| h.entity.as_str()), Some("cargo"));
+        assert_eq!(hs[0].category.as_str(), "running tests");
+        // Blank lines are not commands.
+        assert!(
+            heartbeats(
+                &event("  ", 10.0, 11.0),
+                &rules(),
+                900_000,
+                None,
+                None,
+                None
+            )
+            .is_empty()
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `KEY=value` assignments, values of secret-looking options, credentials in URLs, and long
 //! token-like words. Over-redacting is fine; leaking is not.
 
-use super::classify::is_assignment;
+use super::cmdline::is_assignment;
 
 const MASK: &str = "***";
 

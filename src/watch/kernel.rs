@@ -23,6 +23,20 @@ pub(super) fn mask() -> WatchMask {
         | WatchMask::EXCL_UNLINK
 }
 
+/// What identifies a watch, and the handle that adds and removes them.
+pub(super) type Descriptor = WatchDescriptor;
+pub(super) type Handle = Watches;
+
+/// Watches one directory for what [`mask`] names.
+pub(super) fn add(handle: &mut Handle, dir: &std::path::Path) -> std::io::Result<Descriptor> {
+    handle.add(dir, mask())
+}
+
+/// Removes a watch (the kernel drops the watch of a deleted directory itself).
+pub(super) fn remove(handle: &mut Handle, wd: Descriptor) {
+    let _ = handle.remove(wd);
+}
+
 /// One inotify event, owned.
 #[derive(Debug)]
 pub(super) struct KernelEvent {
@@ -33,7 +47,7 @@ pub(super) struct KernelEvent {
 
 /// Opens an inotify instance and starts the thread that reads it; returns the handle that adds
 /// and removes watches.
-pub(super) fn start(tx: Sender<Msg>) -> std::io::Result<Watches> {
+pub(super) fn start(tx: Sender<Msg>) -> std::io::Result<Handle> {
     let mut inotify = Inotify::init()?;
     let watches = inotify.watches();
     std::thread::Builder::new()
@@ -97,7 +111,7 @@ impl Watch {
         } else if e.mask.contains(EventMask::CLOSE_WRITE) {
             self.written(&path, batch);
         } else if e.mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) {
-            self.removed(&path);
+            self.removed(&path, batch);
         }
     }
 }

@@ -7,6 +7,11 @@
 //! Everything runs on one thread that owns the watchers and the state; the daemon talks to it
 //! through [`WatchHandle`] and receives what it found through a [`Sink`].
 
+// The kernel watcher: inotify on Linux; elsewhere none yet, and every directory is polled.
+#[cfg(target_os = "linux")]
+mod kernel;
+#[cfg(not(target_os = "linux"))]
+#[path = "portable.rs"]
 mod kernel;
 mod reflog;
 mod rules;
@@ -190,10 +195,23 @@ const MAX_BATCH_EVENTS: usize = 50_000;
 /// More distinct files than this written in one repository within one batch is a tool at
 /// work (checkout, formatter, build), not a person: one heartbeat stands for the rest.
 const BURST_FILES: usize = 10;
+/// A file found in a directory that just appeared counts as a save when it was modified at
+/// most this long before the batch that saw the directory began (`mkdir -p a/b && echo x >
+/// a/b/f` writes `f` before a watch on `a/b` can exist); older files were moved or copied in
+/// with their times (`mv`, `cp -a`, `tar x`) and are not saves.
+const FRESH_BEFORE_MS: i64 = 10_000;
+/// Files looked at in the directories that appeared in one event, at most: a copied tree is
+/// watched whole, but only its first files are read for saves.
+const SCAN_FILES: usize = 1_000;
+/// git holds `index.lock` while it writes the work tree (clone, checkout, merge, reset,
+/// stash, rebase): writes meanwhile are git's, not saves. A lock older than this is taken for
+/// one left behind by a crashed git (or a `git commit -a` waiting on its editor), and saves
+/// count again.
+const INDEX_LOCK_MAX_MS: i64 = 10 * 60_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Mode {
-    Inotify(inotify::WatchDescriptor),
+    Inotify(kernel::Descriptor),
     Poll,
 }
 
@@ -211,6 +229,21 @@ struct Repo {
     /// How far `logs/HEAD` has been read, and the branch it had reached there.
     reflog_offset: u64,
     reflog_branch: Option<String>,
+    /// Since when (ms) git holds `index.lock`: it is writing the work tree.
+    index_lock: Option<i64>,
+    /// New directories that appeared while git held the lock, to look at when it lets go.
+    pending_scan: Vec<PathBuf>,
+    /// When the watcher found it (ms). A file last modified before then is no save, whatever
+    /// event comes for it: a clone's checkout may finish (and release its lock) between the
+    /// writes and the moment the repository is found, with their events still queued.
+    found_ms: i64,
+}
+
+impl Repo {
+    fn git_writing(&self, now: i64) -> bool {
+        self.index_lock
+            .is_some_and(|since| now - since < INDEX_LOCK_MAX_MS)
+    }
 }
 
 struct Watch {
@@ -219,9 +252,9 @@ struct Watch {
     /// For the watchers' event handlers.
     tx: mpsc::Sender<Msg>,
     /// Adds and removes inotify watches (None when inotify is unavailable: everything polled).
-    inotify: Option<inotify::Watches>,
+    inotify: Option<kernel::Handle>,
     /// Watch descriptor → the directory it watches.
-    by_wd: HashMap<inotify::WatchDescriptor, PathBuf>,
+    by_wd: HashMap<kernel::Descriptor, PathBuf>,
     poller: Option<notify::PollWatcher>,
     roots: Vec<Root>,
     dirs: HashMap<PathBuf, Mode>,
@@ -274,7 +307,10 @@ impl Watch {
 
     fn run(&mut self, rx: mpsc::Receiver<Msg>) {
         while let Ok(first) = rx.recv() {
-            let mut batch = Batch::default();
+            let mut batch = Batch {
+                started_ms: now_ms(),
+                ..Batch::default()
+            };
             if !self.handle(first, &mut batch) {
                 return;
             }
@@ -461,7 +497,7 @@ impl Watch {
             && under_cap
             && let Some(w) = self.inotify.as_mut()
         {
-            match w.add(dir, kernel::mask()) {
+            match kernel::add(w, dir) {
                 Ok(wd) => {
                     self.inotify_count += 1;
                     self.by_wd.insert(wd.clone(), dir.to_path_buf());
@@ -520,8 +556,7 @@ impl Watch {
                 self.inotify_count -= 1;
                 self.by_wd.remove(&wd);
                 if let Some(w) = self.inotify.as_mut() {
-                    // The kernel drops the watch of a deleted directory itself.
-                    let _ = w.remove(wd);
+                    kernel::remove(w, wd);
                 }
             }
             Some(Mode::Poll) => {
@@ -566,6 +601,7 @@ impl Watch {
         let project = crate::project::detect(root).project;
         self.watch(&git_dir);
         self.git_dirs.insert(git_dir.clone(), root.to_path_buf());
+        let index_lock = lock_taken(&git_dir);
         self.repos.insert(
             root.to_path_buf(),
             Repo {
@@ -574,6 +610,11 @@ impl Watch {
                 branch: head.branch.clone(),
                 reflog_offset: 0,
                 reflog_branch: None,
+                // Already held when the repository appears mid-clone: its release is seen,
+                // since the git directory is watched from here on.
+                index_lock,
+                pending_scan: Vec::new(),
+                found_ms: file_clock_ms(),
             },
         );
         self.follow_reflog(root, false);
@@ -601,13 +642,13 @@ impl Watch {
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
                 if let [from, to] = event.paths.as_slice() {
-                    self.removed(from);
+                    self.removed(from, batch);
                     self.created_or_moved_in(to, batch);
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::From)) | EventKind::Remove(_) => {
                 for p in &event.paths {
-                    self.removed(p);
+                    self.removed(p, batch);
                 }
             }
             EventKind::Modify(
@@ -633,11 +674,24 @@ impl Watch {
         }
     }
 
-    fn removed(&mut self, p: &Path) {
+    fn removed(&mut self, p: &Path, batch: &mut Batch) {
         if self.dirs.contains_key(p) || self.repos.contains_key(p) {
             self.drop_tree(p);
         }
-        if self.git_dirs.contains_key(p.parent().unwrap_or(p)) {
+        if let Some(root) = self.git_dirs.get(p.parent().unwrap_or(p)) {
+            // `index.lock` renamed to `index` (or removed on failure): git is done.
+            if p.file_name().is_some_and(|n| n == "index.lock")
+                && let Some(repo) = self.repos.get_mut(root)
+            {
+                repo.index_lock = None;
+                let pending = std::mem::take(&mut repo.pending_scan);
+                // git writes the index after the work tree: what is newer came after git.
+                let after = std::fs::metadata(repo.git_dir.join("index"))
+                    .ok()
+                    .and_then(|m| modified_ms(&m))
+                    .map_or(batch.started_ms, |t| t + 1);
+                self.scan_dirs(&pending, after, batch);
+            }
             return;
         }
         self.recent.remove(p);
@@ -675,9 +729,63 @@ impl Watch {
             }
         }
         if !self.skip_dir(p, self.repo_of(p).is_some()) {
-            self.walk(p);
+            let added = self.walk(p);
+            self.scan_new(p, &added, batch);
         }
         batch.events += 1;
+    }
+
+    /// Files already in directories that just appeared: written before a watch could see them
+    /// (`mkdir -p a/b && echo x > a/b/f`), they are saves if they are fresh (see
+    /// [`FRESH_BEFORE_MS`]). Not in a repository that arrived with the directory (a clone, a
+    /// repository moved or unpacked in: its files are not saves), nor while git writes the work
+    /// tree ([`Self::written`] checks the lock).
+    fn scan_new(&mut self, top: &Path, added: &[PathBuf], batch: &mut Batch) {
+        let now = now_ms();
+        let mut scan = Vec::new();
+        for dir in added {
+            let Some(root) = self.repo_of(&dir.join("_")).map(|(root, _)| root.clone()) else {
+                continue; // outside repositories nothing is a save
+            };
+            if root.starts_with(top) {
+                continue; // arrived with the directory
+            }
+            match self.repos.get_mut(&root) {
+                // The lock seen is as of the events handled so far; git may have finished
+                // since, and the user written in the new directory: it is looked at once
+                // git's release of the lock comes up (see `removed`).
+                Some(repo) if repo.git_writing(now) => {
+                    if repo.pending_scan.len() < SCAN_FILES {
+                        repo.pending_scan.push(dir.clone());
+                    }
+                }
+                _ => scan.push(dir.clone()),
+            }
+        }
+        self.scan_dirs(&scan, batch.started_ms - FRESH_BEFORE_MS, batch);
+    }
+
+    /// The files in `dirs` modified at `since` (ms) or later, as writes.
+    fn scan_dirs(&mut self, dirs: &[PathBuf], since: i64, batch: &mut Batch) {
+        let mut budget = SCAN_FILES;
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                    continue;
+                }
+                if budget == 0 {
+                    return;
+                }
+                budget -= 1;
+                let modified = entry.metadata().ok().and_then(|m| modified_ms(&m));
+                if modified.is_some_and(|m| m >= since) {
+                    self.written(&entry.path(), batch);
+                }
+            }
+        }
     }
 
     fn written(&mut self, p: &Path, batch: &mut Batch) {
@@ -687,6 +795,11 @@ impl Watch {
             if name == "HEAD" {
                 let root = root.clone();
                 self.head_changed(&root, batch);
+            } else if name == "index.lock"
+                && let Some(repo) = self.repos.get_mut(root)
+            {
+                // Created (then written): git is about to write the work tree.
+                repo.index_lock.get_or_insert_with(now_ms);
             }
             return;
         }
@@ -711,6 +824,10 @@ impl Watch {
         let Some((root, repo)) = self.repo_of(p) else {
             return;
         };
+        if repo.git_writing(now) {
+            return;
+        }
+        let found_ms = repo.found_ms;
         let (root, git_dir) = (root.clone(), repo.git_dir.clone());
         let (project, branch) = (repo.project.clone(), repo.branch.clone());
         // Checked after the debounce so a burst to one file costs one lookup.
@@ -718,7 +835,15 @@ impl Watch {
             self.recent.insert(p.to_path_buf(), now);
             return;
         }
-        if !std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()) {
+        let Ok(meta) = std::fs::symlink_metadata(p) else {
+            return;
+        };
+        if !meta.is_file() {
+            return;
+        }
+        // Written before the repository was found: the events of a clone (or of files copied
+        // in with their times) that were queued while it was being found.
+        if modified_ms(&meta).is_some_and(|m| m < found_ms) {
             return;
         }
         self.recent.insert(p.to_path_buf(), now);
@@ -782,9 +907,45 @@ impl Watch {
 /// What one batch of events produced.
 #[derive(Default)]
 struct Batch {
+    /// When its first event was taken (ms).
+    started_ms: i64,
     events: usize,
     heartbeats: Vec<Heartbeat>,
     git: Vec<GitEvent>,
     /// Heartbeat-worthy files per repository in this batch, for the burst rule.
     per_repo: HashMap<PathBuf, usize>,
+}
+
+/// When git took the index lock of `git_dir`, if it holds it (the lock file's time).
+fn lock_taken(git_dir: &Path) -> Option<i64> {
+    let meta = std::fs::symlink_metadata(git_dir.join("index.lock")).ok()?;
+    Some(modified_ms(&meta).unwrap_or_else(now_ms))
+}
+
+/// Now, by the clock that stamps files. Linux stamps them with the coarse clock, which lags
+/// the precise one by up to a tick (1–10 ms): a file written just after a precise "now" may
+/// look older than it.
+fn file_clock_ms() -> i64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime only writes the struct passed in.
+        if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
+            return ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000;
+        }
+    }
+    now_ms()
+}
+
+/// A file's modification time in unix milliseconds.
+fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
+    let since_epoch = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    i64::try_from(since_epoch.as_millis()).ok()
 }

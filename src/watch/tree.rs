@@ -5,14 +5,19 @@ use super::Watch;
 use std::path::{Path, PathBuf};
 
 impl Watch {
-    /// Watches `top` and every directory below it that is not ignored.
-    pub(super) fn walk(&mut self, top: &Path) {
+    /// Watches `top` and every directory below it that is not ignored; returns the
+    /// directories it went through.
+    pub(super) fn walk(&mut self, top: &Path) -> Vec<PathBuf> {
         let mut stack = vec![top.to_path_buf()];
+        let mut seen = Vec::new();
         while let Some(dir) = stack.pop() {
+            seen.push(dir.clone());
+            // Watched before `.git` is looked for: one made in between (a clone starting) is
+            // then seen as created.
+            self.watch(&dir);
             if dir.join(".git").exists() {
                 self.add_repo(&dir);
             }
-            self.watch(&dir);
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 // Unreadable or gone since: nothing below it to watch.
                 continue;
@@ -39,6 +44,7 @@ impl Watch {
                 stack.push(path);
             }
         }
+        seen
     }
 }
 
