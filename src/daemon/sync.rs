@@ -155,9 +155,18 @@ pub(crate) fn start(
         targets,
         status: status.clone(),
     };
+    // Here rather than on the thread: a new target's starting point is the journal's end as
+    // the daemon starts (or reloads), before anything is recorded that it must send.
+    let fresh = match engine.load() {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            tracing::warn!("sync: cannot read its saved progress: {e}");
+            Vec::new()
+        }
+    };
     let thread = std::thread::Builder::new()
         .name("timeforged-sync".into())
-        .spawn(move || engine.run(rx))?;
+        .spawn(move || engine.run(rx, fresh))?;
     Ok(Some(SyncHandle {
         nudge,
         status,
@@ -215,9 +224,13 @@ impl From<Failure> for Stop {
 }
 
 impl Engine {
-    fn run(&mut self, rx: mpsc::Receiver<Nudge>) {
-        if let Err(e) = self.load() {
-            tracing::warn!("sync: cannot read its saved progress: {e}");
+    fn run(&mut self, rx: mpsc::Receiver<Nudge>, fresh: Vec<usize>) {
+        // Kept, so that a restart before the first send does not move the start past what
+        // was recorded in between.
+        for i in fresh {
+            if self.save(i).is_err() {
+                tracing::warn!(target = %self.targets[i].name, "sync: cannot save its starting point");
+            }
         }
         // A first round right away: catch up after the daemon was down.
         let mut due: Option<Instant> = Some(Instant::now());
@@ -262,7 +275,8 @@ impl Engine {
 
     /// Reads each target's saved progress; a target seen for the first time starts at the
     /// journal's end and sends what was recorded before from the start (its backfill).
-    fn load(&mut self) -> Result<(), String> {
+    /// Returns the targets seen for the first time.
+    fn load(&mut self) -> Result<Vec<usize>, String> {
         let keys: Vec<String> = self.targets.iter().map(Target::key).collect();
         let (saved, end) = crate::store::read(&*self.db, move |snap| {
             let mut saved = Vec::new();
@@ -272,19 +286,24 @@ impl Engine {
             Ok((saved, snap.journal_end()?))
         })
         .map_err(|e| e.to_string())?;
-        for (t, state) in self.targets.iter_mut().zip(saved) {
+        let mut fresh = Vec::new();
+        for (i, (t, state)) in self.targets.iter_mut().zip(saved).enumerate() {
             t.progress = match state.and_then(|s| serde_json::from_str(&s).ok()) {
                 Some(p) => p,
-                None => Progress {
-                    cursor: end,
-                    pull_cursor: 0,
-                    // A forward target starts with what comes next; the user's own server gets
-                    // everything this machine has.
-                    backfill: (t.kind == TargetKind::Timeforged).then_some((i64::MIN, i64::MIN)),
-                },
+                None => {
+                    fresh.push(i);
+                    Progress {
+                        cursor: end,
+                        pull_cursor: 0,
+                        // A forward target starts with what comes next; the user's own server gets
+                        // everything this machine has.
+                        backfill: (t.kind == TargetKind::Timeforged)
+                            .then_some((i64::MIN, i64::MIN)),
+                    }
+                }
             };
         }
-        Ok(())
+        Ok(fresh)
     }
 
     /// Syncs every target that is due (all of them when `forced`); returns what moved each.
