@@ -10,7 +10,14 @@ pub const DEFAULT_MS: i64 = 25 * 60_000;
 /// Shortest timer: a second (tests and quick checks use a few).
 pub const MIN_MS: i64 = 1_000;
 /// Longest timer: 12 hours. A longer one is a typo, not a focus session.
-pub const MAX_MS: i64 = 12 * 3600_000;
+pub const MAX_MS: i64 = 12 * 3_600_000;
+
+/// The file the daemon writes a rung timer's id to when it has no desktop notifications; the
+/// shell hooks ring the terminal bell once for each new id. Beside the spool, in the state
+/// directory.
+pub fn bell_path(spool: &std::path::Path) -> std::path::PathBuf {
+    spool.with_file_name("focus.bell")
+}
 
 /// One focus session as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,7 +151,7 @@ mod tests {
             ("90s", 90_000),
             ("PT25M", 25 * 60_000),
             ("0.5", 30_000),
-            ("100h", 100 * 3600_000),
+            ("100h", 100 * 3_600_000),
             ("0", 0),
         ] {
             assert_eq!(parse_duration(text), Ok(ms), "{text}");
@@ -160,7 +167,7 @@ mod tests {
         for (ms, want) in [
             (0, "0s is too short"),
             (999, "0s is too short"),
-            (100 * 3600_000, "100h00m is too long"),
+            (100 * 3_600_000, "100h00m is too long"),
         ] {
             let e = check_duration(ms).unwrap_err();
             assert_eq!(e.field, "duration");

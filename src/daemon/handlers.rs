@@ -220,6 +220,13 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
                 targets: sync.status(),
             },
         },
+        Request::Agent(event) => super::agent::handle(state, event).await,
+        Request::Lanes {
+            range,
+            filters,
+            timeout_minutes,
+        } => lanes(state, range, filters, timeout_minutes).await,
+        Request::Focus(action) => super::focus::handle(state, action).await,
         Request::Subscribe | Request::Log { .. } => Response::error(
             ErrorCode::BadRequest,
             "streaming request handled by the connection",
@@ -326,6 +333,39 @@ async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>)
     }
 }
 
+/// The rules of a report: the account's, with another timeout when asked.
+fn rules_with(state: &State, timeout_minutes: Option<u32>) -> Result<Rules, Response> {
+    match timeout_minutes {
+        None => Ok(state.local.rules()),
+        Some(m @ 1..=240) => Ok(Rules {
+            timeout_ms: i64::from(m) * 60_000,
+            ..state.local.rules()
+        }),
+        Some(m) => Err(Response::error(
+            ErrorCode::Invalid,
+            format!("timeout {m} min is out of range (expected 1 to 240)"),
+        )),
+    }
+}
+
+/// Human and agent time side by side.
+async fn lanes(
+    state: &State,
+    range: RangeSpec,
+    filters: Filters,
+    timeout_minutes: Option<u32>,
+) -> Response {
+    let rules = match rules_with(state, timeout_minutes) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    read_range(state, &range, move |r, start, end| {
+        report::ai::lanes(r.snap, r.cal, rules, r.user, start, end, &filters)
+            .map(|l| Response::Lanes(Box::new(l)))
+    })
+    .await
+}
+
 async fn run_report(
     state: &State,
     range: RangeSpec,
@@ -337,18 +377,9 @@ async fn run_report(
         Ok(r) => r,
         Err(e) => return e,
     };
-    let rules = match timeout_minutes {
-        None => state.local.rules(),
-        Some(m @ 1..=240) => Rules {
-            timeout_ms: i64::from(m) * 60_000,
-            ..state.local.rules()
-        },
-        Some(m) => {
-            return Response::error(
-                ErrorCode::Invalid,
-                format!("timeout {m} min is out of range (expected 1 to 240)"),
-            );
-        }
+    let rules = match rules_with(state, timeout_minutes) {
+        Ok(r) => r,
+        Err(e) => return e,
     };
     let ask = Ask {
         start,
@@ -371,13 +402,18 @@ async fn status(state: &State) -> Result<Response, String> {
     let (start, end) = cal.bounds(today);
     let timeout_ms = account.rules().timeout_ms;
     let (q, user) = (Ask::new(account, start, end, Vec::new()), account.clone());
-    let (total, count, latest) = state
+    let (total, count, latest, focus) = state
         .read(move |snap| {
             let total = report::report(snap, user.calendar(), &query::to_query(&user, &q))?;
+            let focus = snap
+                .running_focus(user.id())?
+                .map(|f| super::focus::entry(snap, &user, f, now))
+                .transpose()?;
             Ok((
                 total,
                 snap.heartbeat_count()?,
                 snap.latest(user.id(), i64::MAX)?,
+                focus,
             ))
         })
         .await?;
@@ -417,6 +453,8 @@ async fn status(state: &State) -> Result<Response, String> {
         machine_id: Some(state.machine_id.clone()),
         machine: state.machine.clone(),
         sync: state.sync.as_ref().map(|s| s.status()).unwrap_or_default(),
+        focus,
+        agents: super::agent::seen(state),
     })))
 }
 

@@ -2,6 +2,8 @@
 //! graceful stop on SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
 
 pub mod account;
+mod agent;
+mod focus;
 mod git;
 mod handlers;
 mod http;
@@ -94,6 +96,10 @@ pub(crate) struct State {
     pub machine_id: String,
     /// The sync thread, when targets are configured.
     pub sync: Option<sync::SyncHandle>,
+    /// Agent sessions whose hooks reported recently, by (agent, session).
+    pub agents: Arc<Mutex<std::collections::HashMap<(String, String), crate::protocol::AgentSeen>>>,
+    /// Wakes the focus timer's task when a timer is started or stopped.
+    pub focus_changed: Arc<tokio::sync::Notify>,
 }
 
 impl State {
@@ -228,6 +234,8 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         watch: Arc::default(),
         machine_id,
         sync,
+        agents: Arc::default(),
+        focus_changed: Arc::default(),
     };
     if let Some(sync) = state.sync.clone() {
         // New records go out soon after they are stored.
@@ -242,6 +250,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         });
     }
     tokio::spawn(shell::drain_spool(state.clone()));
+    tokio::spawn(focus::run(state.clone()));
     let _ = state.watch.set(watcher::start(&state, added_roots));
     if let Some(listener) = http_listener {
         let loopback_only = state.http_addr.is_some_and(|a| a.ip().is_loopback());

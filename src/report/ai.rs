@@ -146,6 +146,55 @@ pub fn lanes(
     Ok(out)
 }
 
+/// The human's own time in `[start, end)` per project, most first: their lane (heartbeats of
+/// agents are not theirs; manual intervals are), for what a focus session really held.
+pub fn human_by_project(
+    snap: &dyn Snapshot,
+    cal: &Calendar,
+    rules: Rules,
+    user: UserId,
+    start: i64,
+    end: i64,
+) -> Result<Vec<super::Row>> {
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    let intervals = snap.interval_spans(user, start, end)?;
+    let mut human = Crediter::new(rules, cal.day_ends(), &intervals);
+    let mut per: BTreeMap<u32, i64> = BTreeMap::new();
+    let mut add = |s: Span<Dims>| {
+        if let Some(s) = clip_one(s, start, end) {
+            *per.entry(s.key.project).or_default() += s.ms();
+        }
+    };
+    snap.beats(
+        user,
+        start.saturating_sub(rules.timeout_ms),
+        end.saturating_add(rules.timeout_ms),
+        &mut |b: Beat<Dims>| {
+            if b.key.actor == 0 {
+                human.push(b, &mut add);
+            }
+        },
+    )?;
+    human.finish(&mut add);
+    let total: i64 = per.values().sum();
+    let mut rows = Vec::with_capacity(per.len());
+    for (project, ms) in per {
+        rows.push(super::Row {
+            name: super::name_or_none(snap, project)?,
+            seconds: seconds(ms),
+            percent: super::percent(ms, total),
+        });
+    }
+    rows.sort_by(|a, b| {
+        b.seconds
+            .total_cmp(&a.seconds)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    Ok(rows)
+}
+
 fn bounds(s: Span<Dims>) -> (i64, i64) {
     (s.start_ms, s.end_ms)
 }
