@@ -19,7 +19,10 @@ const MAX_PAYLOAD: usize = 32 * 1024 * 1024;
 const STDIN_WAIT: Duration = Duration::from_millis(200);
 
 pub fn event(a: AgentEventArgs) -> ExitCode {
-    let now = crate::calendar::now_seconds();
+    let now = a
+        .time
+        .filter(|t| t.is_finite())
+        .unwrap_or_else(crate::calendar::now_seconds);
     let target = super::hook::spool_target();
     let agent = match crate::agent::actor_name(&a.agent) {
         Ok(Some(name)) => name,

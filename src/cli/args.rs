@@ -311,6 +311,9 @@ pub struct AgentEventArgs {
     /// The tool it used.
     #[arg(long)]
     pub tool: Option<std::ffi::OsString>,
+    /// When it happened, in unix seconds (default: now; hooks run as it happens).
+    #[arg(long)]
+    pub time: Option<f64>,
     /// The payload itself, instead of stdin (as Codex's notify passes it).
     pub payload: Option<String>,
 }

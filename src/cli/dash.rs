@@ -463,19 +463,20 @@ fn short_path(path: &str, project: &str) -> String {
     }
 }
 
-
 /// The day's lanes for the dashboard; none on a day without agent time (nothing to compare).
 fn lanes(l: &crate::report::ai::Lanes) -> Option<Box<tui::Lanes>> {
-    (l.agent.seconds > 0.0).then(|| Box::new(tui::Lanes {
-        human_seconds: l.human.seconds,
-        agent_seconds: l.agent.seconds,
-        overlap_seconds: l.overlap_seconds,
-        agents: l
-            .agents
-            .iter()
-            .map(|a| tui::Bar::new(a.name.clone(), a.seconds))
-            .collect(),
-    }))
+    (l.agent.seconds > 0.0).then(|| {
+        Box::new(tui::Lanes {
+            human_seconds: l.human.seconds,
+            agent_seconds: l.agent.seconds,
+            overlap_seconds: l.overlap_seconds,
+            agents: l
+                .agents
+                .iter()
+                .map(|a| tui::Bar::new(a.name.clone(), a.seconds))
+                .collect(),
+        })
+    })
 }
 
 fn focus(f: &crate::protocol::FocusEntry) -> Box<tui::Focus> {
