@@ -260,11 +260,18 @@ async fn ring(state: &State, f: FocusSession) {
 
 /// What the notification says: the length, the project, and how much of it was real activity.
 fn message(e: &FocusEntry) -> String {
-    let minutes = |s: f64| format!("{}m", (s / 60.0).round() as i64);
+    let show = |s: f64| {
+        let s = s.round() as i64;
+        match s {
+            s if s < 60 => format!("{s}s"),
+            s if s < 3600 => format!("{}m", s / 60),
+            s => format!("{}h{:02}m", s / 3600, s / 60 % 60),
+        }
+    };
     let mut text = format!(
         "{} done, {} of it active",
-        minutes(e.session.planned_ms as f64 / 1000.0),
-        minutes(e.active_seconds)
+        show(e.session.planned_ms as f64 / 1000.0),
+        show(e.active_seconds)
     );
     if let Some(p) = &e.session.project {
         text.push_str(&format!(" · {p}"));
