@@ -1,13 +1,17 @@
 //! Figures 2 and 4: `tf import` of 1,000,000 heartbeats (JSON lines) into an empty instance,
-//! database bytes per heartbeat, the daemon's resident memory after start and after the import
-//! and reports, and its CPU use while idle — next to a raw rusqlite insert of the same rows.
+//! bytes per heartbeat on disk (all files, with the daemon idle, and after it stopped), the
+//! daemon's resident memory after start, after the import and reports and after a year of
+//! WakaTime `summaries`, and its CPU use while idle — next to a raw rusqlite insert of the same
+//! rows.
 //!
 //! Run with `cargo bench --bench footprint` (needs `cargo build --release` for the binaries).
 
 mod common;
 
 use common::baseline::{self, Commit};
-use common::data::write_year;
+use common::data::{DAYS, data_start_ms, utc_date, write_year};
+use common::store::wait_for_fresh_rollups;
+use common::web::{Client, SUMMARIES_PATH, basic_auth, rss_by_mapping};
 use common::{
     Home, Row, Table, bins, children_cpu, clock_ticks_per_second, database_bytes, fail, mib, ms,
     proc_status_kib, run, thousands, thread_cpu_between, thread_ticks, time_run,
@@ -22,6 +26,8 @@ const SETTLE: Duration = Duration::from_secs(15);
 /// The goals' MB are decimal; RSS is read in KiB.
 const MB: f64 = 1e6;
 const RSS_GOAL_MB: f64 = 10.0;
+/// Bytes per heartbeat on disk, every file of the database, once the daemon is idle.
+const DISK_GOAL: f64 = 70.0;
 
 fn main() {
     let bins = bins();
@@ -40,6 +46,12 @@ fn main() {
     let data = scratch.path().join("year.jsonl");
     let n = write_year(&data);
     let home = Home::new(&bins);
+    // The HTTP API on a free port, for `summaries`.
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[http]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap_or_else(|e| fail(format!("writing config.toml: {e}")));
     let daemon = home.start_daemon();
     let started_rss = daemon.rss_kib();
 
@@ -63,7 +75,7 @@ fn main() {
         run(&mut home.tf(args));
     }
     let reported_rss = daemon.rss_kib();
-    wait_for_fresh_rollups(&home.database());
+    wait_for_fresh_rollups(&home.database().display().to_string());
 
     // Figure 4. After the last request the daemon winds down once (the writer checks for stale
     // rollups after 2 s, tokio's idle blocking threads exit after 10 s); that is counted on
@@ -78,7 +90,15 @@ fn main() {
     let peak_rss = daemon.peak_rss_kib();
     let status = |key| proc_status_kib(daemon.pid(), key);
     let (anon, file) = (status("RssAnon"), status("RssFile"));
+    let by_mapping = rss_by_mapping(daemon.pid(), &bins.daemon);
     let threads = threads(daemon.pid());
+    // Disk with the daemon running and idle: what a user's disk holds day to day.
+    let (idle_db, idle_wal, idle_shm) = database_bytes(&home.database());
+
+    // WakaTime's summaries over the year (an editor's dashboard), then idle again.
+    let summaries = year_summaries(&home);
+    std::thread::sleep(SETTLE);
+    let summaries_rss = daemon.rss_kib();
     let empty_idle_ticks = empty.cpu_ticks() - empty_ticks;
     let (empty_idle, empty_idle_rss) = (empty_since.elapsed(), empty.rss_kib());
     empty.stop();
@@ -131,17 +151,37 @@ fn main() {
         ),
     ));
 
-    let per_heartbeat = (db + wal) as f64 / n as f64;
+    let idle_bytes = (idle_db + idle_wal + idle_shm) as f64;
     table.push(
         Row::new(
-            "database bytes per heartbeat",
-            format!("{per_heartbeat:.1} B"),
+            "bytes per heartbeat on disk, all files, daemon idle",
+            format!("{:.1} B", idle_bytes / n as f64),
         )
-        .goal("< 100 B", per_heartbeat < 100.0)
+        .goal(
+            format!("< {DISK_GOAL:.0} B"),
+            idle_bytes / (n as f64) < DISK_GOAL,
+        )
         .baseline(
             format!("raw table: {:.1} B", raw_bytes / n as f64),
-            format!("{:.2}x raw", (db + wal) as f64 / raw_bytes),
+            format!("{:.2}x raw", idle_bytes / raw_bytes),
         ),
+    );
+    table.push(Row::detail(
+        "files, daemon idle",
+        format!(
+            "db {:.1} MB · -wal {:.1} MB · -shm {:.3} MB",
+            idle_db as f64 / MB,
+            idle_wal as f64 / MB,
+            idle_shm as f64 / MB
+        ),
+    ));
+    let per_heartbeat = (db + wal + shm) as f64 / n as f64;
+    table.push(
+        Row::new(
+            "bytes per heartbeat on disk, after the daemon stopped",
+            format!("{per_heartbeat:.1} B"),
+        )
+        .goal("< 100 B", per_heartbeat < 100.0),
     );
     table.push(Row::detail(
         "files after the daemon stopped",
@@ -192,6 +232,29 @@ fn main() {
         "idle RSS: anonymous / file-backed, threads",
         format!("{} / {}, {threads} threads", mib(anon), mib(file)),
     ));
+    table.push(Row::detail(
+        "idle RSS by mapping",
+        by_mapping
+            .iter()
+            .map(|(what, kib)| format!("{what} {}", mib(*kib)))
+            .collect::<Vec<_>>()
+            .join(" · "),
+    ));
+    table.push(
+        Row::new(
+            format!("daemon RSS idle, after summaries over {DAYS} days"),
+            mib(summaries_rss),
+        )
+        .goal("< 10 MB", under_goal(summaries_rss)),
+    );
+    table.push(Row::detail(
+        "the summaries (HTTP, end to end)",
+        format!(
+            "{} for {:.2} MB of JSON",
+            ms(summaries.0),
+            summaries.1 as f64 / MB
+        ),
+    ));
     table.push(
         Row::new(
             format!("idle CPU over {} s, after import + reports", IDLE.as_secs()),
@@ -227,26 +290,6 @@ fn threads(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count())
 }
 
-/// Waits until the daemon's background refresh has no stale day left (polling the database).
-fn wait_for_fresh_rollups(db: &Path) {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap_or_else(|e| fail(format!("opening {}: {e}", db.display())));
-    let started = Instant::now();
-    loop {
-        let dirty: i64 = conn
-            .query_row("SELECT count(*) FROM dirty_days", [], |r| r.get(0))
-            .unwrap_or_else(|e| fail(format!("counting dirty days: {e}")));
-        if dirty == 0 {
-            return;
-        }
-        if started.elapsed() > Duration::from_secs(300) {
-            fail(format!("{dirty} days still stale after 300 s"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Checkpoints the WAL into the database with a read-write connection (the daemon is stopped).
 fn checkpoint(db: &Path) {
     let conn = rusqlite::Connection::open(db)
@@ -279,4 +322,26 @@ fn space_by_table(db: &Path) -> Vec<(String, u64)> {
         Ok(out)
     };
     query().unwrap_or_else(|e| fail(format!("dbstat: {e}")))
+}
+
+/// One `summaries` request over the year of data through the daemon's HTTP API: (time, bytes).
+fn year_summaries(home: &Home) -> (Duration, usize) {
+    let out = run(&mut home.tf(&["status", "--json"]));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| fail(format!("tf status --json printed no JSON: {e}")));
+    let addr = status["http"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| fail(format!("the HTTP API is not listening: {status}")));
+    let key = std::fs::read_to_string(home.path().join("api_key"))
+        .unwrap_or_else(|e| fail(format!("reading api_key: {e}")));
+    let mut client = Client::connect(addr, &basic_auth(&key));
+    let path = format!(
+        "{SUMMARIES_PATH}?start={}&end={}",
+        utc_date(data_start_ms()),
+        utc_date(data_start_ms() + (DAYS - 1) * 86_400_000)
+    );
+    let started = Instant::now();
+    let bytes = client.get_ok(&path).len();
+    (started.elapsed(), bytes)
 }

@@ -16,15 +16,17 @@
 
 mod common;
 
+use common::aw_server::{self, AwServer};
 use common::data::{Generator, SEED, YEAR_HEARTBEATS, data_start_ms, write_year};
 use common::{
-    Conn, Daemon, Home, Row, Table, accepted, bins, clock_ticks_per_second, fail, ms, per_second,
-    percent, percentile, proc_cpu_ticks, rate, run, thousands, thread_cpu_between, thread_ticks,
-    time_run,
+    Conn, Daemon, Home, Row, Table, accepted, bins, clock_ticks_per_second, fail, mib, ms,
+    per_second, percent, percentile, proc_cpu_ticks, rate, run, thousands, thread_cpu_between,
+    thread_ticks, time_run,
 };
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -48,6 +50,14 @@ const BACK: Duration = Duration::from_secs(2 * 86_400);
 const TODAY_GAP_MS: i64 = 7_000;
 const TODAY_MAX: usize = 4_000;
 
+/// The side-by-side with aw-server-rust: rounds (each runs both, in alternating order) and the
+/// window of each load, as the issue measured them (8 connections, 8 s, two rounds).
+const ROUNDS: usize = 2;
+const SIDE_BY_SIDE_WINDOW: Duration = Duration::from_secs(8);
+/// How long a server sits idle after the load before its last RSS reading.
+const IDLE_AFTER_LOAD: Duration = Duration::from_secs(10);
+const AW_HEARTBEAT_PATH: &str = aw_server::HEARTBEAT_PATH;
+
 const BULK_PATH: &str = "/api/v1/users/current/heartbeats.bulk";
 const STATUSBAR_PATH: &str = "/api/v1/users/current/statusbar/today";
 const USER_AGENT: &str = "wakatime/v1.102.1 (linux-6.8.0-49-generic-x86_64) go1.22.5 \
@@ -56,6 +66,12 @@ const USER_AGENT: &str = "wakatime/v1.102.1 (linux-6.8.0-49-generic-x86_64) go1.
 fn main() {
     let bins = bins();
     let pool = Pool::new();
+    // `cargo bench --bench http -- aw single` runs only those sections (cargo adds `--bench`).
+    let sections: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |name: &str| sections.is_empty() || sections.iter().any(|s| s == name);
     let mut table = Table::new(format!(
         "WakaTime HTTP API on loopback (release build; {CONNECTIONS} keep-alive connections, \
          {:.0} s measured after {:.0} s of warm-up; {} CPUs)",
@@ -64,60 +80,76 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     ));
 
-    // (1) One heartbeat per POST, and the same requests over the socket.
-    let single = ingest(&bins, &pool, Sender::Http, 1);
-    let single_socket = ingest(&bins, &pool, Sender::Socket, 1);
-    let (single_rate, single_socket_rate) = (
-        per_second(single.heartbeats, single.elapsed),
-        per_second(single_socket.heartbeats, single_socket.elapsed),
-    );
-    table.push(
-        Row::new(
-            "single-heartbeat POSTs",
-            rate(single.heartbeats, single.elapsed),
-        )
-        .goal("> 12,000 hb/s", single_rate > 12_000.0)
-        .baseline(
-            format!(
-                "socket, same requests: {}",
-                rate(single_socket.heartbeats, single_socket.elapsed)
-            ),
-            format!("HTTP = {}", percent(single_rate / single_socket_rate)),
+    // (0) Side by side with aw-server-rust, when a binary of it is given.
+    match std::env::var_os("AW_SERVER") {
+        Some(aw) if wanted("aw") => side_by_side(&bins, &pool, Path::new(&aw), &mut table),
+        Some(_) => {}
+        None => eprintln!(
+            "  .. AW_SERVER is not set: no side-by-side with aw-server-rust \
+             (AW_SERVER=/path/to/aw-server cargo bench --bench http)"
         ),
-    );
-    table.push(single.latency_row("latency per request p50 / p99"));
-    single.details(&mut table);
-    table.push(single_socket.latency_row("socket, single: latency p50 / p99"));
-    single_socket.details(&mut table);
+    }
+
+    // (1) One heartbeat per POST, and the same requests over the socket.
+    if wanted("single") {
+        let single = ingest(&bins, &pool, Sender::Http, 1);
+        let single_socket = ingest(&bins, &pool, Sender::Socket, 1);
+        let (single_rate, single_socket_rate) = (
+            per_second(single.heartbeats, single.elapsed),
+            per_second(single_socket.heartbeats, single_socket.elapsed),
+        );
+        table.push(
+            Row::new(
+                "single-heartbeat POSTs",
+                rate(single.heartbeats, single.elapsed),
+            )
+            .goal("> 12,000 hb/s", single_rate > 12_000.0)
+            .baseline(
+                format!(
+                    "socket, same requests: {}",
+                    rate(single_socket.heartbeats, single_socket.elapsed)
+                ),
+                format!("HTTP = {}", percent(single_rate / single_socket_rate)),
+            ),
+        );
+        table.push(single.latency_row("latency per request p50 / p99"));
+        single.details(&mut table);
+        table.push(single_socket.latency_row("socket, single: latency p50 / p99"));
+        single_socket.details(&mut table);
+    }
 
     // (2) 25 heartbeats per POST, and the same batches over the socket.
-    let bulk = ingest(&bins, &pool, Sender::Http, BULK);
-    let socket = ingest(&bins, &pool, Sender::Socket, BULK);
-    let (bulk_rate, socket_rate) = (
-        per_second(bulk.heartbeats, bulk.elapsed),
-        per_second(socket.heartbeats, socket.elapsed),
-    );
-    table.push(
-        Row::new(
-            format!("{BULK}-heartbeat bulk POSTs"),
-            rate(bulk.heartbeats, bulk.elapsed),
-        )
-        .goal("> 80,000 hb/s", bulk_rate > 80_000.0)
-        .baseline(
-            format!(
-                "socket, same batches: {}",
-                rate(socket.heartbeats, socket.elapsed)
+    if wanted("bulk") {
+        let bulk = ingest(&bins, &pool, Sender::Http, BULK);
+        let socket = ingest(&bins, &pool, Sender::Socket, BULK);
+        let (bulk_rate, socket_rate) = (
+            per_second(bulk.heartbeats, bulk.elapsed),
+            per_second(socket.heartbeats, socket.elapsed),
+        );
+        table.push(
+            Row::new(
+                format!("{BULK}-heartbeat bulk POSTs"),
+                rate(bulk.heartbeats, bulk.elapsed),
+            )
+            .goal("> 80,000 hb/s", bulk_rate > 80_000.0)
+            .baseline(
+                format!(
+                    "socket, same batches: {}",
+                    rate(socket.heartbeats, socket.elapsed)
+                ),
+                format!("HTTP = {}", percent(bulk_rate / socket_rate)),
             ),
-            format!("HTTP = {}", percent(bulk_rate / socket_rate)),
-        ),
-    );
-    table.push(bulk.latency_row("latency per request p50 / p99"));
-    bulk.details(&mut table);
-    table.push(socket.latency_row("socket, bulk: latency p50 / p99"));
-    socket.details(&mut table);
+        );
+        table.push(bulk.latency_row("latency per request p50 / p99"));
+        bulk.details(&mut table);
+        table.push(socket.latency_row("socket, bulk: latency p50 / p99"));
+        socket.details(&mut table);
+    }
 
     // (3) statusbar/today on a year of data.
-    statusbar(&bins, &pool, &mut table);
+    if wanted("statusbar") {
+        statusbar(&bins, &pool, &mut table);
+    }
     table.print();
 }
 
@@ -128,6 +160,9 @@ fn main() {
 /// `{"time":…` in a generated line (`,"entity":…}`).
 struct Pool {
     tails: Vec<String>,
+    /// The same heartbeats as the `data` of an ActivityWatch editor event
+    /// (`{"file":…,"project":…,"language":…}`, what aw-watcher-vim sends).
+    aw_data: Vec<String>,
     /// Unix ms of the first sent heartbeat.
     base_ms: i64,
 }
@@ -135,6 +170,19 @@ struct Pool {
 impl Pool {
     fn new() -> Pool {
         let lines = Generator::new(SEED, YEAR_HEARTBEATS, data_start_ms()).take_lines(POOL);
+        let aw_data = lines
+            .iter()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l)
+                    .unwrap_or_else(|e| fail(format!("generated a bad line ({e}): {l}")));
+                serde_json::json!({
+                    "file": v["entity"],
+                    "project": v["project"],
+                    "language": v["language"],
+                })
+                .to_string()
+            })
+            .collect();
         let tails = lines
             .into_iter()
             .map(|l| match l.find(',') {
@@ -144,6 +192,7 @@ impl Pool {
             .collect();
         Pool {
             tails,
+            aw_data,
             base_ms: now_ms() - BACK.as_millis() as i64,
         }
     }
@@ -176,6 +225,19 @@ impl Pool {
         out.push(']');
     }
 
+    /// Heartbeat `k` as an ActivityWatch event (`POST /api/0/buckets/…/heartbeat`): the same
+    /// time, file, project and language.
+    fn aw_event(&self, out: &mut String, k: u64) {
+        let t = self.base_ms + k as i64;
+        let stamp =
+            jiff::Timestamp::from_millisecond(t).unwrap_or_else(|e| fail(format!("time {t}: {e}")));
+        let _ = write!(
+            out,
+            r#"{{"timestamp":"{stamp}","duration":0,"data":{}}}"#,
+            self.aw_data[k as usize % self.aw_data.len()]
+        );
+    }
+
     /// The same heartbeats as one socket-protocol request line.
     fn socket_line(&self, out: &mut String, first: u64, n: usize) {
         out.push_str(r#"{"v":1,"type":"heartbeats","heartbeats":"#);
@@ -200,11 +262,22 @@ struct Api {
     auth: String,
 }
 
+/// The database of a bench daemon: in a directory of its own, as in a default install (data
+/// dir `~/.local/share/timeforged`, spool and log in the state dir `~/.local/state/timeforged`).
+/// With everything in one `TIMEFORGED_DIR`, every database write also wakes the spool's
+/// directory watch, which no user's daemon pays.
+fn database(home: &Home) -> std::path::PathBuf {
+    home.path().join("data").join("timeforged.db")
+}
+
 fn start_api(home: &Home) -> Api {
     // The default port (9113) may be taken; 0 picks a free one.
     std::fs::write(
         home.path().join("config.toml"),
-        "[http]\nlisten = \"127.0.0.1:0\"\n",
+        format!(
+            "[http]\nlisten = \"127.0.0.1:0\"\n[storage]\ndatabase = {:?}\n",
+            database(home).display().to_string()
+        ),
     )
     .unwrap_or_else(|e| fail(format!("writing config.toml: {e}")));
     let daemon = home.start_daemon();
@@ -234,7 +307,8 @@ struct Client {
     reader: BufReader<TcpStream>,
     /// The Host header: the address connected to (a loopback name, as the API requires).
     host: String,
-    auth: String,
+    /// The Authorization header, if any.
+    auth: Option<String>,
     request: Vec<u8>,
     line: String,
     body: Vec<u8>,
@@ -242,8 +316,12 @@ struct Client {
 
 impl Client {
     fn connect(api: &Api) -> Client {
-        let stream = TcpStream::connect(&api.addr)
-            .unwrap_or_else(|e| fail(format!("connecting to {}: {e}", api.addr)));
+        Client::to(&api.addr, Some(&api.auth))
+    }
+
+    fn to(addr: &str, auth: Option<&str>) -> Client {
+        let stream =
+            TcpStream::connect(addr).unwrap_or_else(|e| fail(format!("connecting to {addr}: {e}")));
         let _ = stream.set_nodelay(true);
         let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
         Client {
@@ -251,8 +329,8 @@ impl Client {
                 .try_clone()
                 .unwrap_or_else(|e| fail(format!("cloning a socket: {e}"))),
             reader: BufReader::with_capacity(1 << 16, stream),
-            host: api.addr.clone(),
-            auth: api.auth.clone(),
+            host: addr.to_string(),
+            auth: auth.map(str::to_string),
             request: Vec::with_capacity(1 << 16),
             line: String::new(),
             body: Vec::with_capacity(1 << 16),
@@ -264,9 +342,15 @@ impl Client {
         self.request.clear();
         let _ = write!(
             self.request,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\n\
-             User-Agent: {USER_AGENT}\r\nX-Machine-Name: workstation\r\nAccept: */*\r\n",
-            self.host, self.auth
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n",
+            self.host
+        );
+        if let Some(auth) = &self.auth {
+            let _ = write!(self.request, "Authorization: {auth}\r\n");
+        }
+        let _ = write!(
+            self.request,
+            "User-Agent: {USER_AGENT}\r\nX-Machine-Name: workstation\r\nAccept: */*\r\n"
         );
         if let Some(body) = body {
             let _ = write!(
@@ -351,6 +435,20 @@ impl Client {
     }
 }
 
+impl Client {
+    /// POSTs one event to aw-server-rust's heartbeat endpoint and checks for 200 and the event
+    /// as stored (merged or inserted: it has an id).
+    fn post_aw_heartbeat(&mut self, body: &str) {
+        let (status, answer) = self.exchange("POST", AW_HEARTBEAT_PATH, Some(body));
+        if status != 200 || count(answer, b"\"id\":") != 1 {
+            fail(format!(
+                "aw-server: POST {AW_HEARTBEAT_PATH} answered {status}: {}",
+                String::from_utf8_lossy(&answer[..answer.len().min(2000)])
+            ));
+        }
+    }
+}
+
 /// Occurrences of `needle` in `haystack`.
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
     let first = needle[0];
@@ -379,7 +477,7 @@ enum Sender {
 
 /// What one load measured in its window.
 struct Load {
-    label: &'static str,
+    label: String,
     heartbeats: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
@@ -463,18 +561,69 @@ fn ingest(bins: &common::Bins, pool: &Pool, sender: Sender, per_request: usize) 
     };
     let home = Home::new(bins);
     let api = start_api(&home);
+    let (load, sent) = match sender {
+        Sender::Http => drive(
+            label,
+            api.daemon.pid(),
+            per_request,
+            WINDOW,
+            &|| Client::connect(&api),
+            &|http: &mut Client, body: &mut String, first: u64| {
+                pool.array(body, first, per_request);
+                http.post_bulk(body, per_request);
+            },
+        ),
+        Sender::Socket => drive(
+            label,
+            api.daemon.pid(),
+            per_request,
+            WINDOW,
+            &|| api.daemon.connect(),
+            &|conn: &mut Conn, body: &mut String, first: u64| {
+                pool.socket_line(body, first, per_request);
+                let stored = accepted(conn.request(body));
+                if stored != per_request {
+                    fail(format!("{stored} of {per_request} heartbeats stored"));
+                }
+            },
+        ),
+    };
+    check_stored(&home, label, sent);
+    api.daemon.stop();
+    load
+}
+
+/// Every heartbeat sent must be stored once: none deduplicated, none lost.
+fn check_stored(home: &Home, label: &str, sent: u64) {
+    let stored = status_json(home)["heartbeats"].as_u64().unwrap_or(0);
+    if stored != sent {
+        fail(format!(
+            "{label}: sent {sent} distinct heartbeats but the daemon holds {stored}"
+        ));
+    }
+}
+
+/// Runs [`CONNECTIONS`] threads against the server `pid`, each with its own connection from
+/// `connect`, each calling `send` (which sends one request of `per_request` heartbeats
+/// numbered from `first`, and checks the answer) until stopped, for [`WARM_UP`] + `window`.
+/// Returns what the window measured, and how many heartbeats were sent in all.
+fn drive<C>(
+    label: &str,
+    pid: u32,
+    per_request: usize,
+    window: Duration,
+    connect: &(dyn Fn() -> C + Sync),
+    send: &(dyn Fn(&mut C, &mut String, u64) + Sync),
+) -> (Load, u64) {
     let next = AtomicU64::new(0);
     let measuring = AtomicBool::new(false);
     let stop = AtomicBool::new(false);
     let (next, measuring, stop) = (&next, &measuring, &stop);
-    let pid = api.daemon.pid();
     let (heartbeats, latencies, elapsed, window_cpu) = std::thread::scope(|s| {
         let threads: Vec<_> = (0..CONNECTIONS)
             .map(|_| {
-                let api = &api;
                 s.spawn(move || {
-                    let mut http = (sender == Sender::Http).then(|| Client::connect(api));
-                    let mut socket = (sender == Sender::Socket).then(|| api.daemon.connect());
+                    let mut conn = connect();
                     let mut body = String::with_capacity(per_request * 600 + 100);
                     let mut latencies = Vec::with_capacity(1 << 16);
                     let mut counted = 0usize;
@@ -482,16 +631,7 @@ fn ingest(bins: &common::Bins, pool: &Pool, sender: Sender, per_request: usize) 
                         let first = next.fetch_add(per_request as u64, Ordering::Relaxed);
                         body.clear();
                         let started = Instant::now();
-                        if let Some(http) = &mut http {
-                            pool.array(&mut body, first, per_request);
-                            http.post_bulk(&body, per_request);
-                        } else if let Some(conn) = &mut socket {
-                            pool.socket_line(&mut body, first, per_request);
-                            let stored = accepted(conn.request(&body));
-                            if stored != per_request {
-                                fail(format!("{stored} of {per_request} heartbeats stored"));
-                            }
-                        }
+                        send(&mut conn, &mut body, first);
                         let took = started.elapsed();
                         if measuring.load(Ordering::Relaxed) {
                             counted += per_request;
@@ -506,7 +646,7 @@ fn ingest(bins: &common::Bins, pool: &Pool, sender: Sender, per_request: usize) 
         let before = Ticks::now(pid);
         let started = Instant::now();
         measuring.store(true, Ordering::Relaxed);
-        std::thread::sleep(WINDOW);
+        std::thread::sleep(window);
         measuring.store(false, Ordering::Relaxed);
         let elapsed = started.elapsed();
         let after = Ticks::now(pid);
@@ -522,20 +662,12 @@ fn ingest(bins: &common::Bins, pool: &Pool, sender: Sender, per_request: usize) 
         }
         (heartbeats, latencies, elapsed, (before, after))
     });
-    // Every heartbeat sent must be stored once: none deduplicated, none lost.
     let sent = next.load(Ordering::Relaxed);
-    let stored = status_json(&home)["heartbeats"].as_u64().unwrap_or(0);
-    if stored != sent {
-        fail(format!(
-            "{label}: sent {sent} distinct heartbeats but the daemon holds {stored}"
-        ));
-    }
-    api.daemon.stop();
     let (before, after) = window_cpu;
     let tick = clock_ticks_per_second() as f64;
     let secs = |t: u64| Duration::from_secs_f64(t as f64 / tick);
     let load = Load {
-        label,
+        label: label.to_string(),
         heartbeats,
         elapsed,
         latencies,
@@ -545,12 +677,12 @@ fn ingest(bins: &common::Bins, pool: &Pool, sender: Sender, per_request: usize) 
         machine: MachineCpu::between(&before.machine, &after.machine),
     };
     eprintln!(
-        "  .. {label}: {} in {} ({} sent in all, all stored)",
+        "  .. {label}: {} in {} ({} sent in all)",
         rate(load.heartbeats, load.elapsed),
         ms(load.elapsed),
         thousands(sent)
     );
-    load
+    (load, sent)
 }
 
 /// CPU readings at one moment.
@@ -616,6 +748,173 @@ impl MachineCpu {
         }
     }
 }
+// ---------------------------------------------------------------------------------------------
+// Side by side with aw-server-rust
+
+/// Resident memory of a server at three moments, in KiB.
+struct Memory {
+    /// Started and quiet, before any load.
+    idle: u64,
+    /// Right after the load stopped.
+    loaded: u64,
+    /// After [`IDLE_AFTER_LOAD`] without requests.
+    rested: u64,
+}
+
+impl Memory {
+    fn text(&self) -> String {
+        format!(
+            "{} / {} / {}",
+            mib(self.idle),
+            mib(self.loaded),
+            mib(self.rested)
+        )
+    }
+}
+
+/// One server's run in one round.
+struct Run {
+    load: Load,
+    memory: Memory,
+}
+
+impl Run {
+    fn requests_per_second(&self) -> f64 {
+        per_second(
+            self.load.heartbeats / self.load.per_request,
+            self.load.elapsed,
+        )
+    }
+}
+
+/// The issue's comparison: single-heartbeat POSTs from [`CONNECTIONS`] keep-alive connections,
+/// TimeForged (acknowledging after the commit) against aw-server-rust (acknowledging before
+/// its batched commit), the same heartbeats in the same order, [`ROUNDS`] rounds alternating
+/// which goes first; and each one's RSS before, right after and a while after the load.
+fn side_by_side(bins: &common::Bins, pool: &Pool, aw: &Path, table: &mut Table) {
+    if !aw.is_file() {
+        fail(format!(
+            "AW_SERVER={} is not a file: build aw-server-rust (cargo build --release in its \
+             repository) and give the path of target/release/aw-server",
+            aw.display()
+        ));
+    }
+    let mut rounds = Vec::new();
+    for round in 1..=ROUNDS {
+        let (tf, aw) = if round % 2 == 1 {
+            let tf = timeforged_run(bins, pool, round);
+            (tf, aw_run(aw, pool, round))
+        } else {
+            let aw = aw_run(aw, pool, round);
+            (timeforged_run(bins, pool, round), aw)
+        };
+        rounds.push((tf, aw));
+    }
+    for (i, (tf, aw)) in rounds.iter().enumerate() {
+        let ratio = tf.requests_per_second() / aw.requests_per_second().max(1e-9);
+        table.push(
+            Row::new(
+                format!("round {}: single-heartbeat POSTs, TimeForged", i + 1),
+                format!(
+                    "{} req/s",
+                    thousands(tf.requests_per_second().round() as u64)
+                ),
+            )
+            .goal("≥ 1.2 × aw-server-rust", ratio >= 1.2)
+            .baseline(
+                format!(
+                    "aw-server-rust: {} req/s",
+                    thousands(aw.requests_per_second().round() as u64)
+                ),
+                format!("{ratio:.2} ×"),
+            ),
+        );
+        table.push(tf.load.latency_row("TimeForged latency p50 / p99"));
+        table.push(aw.load.latency_row("aw-server-rust latency p50 / p99"));
+        tf.load.details(table);
+        aw.load.details(table);
+    }
+    let idle = IDLE_AFTER_LOAD.as_secs();
+    for (i, (tf, aw)) in rounds.iter().enumerate() {
+        table.push(Row::detail(
+            format!("round {}: RSS idle / after load / {idle} s later", i + 1),
+            format!(
+                "TimeForged {} · aw-server-rust {}",
+                tf.memory.text(),
+                aw.memory.text()
+            ),
+        ));
+    }
+}
+
+fn timeforged_run(bins: &common::Bins, pool: &Pool, round: usize) -> Run {
+    let home = Home::new(bins);
+    let api = start_api(&home);
+    let pid = api.daemon.pid();
+    wait_for_idle(pid);
+    let idle = api.daemon.rss_kib();
+    let (load, sent) = drive(
+        &format!("round {round}, TimeForged"),
+        pid,
+        1,
+        SIDE_BY_SIDE_WINDOW,
+        &|| Client::connect(&api),
+        &|http: &mut Client, body: &mut String, first: u64| {
+            pool.array(body, first, 1);
+            http.post_bulk(body, 1);
+        },
+    );
+    let loaded = api.daemon.rss_kib();
+    std::thread::sleep(IDLE_AFTER_LOAD);
+    let rested = api.daemon.rss_kib();
+    check_stored(&home, "TimeForged", sent);
+    api.daemon.stop();
+    Run {
+        load,
+        memory: Memory {
+            idle,
+            loaded,
+            rested,
+        },
+    }
+}
+
+fn aw_run(binary: &Path, pool: &Pool, round: usize) -> Run {
+    let server = AwServer::start(binary);
+    let pid = server.pid();
+    wait_for_idle(pid);
+    let idle = server.rss_kib();
+    let (load, sent) = drive(
+        &format!("round {round}, aw-server-rust"),
+        pid,
+        1,
+        SIDE_BY_SIDE_WINDOW,
+        &|| Client::to(&server.addr, None),
+        &|http: &mut Client, body: &mut String, first: u64| {
+            pool.aw_event(body, first);
+            http.post_aw_heartbeat(body);
+        },
+    );
+    let loaded = server.rss_kib();
+    std::thread::sleep(IDLE_AFTER_LOAD);
+    let rested = server.rss_kib();
+    eprintln!(
+        "  .. aw-server-rust holds {} events for {} heartbeats sent (it merges a heartbeat \
+         into the event before when their data is the same)",
+        thousands(server.event_count()),
+        thousands(sent)
+    );
+    server.stop();
+    Run {
+        load,
+        memory: Memory {
+            idle,
+            loaded,
+            rested,
+        },
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // statusbar/today on a year of data
 
@@ -772,7 +1071,7 @@ fn statusbar(bins: &common::Bins, pool: &Pool, table: &mut Table) {
 /// Waits until no day's rollup is stale (the daemon refreshes them in the background).
 fn wait_for_fresh_rollups(home: &Home) {
     let conn = rusqlite::Connection::open_with_flags(
-        home.database(),
+        database(home),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap_or_else(|e| fail(format!("opening the database: {e}")));

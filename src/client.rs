@@ -47,6 +47,12 @@ impl Client {
         })
     }
 
+    /// Gives up on an answer after `timeout` (a hung daemon becomes an error, not a hang).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        let _ = self.reader.get_ref().set_read_timeout(timeout);
+        let _ = self.writer.set_write_timeout(timeout);
+    }
+
     /// Connects, starting the daemon first when it is not running and autostart is on.
     pub fn connect_or_start(paths: &Paths, config: &Config) -> Result<Client, ClientError> {
         if let Ok(c) = Client::connect(&paths.socket) {

@@ -1,5 +1,8 @@
-//! Settings, layered: built-in defaults, then `config.toml`, then `TIMEFORGED_<SECTION>__<KEY>`
-//! environment variables. Errors name the file, line, column and key (or the variable) at fault.
+//! Settings, layered: built-in defaults, then the config file (`config.toml`, or `config.yaml`
+//! with the same keys), then `TIMEFORGED_<SECTION>__<KEY>` environment variables. Errors name the
+//! file, line, column and key (or the variable) at fault.
+
+mod yaml;
 
 use std::io;
 use std::ops::{Range, RangeInclusive};
@@ -336,6 +339,12 @@ pub enum ConfigError {
         value: String,
         message: String,
     },
+    /// More than one config file (`config.toml` and `config.yaml`): which one is meant?
+    #[error(
+        "{} and {} both exist: TimeForged reads one config file; merge them into one and remove the other",
+        .files[0].display(), .files[1].display()
+    )]
+    Ambiguous { files: Vec<PathBuf> },
     /// A value out of its accepted range, e.g. `durations.timeout_minutes = 0 is out of range
     /// (expected 1 to 240 minutes)`.
     #[error("{message}")]
@@ -378,22 +387,17 @@ impl EnvOverride {
 
 impl Config {
     /// Loads `path` (a missing file means defaults), then applies the `TIMEFORGED_*` variables in
-    /// `env` (pass [`env_vars`] in production, an explicit list in tests), then validates.
+    /// `env` (pass [`env_vars`] in production, an explicit list in tests), then validates. The
+    /// file is YAML when its name ends in `.yaml` or `.yml`, else TOML (see [`find_file`]).
     pub fn load(
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
-        };
-        Self::from_toml_str(&text, path, env)
+        let text = read_file(path)?.unwrap_or_default();
+        match Format::of(path) {
+            Format::Toml => Self::from_toml_str(&text, path, env),
+            Format::Yaml => Self::from_yaml_str(&text, path, env),
+        }
     }
 
     /// [`Config::load`] with the file's text given; `origin` is the path used in messages.
@@ -402,8 +406,38 @@ impl Config {
         origin: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let mut table: toml::Table =
+        let file = FileText {
+            text,
+            origin,
+            format: Format::Toml,
+        };
+        let table: toml::Table =
             toml::from_str(text).map_err(|err| file_error(text, origin, &err))?;
+        Self::from_layers(table, &file, env)
+    }
+
+    /// [`Config::load`] of a YAML file's text: the same keys, the same layering and the same
+    /// errors (file, line, column and key) as TOML.
+    pub fn from_yaml_str(
+        text: &str,
+        origin: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let file = FileText {
+            text,
+            origin,
+            format: Format::Yaml,
+        };
+        let table = yaml::to_table(text, origin)?;
+        Self::from_layers(table, &file, env)
+    }
+
+    /// The file's table, the variables over it, then the checks.
+    fn from_layers(
+        mut table: toml::Table,
+        file: &FileText<'_>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let overrides = env_overrides(env)?;
         for o in &overrides {
             let section = table
@@ -416,10 +450,10 @@ impl Config {
         }
         let config: Config = table
             .try_into()
-            .map_err(|err| diagnose(text, origin, &overrides, &err))?;
+            .map_err(|err| diagnose(file, &overrides, &err))?;
         config
             .validate()
-            .map_err(|err| locate_invalid(err, text, origin, &overrides))?;
+            .map_err(|err| locate_invalid(err, file, &overrides))?;
         Ok(config)
     }
 
@@ -620,6 +654,140 @@ impl Config {
     }
 }
 
+/// Keys a running daemon applies only when it starts again: where it listens and what it
+/// opens, and what is set up once (its log filter, the spool's bound).
+pub const RESTART_KEYS: [&str; 7] = [
+    "daemon.socket",
+    "daemon.log_level",
+    "storage.database",
+    "http.enabled",
+    "http.listen",
+    "http.max_heartbeat_age_days",
+    "shell.spool_max_bytes",
+];
+
+impl Config {
+    /// The settings as the daemon uses them: `tf`'s own (`daemon.autostart`) and the team
+    /// server's (`storage.url`, `[server]`) at their defaults, so that they never count as a
+    /// difference between `tf` and the daemon.
+    pub fn daemon_view(&self) -> Config {
+        let mut c = self.clone();
+        c.daemon.autostart = DaemonConfig::default().autostart;
+        c.storage.url = None;
+        c.server = ServerConfig::default();
+        // The timeout as in force, however it was set.
+        c.durations.timeout_minutes = Some(c.durations.timeout_minutes());
+        c
+    }
+
+    /// The daemon's view as JSON with API keys replaced by a short hash of them (a changed key
+    /// still shows as a difference, and the key itself never leaves the daemon).
+    pub fn daemon_json(&self) -> serde_json::Value {
+        let mut c = self.daemon_view();
+        let hide =
+            |t: &mut TargetConfig| t.api_key = format!("(hidden #{})", short_hash(&t.api_key));
+        c.sync.iter_mut().for_each(hide);
+        c.forward.iter_mut().for_each(hide);
+        serde_json::to_value(&c).unwrap_or_default()
+    }
+
+    /// A hash of [`Config::daemon_json`]: equal for `tf` and the daemon when they agree.
+    pub fn fingerprint(&self) -> String {
+        short_hash(&self.daemon_json().to_string())
+    }
+
+    /// These settings with the [`RESTART_KEYS`] of `running` (what a running daemon keeps), and
+    /// the keys whose value that hides.
+    pub fn keep_restart_keys(mut self, running: &Config) -> (Config, Vec<String>) {
+        let mut changed = Vec::new();
+        let mut keep = |key: &str, differs: bool| {
+            if differs {
+                changed.push(key.to_string());
+            }
+            differs
+        };
+        if keep("daemon.socket", self.daemon.socket != running.daemon.socket) {
+            self.daemon.socket = running.daemon.socket.clone();
+        }
+        if keep(
+            "daemon.log_level",
+            self.daemon.log_level != running.daemon.log_level,
+        ) {
+            self.daemon.log_level = running.daemon.log_level.clone();
+        }
+        if keep(
+            "storage.database",
+            self.storage.database != running.storage.database,
+        ) {
+            self.storage.database = running.storage.database.clone();
+        }
+        if keep("http.enabled", self.http.enabled != running.http.enabled) {
+            self.http.enabled = running.http.enabled;
+        }
+        if keep("http.listen", self.http.listen != running.http.listen) {
+            self.http.listen = running.http.listen.clone();
+        }
+        if keep(
+            "http.max_heartbeat_age_days",
+            self.http.max_heartbeat_age_days != running.http.max_heartbeat_age_days,
+        ) {
+            self.http.max_heartbeat_age_days = running.http.max_heartbeat_age_days;
+        }
+        if keep(
+            "shell.spool_max_bytes",
+            self.shell.spool_max_bytes != running.shell.spool_max_bytes,
+        ) {
+            self.shell.spool_max_bytes = running.shell.spool_max_bytes;
+        }
+        (self, changed)
+    }
+}
+
+/// The keys (`section.key`, or the section for a list such as `forward`) whose values differ
+/// between two [`Config::daemon_json`]s, each with both values as JSON text.
+pub fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<(String, String, String)> {
+    fn flatten(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        if let Some(sections) = v.as_object() {
+            for (section, body) in sections {
+                match body.as_object() {
+                    Some(keys) => {
+                        for (key, value) in keys {
+                            out.insert(format!("{section}.{key}"), value.to_string());
+                        }
+                    }
+                    None => {
+                        out.insert(section.clone(), body.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+    let (a, b) = (flatten(a), flatten(b));
+    let unset = || "(unset)".to_string();
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            (
+                k.clone(),
+                a.get(k).cloned().unwrap_or_else(unset),
+                b.get(k).cloned().unwrap_or_else(unset),
+            )
+        })
+        .collect()
+}
+
+/// A short hash of `text` (hex), to compare settings and files without sending them.
+pub fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Config {
     /// `[sync]` and `[[forward]]` as TOML with their API keys hidden.
     fn targets_toml(&self) -> String {
@@ -655,6 +823,88 @@ fn toml_section(name: &str, section: &impl Serialize) -> String {
     match toml::to_string(&table) {
         Ok(body) => body,
         Err(err) => format!("# [{name}] cannot be shown: {err}\n"),
+    }
+}
+
+/// What a config file is written in, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    Yaml,
+}
+
+impl Format {
+    /// YAML for `*.yaml` and `*.yml`, else TOML.
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") => {
+                Format::Yaml
+            }
+            _ => Format::Toml,
+        }
+    }
+}
+
+/// A config file's text, where it came from and its format: what errors point into.
+struct FileText<'a> {
+    text: &'a str,
+    origin: &'a Path,
+    format: Format,
+}
+
+/// The names a config file may have, in the directory of `config.toml`.
+const CONFIG_NAMES: [&str; 3] = ["config.toml", "config.yaml", "config.yml"];
+
+/// The config file in use, given where `config.toml` would be: `config.toml`, `config.yaml` or
+/// `config.yml` beside it, whichever exists (`default` itself when none does). Two of them is
+/// an error naming both: reading one and silently ignoring the other would surprise.
+pub fn find_file(default: &Path) -> Result<PathBuf, ConfigError> {
+    let Some(dir) = default.parent() else {
+        return Ok(default.to_path_buf());
+    };
+    // Only the standard names are looked around: an explicit other name is taken as it is.
+    let standard = default
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| CONFIG_NAMES.contains(&n));
+    if !standard {
+        return Ok(default.to_path_buf());
+    }
+    let mut found = Vec::new();
+    for name in CONFIG_NAMES {
+        let path = dir.join(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(_) => found.push(path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        }
+    }
+    match found.len() {
+        0 => Ok(dir.join(CONFIG_NAMES[0])),
+        1 => Ok(found.remove(0)),
+        _ => Err(ConfigError::Ambiguous { files: found }),
+    }
+}
+
+/// [`find_file`], then [`Config::load`] of what it found: the settings and the file they came
+/// from.
+pub fn load_found(
+    default: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(Config, PathBuf), ConfigError> {
+    let file = find_file(default)?;
+    Ok((Config::load(&file, env)?, file))
+}
+
+/// The file's text; `None` when there is no file (all defaults).
+pub fn read_file(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -715,13 +965,22 @@ fn env_overrides(
 /// Finds which layer made deserializing the merged table fail: a table carries no positions, so
 /// the file is deserialized on its own for line and column, then each variable on its own.
 fn diagnose(
-    text: &str,
-    origin: &Path,
+    file: &FileText<'_>,
     overrides: &[EnvOverride],
     merged: &toml::de::Error,
 ) -> ConfigError {
-    if let Err(err) = toml::from_str::<Config>(text) {
-        return file_error(text, origin, &err);
+    let (text, origin) = (file.text, file.origin);
+    match file.format {
+        Format::Toml => {
+            if let Err(err) = toml::from_str::<Config>(text) {
+                return file_error(text, origin, &err);
+            }
+        }
+        Format::Yaml => {
+            if let Err(err) = yaml::check(text, origin) {
+                return err;
+            }
+        }
     }
     for o in overrides {
         if let Err(err) = o.as_table().try_into::<Config>() {
@@ -775,12 +1034,8 @@ fn is_unquoted_word(found: &str) -> bool {
 
 /// Points a validation error at the layer that set the value: the last variable setting the key,
 /// else the key in the file.
-fn locate_invalid(
-    err: ConfigError,
-    text: &str,
-    origin: &Path,
-    overrides: &[EnvOverride],
-) -> ConfigError {
+fn locate_invalid(err: ConfigError, file: &FileText<'_>, overrides: &[EnvOverride]) -> ConfigError {
+    let (text, origin) = (file.text, file.origin);
     let ConfigError::Invalid { key, message } = err else {
         return err;
     };
@@ -794,10 +1049,16 @@ fn locate_invalid(
     {
         return o.error(message);
     }
-    match span_of_key(text, &[section, name]) {
-        Some(span) => ConfigError::File {
+    let position = match file.format {
+        Format::Toml => {
+            span_of_key(text, &[section, name]).map(|span| position_of(text, span.start))
+        }
+        Format::Yaml => yaml::position_of_value(text, &[section, name]),
+    };
+    match position {
+        Some(position) => ConfigError::File {
             path: origin.to_path_buf(),
-            position: Some(position_of(text, span.start)),
+            position: Some(position),
             key: Some(key.to_owned()),
             message,
         },
@@ -1301,6 +1562,229 @@ mod tests {
             let rules = rules(timeout_minutes, preset);
             assert_eq!(rules.timeout_ms, i64::from(want) * 60_000);
         }
+    }
+
+    fn parse_yaml(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_yaml_str(text, Path::new("/x/config.yaml"), env(vars))
+    }
+
+    /// The same settings written in YAML and TOML give the same config.
+    #[test]
+    fn yaml_reads_the_same_keys_as_toml() {
+        let cases = [
+            ("", ""),
+            ("# only a comment\n", ""),
+            (
+                "daemon:\n  autostart: false\n  log_level: timeforged=debug\n  socket: ~/tf.sock\n\
+                 durations:\n  timeout_minutes: 10\n  preset: wakapi\nreport:\n  week_start: sunday\n",
+                "[daemon]\nautostart = false\nlog_level = \"timeforged=debug\"\nsocket = \"~/tf.sock\"\n\
+                 [durations]\ntimeout_minutes = 10\npreset = \"wakapi\"\n[report]\nweek_start = \"sunday\"\n",
+            ),
+            (
+                "durations: {timeout_minutes: 20}\nwatch:\n  roots:\n    - /code\n    - ~/src\n  exclude: [vendor]\n",
+                "durations.timeout_minutes = 20\nwatch.roots = [\"/code\", \"~/src\"]\nwatch.exclude = [\"vendor\"]\n",
+            ),
+            (
+                "shell:\n  categories:\n    \"just test*\": running tests\n  exclude: []\n",
+                "[shell.categories]\n\"just test*\" = \"running tests\"\n",
+            ),
+            (
+                "sync:\n  url: https://tf.example.com\n  api_key: k\nforward:\n  - url: https://w/api\n    api_key: k2\n    hide_file_names: true\n",
+                "[sync]\nurl = \"https://tf.example.com\"\napi_key = \"k\"\n[[forward]]\nurl = \"https://w/api\"\napi_key = \"k2\"\nhide_file_names = true\n",
+            ),
+            // `null` (and an empty section) means unset, as leaving the key out does.
+            ("daemon:\n  socket: null\nreport:\n", ""),
+            // Anchors and merges.
+            (
+                "base: &b\n  timeout_minutes: 7\ndurations:\n  <<: *b\n",
+                "durations.timeout_minutes = 7\n",
+            ),
+        ];
+        for (yaml, toml_text) in cases {
+            // The anchor's holder is no section: drop it from the YAML side by merging only.
+            let yaml_config = match parse_yaml(yaml, &[]) {
+                Ok(c) => c,
+                Err(e) if yaml.starts_with("base:") => {
+                    assert!(e.to_string().contains("base"), "{e}");
+                    continue;
+                }
+                Err(e) => panic!("{yaml}: {e}"),
+            };
+            let toml_config = parse(toml_text, &[]).unwrap_or_else(|e| panic!("{toml_text}: {e}"));
+            assert_eq!(yaml_config, toml_config, "{yaml}");
+        }
+        // The variables layer over YAML as over TOML.
+        let c = parse_yaml(
+            "durations:\n  timeout_minutes: 10\n",
+            &[("TIMEFORGED_DURATIONS__TIMEOUT_MINUTES", "30")],
+        )
+        .unwrap();
+        assert_eq!(c.durations.timeout_minutes, Some(30));
+        // Anchors in a key of their own are fine once merged where they belong.
+        let c = parse_yaml(
+            "durations: &d\n  timeout_minutes: 9\nreport:\n  week_start: sunday\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.durations.timeout_minutes, Some(9));
+    }
+
+    /// Errors in YAML name the file, line, column and key as they do in TOML.
+    #[test]
+    fn yaml_errors_name_the_line_column_and_key() {
+        type Vars = &'static [(&'static str, &'static str)];
+        let cases: &[(&str, &str, Vars, &[&str])] = &[
+            (
+                "bad type",
+                "durations:\n  timeout_minutes: ten\n",
+                &[],
+                &[
+                    "/x/config.yaml:2:20: durations.timeout_minutes: invalid type: string \"ten\", expected u32",
+                ],
+            ),
+            (
+                "unknown key",
+                "durations:\n  timout_minutes: 3\n",
+                &[],
+                &["/x/config.yaml:2:3: durations: unknown field `timout_minutes`, expected"],
+            ),
+            (
+                "unknown section",
+                "\ndurashuns: {}\n",
+                &[],
+                &["/x/config.yaml:2:1: durashuns: unknown field `durashuns`, expected one of"],
+            ),
+            (
+                "unknown preset",
+                "durations:\n  preset: waka\n",
+                &[],
+                &[
+                    "/x/config.yaml:2:11: durations.preset: unknown variant `waka`, expected `timeforged` or `wakapi`",
+                ],
+            ),
+            (
+                "negative timeout",
+                "durations:\n  timeout_minutes: -1\n",
+                &[],
+                &[
+                    "/x/config.yaml:2:20: durations.timeout_minutes: invalid type: integer `-1`, expected u32",
+                ],
+            ),
+            (
+                "out of range in the file",
+                "durations:\n  x: 1\n",
+                &[],
+                &["/x/config.yaml:2:3: durations: unknown field `x`"],
+            ),
+            (
+                "timeout 0",
+                "report:\n  week_start: sunday\ndurations:\n  timeout_minutes: 0\n",
+                &[],
+                &[
+                    "/x/config.yaml:4:20: durations.timeout_minutes = 0 is out of range (expected 1 to 240 minutes)",
+                ],
+            ),
+            (
+                "timeout 0 in a flow mapping",
+                "durations: {preset: wakapi, timeout_minutes: 0}\n",
+                &[],
+                &["/x/config.yaml:1:46: durations.timeout_minutes = 0 is out of range"],
+            ),
+            (
+                "relative watch root",
+                "watch:\n  roots:\n    - /ok\n    - code\n",
+                &[],
+                &["/x/config.yaml:3:5: watch.roots: \"code\" is not an absolute path"],
+            ),
+            (
+                "section is not a mapping",
+                "report: 5\n",
+                &[("TIMEFORGED_REPORT__WEEK_START", "sunday")],
+                &["/x/config.yaml:1:9: report: invalid type: integer `5`"],
+            ),
+            (
+                "syntax",
+                "durations:\n  timeout_minutes: [1\n",
+                &[],
+                &["/x/config.yaml:3:1: "],
+            ),
+            (
+                "not a mapping at the top",
+                "- a\n- b\n",
+                &[],
+                &["/x/config.yaml:1:1: invalid type: sequence, expected struct Config"],
+            ),
+            (
+                "a tag",
+                "durations:\n  timeout_minutes: !minutes 5\n",
+                &[],
+                &["/x/config.yaml:2:20: durations.timeout_minutes: "],
+            ),
+            (
+                "the variable is wrong, not the file",
+                "durations:\n  timeout_minutes: 10\n",
+                &[("TIMEFORGED_DURATIONS__TIMEOUT_MINUTES", "241")],
+                &[
+                    "TIMEFORGED_DURATIONS__TIMEOUT_MINUTES=241: durations.timeout_minutes = 241 is out of range",
+                ],
+            ),
+        ];
+        for (name, text, vars, want) in cases {
+            let err = match parse_yaml(text, vars) {
+                Ok(config) => panic!("{name}: expected an error, got {config:?}"),
+                Err(err) => err.to_string(),
+            };
+            for want in *want {
+                assert!(err.contains(want), "{name}:\n  got:  {err}\n  want: {want}");
+            }
+        }
+        let err = parse_yaml("durations:\n  timeout_minutes: ten\n", &[]).unwrap_err();
+        let ConfigError::File { key, position, .. } = err else {
+            panic!("expected a file error, got {err:?}");
+        };
+        assert_eq!(key.as_deref(), Some("durations.timeout_minutes"));
+        assert_eq!(
+            position,
+            Some(Position {
+                line: 2,
+                column: 20
+            })
+        );
+    }
+
+    #[test]
+    fn find_file_picks_the_one_there_and_refuses_two() {
+        let tmp = tempfile::tempdir().unwrap();
+        let toml_path = tmp.path().join("config.toml");
+        let yaml_path = tmp.path().join("config.yaml");
+        let yml_path = tmp.path().join("config.yml");
+        assert_eq!(
+            find_file(&toml_path).unwrap(),
+            toml_path,
+            "none: the default"
+        );
+        std::fs::write(&yaml_path, "report:\n  week_start: sunday\n").unwrap();
+        assert_eq!(find_file(&toml_path).unwrap(), yaml_path);
+        let found = find_file(&toml_path).unwrap();
+        let config = Config::load(&found, env(&[])).unwrap();
+        assert_eq!(config.report.week_start, WeekStart::Sunday);
+        std::fs::write(&toml_path, "").unwrap();
+        let err = find_file(&toml_path).unwrap_err().to_string();
+        assert!(
+            err.contains(&toml_path.display().to_string())
+                && err.contains(&yaml_path.display().to_string())
+                && err.contains("remove the other"),
+            "{err}"
+        );
+        std::fs::remove_file(&toml_path).unwrap();
+        std::fs::write(&yml_path, "").unwrap();
+        let err = find_file(&toml_path).unwrap_err().to_string();
+        assert!(err.contains("config.yml"), "{err}");
+        std::fs::remove_file(&yaml_path).unwrap();
+        assert_eq!(find_file(&toml_path).unwrap(), yml_path);
+        assert_eq!(Format::of(&yml_path), Format::Yaml);
+        assert_eq!(Format::of(Path::new("/x/CONFIG.YAML")), Format::Yaml);
+        assert_eq!(Format::of(&toml_path), Format::Toml);
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod focus;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod model;
 mod named;
@@ -22,3 +24,4 @@ pub mod sync;
 pub mod timeline;
 pub mod wakatime;
 pub mod watch;
+mod web;

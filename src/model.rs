@@ -491,6 +491,26 @@ pub(crate) mod lenient {
 }
 
 impl Heartbeat {
+    /// One heartbeat from JSON. The fast parser runs first; only a failure is parsed again to
+    /// name the field at fault (`time: invalid type …`).
+    pub fn from_json(raw: &str) -> Result<Heartbeat, String> {
+        if let Ok(h) = serde_json::from_str::<Heartbeat>(raw) {
+            return Ok(h);
+        }
+        let mut de = serde_json::Deserializer::from_str(raw);
+        match serde_path_to_error::deserialize::<_, Heartbeat>(&mut de) {
+            Ok(h) => Ok(h),
+            Err(e) => {
+                let path = e.path().to_string();
+                Err(if path == "." {
+                    e.inner().to_string()
+                } else {
+                    format!("{path}: {}", e.inner())
+                })
+            }
+        }
+    }
+
     /// A heartbeat with only the required fields set.
     pub fn new(time: f64, entity: impl Into<String>) -> Self {
         Heartbeat {

@@ -32,6 +32,28 @@ pub enum Request {
     AddInterval {
         interval: Interval,
     },
+    /// Manual intervals in a range (answered with `intervals`).
+    Intervals {
+        #[serde(default)]
+        range: RangeSpec,
+    },
+    /// Changes a manual interval (answered with `interval_edited`).
+    EditInterval {
+        id: i64,
+        change: IntervalChange,
+    },
+    /// Deletes the heartbeats of a project and/or whose entity matches a pattern, in a range,
+    /// or with `apply` false only counts them (answered with `forgotten`).
+    Forget {
+        #[serde(default)]
+        project: Option<String>,
+        #[serde(default)]
+        entity: Option<String>,
+        #[serde(default)]
+        range: RangeSpec,
+        #[serde(default)]
+        apply: bool,
+    },
     Report {
         #[serde(default)]
         range: RangeSpec,
@@ -88,6 +110,14 @@ pub enum Request {
     SyncNow,
     /// Each sync target's state (answered with `sync`).
     SyncStatus,
+    /// The settings the daemon runs with (answered with `config`); `reload` re-reads the config
+    /// file first, as SIGHUP does.
+    Config {
+        #[serde(default)]
+        reload: bool,
+    },
+    /// A one-time sign-in link to the web dashboard (answered with `web_login`).
+    WebLogin,
     /// A coding agent's hook event (answered with `ok`); hooks spool it.
     Agent(crate::agent::AgentEvent),
     /// Human and agent time side by side (answered with `lanes`).
@@ -155,6 +185,10 @@ pub enum Response {
         version: String,
         protocol: u32,
         pid: u32,
+        /// The daemon's time zone ([`crate::calendar::Calendar::tz_name`]): clients read
+        /// wall-clock times in it.
+        #[serde(default)]
+        timezone: String,
     },
     Status(Box<StatusInfo>),
     /// The outcome of a `heartbeats` request, sent after the batch is committed.
@@ -167,7 +201,15 @@ pub enum Response {
     },
     IntervalAdded {
         id: i64,
+        /// An identical interval was already there (nothing was added).
+        #[serde(default)]
+        existed: bool,
     },
+    Intervals {
+        intervals: Vec<LoggedInterval>,
+    },
+    IntervalEdited(Box<IntervalEdited>),
+    Forgotten(crate::store::Forgotten),
     Report(Box<Report>),
     Sessions {
         sessions: Vec<Session>,
@@ -186,6 +228,11 @@ pub enum Response {
     },
     Sync {
         targets: Vec<SyncTarget>,
+    },
+    Config(Box<ConfigState>),
+    /// The dashboard's address with a one-time sign-in token (`tf web`).
+    WebLogin {
+        url: String,
     },
     Lanes(Box<crate::report::ai::Lanes>),
     Focus(Box<FocusReply>),
@@ -227,6 +274,75 @@ pub struct LoggedInterval {
     pub id: i64,
     #[serde(flatten)]
     pub interval: Interval,
+}
+
+/// An interval as it was, and as it is now (None: removed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntervalEdited {
+    pub id: i64,
+    pub old: Interval,
+    #[serde(default)]
+    pub new: Option<Interval>,
+}
+
+/// What `tf intervals rm|edit` does to an interval: remove it, or replace the fields given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum IntervalChange {
+    Remove,
+    Edit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        /// Unix seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<crate::model::Category>,
+        /// An empty note removes it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+}
+
+impl IntervalChange {
+    /// `old` with the change applied (None: removed).
+    pub fn apply(&self, old: &Interval) -> Option<Interval> {
+        let IntervalChange::Edit {
+            project,
+            start,
+            end,
+            branch,
+            category,
+            note,
+        } = self
+        else {
+            return None;
+        };
+        let mut iv = old.clone();
+        if let Some(p) = project {
+            iv.project = p.clone();
+        }
+        if let Some(t) = start {
+            iv.start = *t;
+        }
+        if let Some(t) = end {
+            iv.end = *t;
+        }
+        if let Some(b) = branch {
+            iv.branch = (!b.is_empty()).then(|| b.clone());
+        }
+        if let Some(c) = category {
+            iv.category = *c;
+        }
+        if let Some(n) = note {
+            iv.note = (!n.is_empty()).then(|| n.clone());
+        }
+        Some(iv)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +388,8 @@ pub enum Event {
     IntervalAdded {
         id: i64,
     },
+    /// Intervals were edited or removed, or heartbeats forgotten: totals may have gone down.
+    Corrected,
     /// A branch switch or commits were recorded.
     Git {
         project: String,
@@ -326,6 +444,15 @@ pub struct StatusInfo {
     /// Agent sessions whose hooks reported in the last hour.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<AgentSeen>,
+    /// The settings in force, where they came from, and what of the file is not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigState>,
+    /// How long the daemon was not running before this start, when that was a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_before_start: Option<Downtime>,
+    /// Who started the daemon when not `tf`: `systemd` (socket activation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
 }
 
 /// The running focus timer (none when none runs), and the session a `stop` ended.
@@ -368,6 +495,38 @@ pub struct AgentSeen {
     /// Unix seconds since when it has been working (a prompt or a tool without a stop since).
     #[serde(default)]
     pub working_since: Option<f64>,
+}
+
+/// The daemon's settings: what `tf` compares its own with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigState {
+    /// The config file read (it may not exist: then defaults).
+    pub file: String,
+    /// Unix seconds when the settings in force were loaded.
+    pub loaded_at: f64,
+    /// A hash of the settings in force (see `Config::fingerprint`).
+    pub fingerprint: String,
+    /// A hash of the file's text as last read (`None`: there was no file).
+    #[serde(default)]
+    pub file_fingerprint: Option<String>,
+    /// Why the file as last read is not in force (the previous settings are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Keys the file changes that apply only after a restart (socket, database, HTTP …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_needed: Vec<String>,
+    /// The settings in force, as JSON (API keys hidden).
+    #[serde(default)]
+    pub settings: serde_json::Value,
+}
+
+/// A stretch of time the daemon was not running (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Downtime {
+    /// Its last sign of life before (within a minute of when it stopped).
+    pub from: f64,
+    /// When it started again.
+    pub to: f64,
 }
 
 /// One sync target as `tf sync status` shows it.
@@ -470,11 +629,14 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 20] = [
+const REQUEST_TYPES: [&str; 25] = [
     "hello",
     "status",
     "heartbeats",
     "add_interval",
+    "intervals",
+    "edit_interval",
+    "forget",
     "report",
     "sessions",
     "timeline",
@@ -488,6 +650,8 @@ const REQUEST_TYPES: [&str; 20] = [
     "shutdown",
     "sync_now",
     "sync_status",
+    "config",
+    "web_login",
     "agent",
     "lanes",
     "focus",

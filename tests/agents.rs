@@ -729,11 +729,10 @@ fn the_focus_timer_survives_a_restart_and_rings() {
         "{prompt}"
     );
 
-    let done = wait_for("the timer to ring", || {
+    wait_for("the timer to ring", || {
         let s = focus_status(&env);
         s["running"].is_null().then_some(())
     });
-    let _ = done;
     let log = env.tf_json(["focus", "log", "--json"]);
     let session = &log[0];
     assert_eq!(session["completed"], true, "{log}");

@@ -715,3 +715,103 @@ fn clock_skew_is_reported() {
     let text = a.tf_ok(["sync", "status"]);
     assert!(text.contains("clock") && text.contains("behind"), "{text}");
 }
+
+/// Corrections made on one machine (a forgotten project, an edited and a removed interval)
+/// reach the server and the user's other machines.
+#[test]
+fn corrections_reach_the_server_and_the_other_machines() {
+    let (senv, db) = server_env();
+    let key = add_user(&senv, &db, "ada");
+    let srv = Server::start(&senv, &db, &server_settings());
+    let a = machine(&url(&srv), &key, "");
+    let b = machine(&url(&srv), &key, "");
+    let mut ca = Conn::connect(&a.socket());
+    let t = DAY0 + 9.0 * 3600.0;
+    let beats: Vec<Value> = (0..10)
+        .flat_map(|i| {
+            let at = t + i as f64 * 60.0;
+            [
+                beat(at, "/a/lib.rs", "forge", "laptop"),
+                beat(at + 1.0, "/a/secret.rs", "private", "laptop"),
+            ]
+        })
+        .collect();
+    assert_eq!(ca.heartbeats(&beats)["accepted"], 20);
+    let add = |start: f64, project: &str| {
+        let r = Conn::connect(&a.socket()).request(json!({"v": 1, "type": "add_interval",
+            "interval": {"start": start, "end": start + 1800.0, "project": project}}));
+        assert_eq!(r["type"], "interval_added", "{r}");
+        r["id"].as_i64().expect("interval id")
+    };
+    let kept = add(t + 3.0 * 3600.0, "standup");
+    let removed = add(t + 5.0 * 3600.0, "retro");
+    sync_now(&a);
+    sync_now(&b);
+    assert_eq!(
+        total(&week_report(&b, &["project"])),
+        total(&week_report(&a, &["project"]))
+    );
+    // Interleaved a second after each forge heartbeat, private takes 59 s of every minute.
+    assert_eq!(
+        common::row_seconds(&week_report(&b, &["project"]), "project", "private"),
+        9.0 * 59.0
+    );
+
+    let forgot = a.tf_ok(["forget", "--project", "private", "--yes"]);
+    assert!(
+        forgot.contains("forgot 10 heartbeats of project private"),
+        "{forgot}"
+    );
+    let edited = a.tf_ok([
+        "intervals",
+        "edit",
+        &kept.to_string(),
+        "--note",
+        "moved",
+        "--to",
+        "2025-11-02 13:00",
+    ]);
+    assert!(
+        edited.contains(&format!("changed interval #{kept}")),
+        "{edited}"
+    );
+    a.tf_ok(["intervals", "rm", &removed.to_string()]);
+    let pushed = sync_now(&a);
+    assert_eq!(
+        moved(&pushed, "pushed"),
+        4,
+        "forget, removal and new version, removal: {pushed}"
+    );
+    let pulled = sync_now(&b);
+    assert_eq!(moved(&pulled, "pulled"), 4, "{pulled}");
+
+    let (ra, rb) = (week_report(&a, &["project"]), week_report(&b, &["project"]));
+    assert_eq!(
+        ra, rb,
+        "both machines report the same after the corrections"
+    );
+    assert_eq!(common::row_seconds(&rb, "project", "private"), 0.0);
+    assert_eq!(common::row_seconds(&rb, "project", "forge"), 9.0 * 60.0);
+    assert_eq!(common::row_seconds(&rb, "project", "retro"), 0.0);
+    assert_eq!(common::row_seconds(&rb, "project", "standup"), 3600.0);
+    let on_b = b.tf_json([
+        "intervals",
+        "--from",
+        "2025-11-02",
+        "--to",
+        "2025-11-02",
+        "--json",
+    ]);
+    let list = on_b.as_array().expect("intervals");
+    assert_eq!(list.len(), 1, "{on_b}");
+    assert_eq!(list[0]["note"], "moved", "{on_b}");
+    // The server forgot them too.
+    let api = srv.api(&key);
+    let day = api.get_json("/api/v1/users/current/heartbeats?date=2025-11-02");
+    let projects: Vec<&str> = day["data"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|h| h["project"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(projects.len(), 10, "{day}");
+    assert!(projects.iter().all(|p| *p == "forge"), "{projects:?}");
+}

@@ -4,8 +4,11 @@
 // Each bench is its own crate and uses only part of this module.
 #![allow(dead_code)]
 
+pub mod aw_server;
 pub mod baseline;
 pub mod data;
+pub mod store;
+pub mod web;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -62,10 +65,15 @@ pub struct Home {
 
 impl Home {
     pub fn new(bins: &Bins) -> Home {
-        let dir = tempfile::Builder::new()
+        let mut dir = tempfile::Builder::new()
             .prefix("tf-bench-")
             .tempdir()
             .unwrap_or_else(|e| fail(format!("creating a temp dir: {e}")));
+        // `TIMEFORGED_BENCH_KEEP=1` leaves the directory (database, data, log) for profiling.
+        if std::env::var_os("TIMEFORGED_BENCH_KEEP").is_some() {
+            dir.disable_cleanup(true);
+            eprintln!("  .. keeping {}", dir.path().display());
+        }
         Home {
             dir,
             bins: bins.clone(),

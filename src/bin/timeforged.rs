@@ -46,7 +46,8 @@ fn run(command: DaemonCommand) -> anyhow::Result<()> {
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe { libc::umask(0o077) };
     let paths = Paths::from_env()?;
-    let config = Config::load(&paths.config_file, config::env_vars())?;
+    // The file in use (config.toml or config.yaml) is found again at each reload.
+    let (config, _) = config::load_found(&paths.config_file, config::env_vars())?;
     let paths = paths.with_overrides(
         config.daemon.socket.as_deref(),
         config.storage.database.as_deref(),

@@ -3,7 +3,7 @@
 //! alice)` works); everything else a person needs to read goes to stderr.
 
 use super::args::{DbArgs, KeyCommand, ServeArgs, UserArgs, UserCommand, UserSettingsArgs};
-use super::format::{pad_right, width};
+use super::format::print_table;
 use crate::config::{Config, Preset, TIMEOUT_MINUTES_RANGE, WeekStart};
 use crate::daemon::account::{Account, Defaults};
 use crate::daemon::server::{self, ServeOptions};
@@ -134,6 +134,26 @@ pub fn user(args: UserArgs, config: &Config, paths: &Paths, out: &mut impl Write
             );
         }
         UserCommand::Key { command } => key(command, &defaults, &*db, &mut *w, out, now)?,
+        UserCommand::LoginLink { name, url, minutes } => {
+            let user = find(&*db, &name)?;
+            if !(1..=10_080).contains(&minutes) {
+                bail!("--minutes {minutes} is out of range (1 to 10080, a week)");
+            }
+            let base = url.unwrap_or_else(|| format!("http://{}", config.server.listen));
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                bail!("--url {base:?} is not an http:// or https:// address");
+            }
+            let token = crate::web::auth::make_link(&mut *w, user.id, i64::from(minutes) * 60_000)?;
+            eprintln!(
+                "a sign-in link for {name} to the web dashboard; it works once, within {minutes} minutes:"
+            );
+            writeln!(
+                out,
+                "{}{}",
+                base.trim_end_matches('/'),
+                crate::web::auth::link_path(&token)
+            )?;
+        }
     }
     Ok(())
 }
@@ -335,39 +355,4 @@ fn created(ms: i64, defaults: &Defaults) -> String {
         .zoned(ms)
         .strftime("%Y-%m-%d %H:%M")
         .to_string()
-}
-
-fn print_table(out: &mut impl Write, head: &[&str], rows: &[Vec<String>]) -> Result<()> {
-    if rows.is_empty() {
-        writeln!(out, "(none)")?;
-        return Ok(());
-    }
-    let widths: Vec<usize> = (0..head.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| width(&r[i]))
-                .chain([width(head[i])])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| pad_right(c, *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    writeln!(
-        out,
-        "{}",
-        line(head.iter().map(|h| h.to_string()).collect())
-    )?;
-    for r in rows {
-        writeln!(out, "{}", line(r.clone()))?;
-    }
-    Ok(())
 }

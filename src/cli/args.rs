@@ -68,6 +68,12 @@ pub enum Command {
     },
     /// A live dashboard of today, the week, the month and each project (keys: ? for help).
     Dash,
+    /// Open the web dashboard in your browser, signed in (a one-time link from the daemon).
+    Web {
+        /// Print the link instead of opening a browser (it works once, for 5 minutes).
+        #[arg(long)]
+        print: bool,
+    },
     /// Time per branch: first and last activity, commits made, ticket keys.
     #[command(after_long_help = time_help())]
     Branches {
@@ -111,6 +117,21 @@ pub enum Command {
     /// Add a manual interval; it wins over heartbeat time in its span.
     #[command(after_long_help = time_help())]
     Add(AddArgs),
+    /// List manual intervals (in RANGE), or remove or edit one.
+    #[command(after_long_help = time_help(), args_conflicts_with_subcommands = true)]
+    Intervals {
+        #[command(subcommand)]
+        action: Option<IntervalsCommand>,
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Print a JSON array of intervals with their ids.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete recorded heartbeats of a project, or of files matching a pattern; reports follow
+    /// at once. Shows what it would delete unless --yes is given.
+    #[command(after_long_help = FORGET_HELP)]
+    Forget(ForgetArgs),
     /// Import heartbeats: `tf import FILE` (JSON array or JSON lines, `-` for stdin) or
     /// `tf import wakatime FILE` (WakaTime's data dump).
     Import {
@@ -132,10 +153,19 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Start, stop or inspect the daemon.
+    /// Start, stop or inspect the daemon; install it as a service; read its log.
     Daemon {
         #[command(subcommand)]
         action: DaemonAction,
+    },
+    /// Check the daemon, its socket, the config, the shell hook, watched roots, git hooks,
+    /// WakaTime's config, the HTTP port, sync and the service; print each problem with its fix.
+    ///
+    /// Exits 1 when it found a problem (warnings alone exit 0).
+    Doctor {
+        /// Print JSON: {"ok", "problems", "warnings", "checks": [{"name", "status", "message", "fix"}]}.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the effective configuration or where it lives.
     Config {
@@ -421,6 +451,67 @@ pub struct AddArgs {
     pub category: Option<String>,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum IntervalsCommand {
+    /// Remove a manual interval (its id is in `tf intervals`).
+    Rm { id: i64 },
+    /// Change a manual interval: only the fields given change.
+    #[command(after_long_help = time_help())]
+    Edit(Box<EditIntervalArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct EditIntervalArgs {
+    /// The interval's id (see `tf intervals`).
+    pub id: i64,
+    #[arg(long)]
+    pub project: Option<String>,
+    /// New start TIME.
+    #[arg(long, value_name = "TIME", value_parser = TimeParser, allow_hyphen_values = true)]
+    pub from: Option<TimeSpec>,
+    /// New end TIME; a day alone means the end of that day.
+    #[arg(long, value_name = "TIME", value_parser = TimeParser, allow_hyphen_values = true)]
+    pub to: Option<TimeSpec>,
+    /// New note; an empty one removes it.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// New branch; an empty one removes it.
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// New WakaTime category.
+    #[arg(long)]
+    pub category: Option<String>,
+}
+
+pub const FORGET_HELP: &str = "Without a RANGE or --from/--to, all time. A PATTERN has `*` (any \
+characters) and `?` (one); without a `/` it matches the file name (`*.env`, `secret?.txt`), with \
+one the whole path (`/home/me/work/private/*`). The deletion is journaled: a synced machine sends it \
+to the server and the user's other machines. Manual intervals are not touched (tf intervals rm).
+
+Examples:
+  tf forget --project acme                      # what would go
+  tf forget --project acme --yes
+  tf forget --entity '*.env' --yes
+  tf forget --project acme --from 2026-11-01 --to 2026-11-30 --yes";
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Only heartbeats of this project.
+    #[arg(long, required_unless_present = "entity")]
+    pub project: Option<String>,
+    /// Only heartbeats whose file (entity) matches this pattern.
+    #[arg(long, value_name = "PATTERN")]
+    pub entity: Option<String>,
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Delete them (without it, only show what would be deleted).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// RANGE: checked with the one grammar, so a typo fails before the daemon is asked, and clap's
 /// error names the argument. Its possible values (the names) feed the completions.
 #[derive(Debug, Clone, Copy)]
@@ -673,6 +764,31 @@ pub enum DaemonAction {
     Stop,
     /// Whether the daemon runs, with its pid and version.
     Status,
+    /// Run the daemon as a service: started at login and again after a crash.
+    ///
+    /// On Linux, systemd user units (timeforged.socket and timeforged.service in
+    /// $XDG_CONFIG_HOME/systemd/user): systemd listens on the socket and starts the daemon on
+    /// first use, and (unless --on-demand) at login. On macOS, a launchd agent.
+    Install {
+        /// Start the daemon only on first use, not at login (file saves before the first `tf`
+        /// command after login are then not recorded).
+        #[arg(long)]
+        on_demand: bool,
+        /// Write the service files only; do not enable or start them.
+        #[arg(long)]
+        no_enable: bool,
+    },
+    /// Remove the service: the daemon starts only when `tf` needs it again.
+    Uninstall,
+    /// The daemon's log (the last lines; --follow for what comes).
+    Logs {
+        /// How many lines from the end.
+        #[arg(long, short = 'n', default_value_t = 50)]
+        lines: usize,
+        /// Keep printing what is appended, until interrupted.
+        #[arg(long, short)]
+        follow: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -761,6 +877,16 @@ pub enum UserCommand {
         name: String,
         #[command(flatten)]
         settings: UserSettingsArgs,
+    },
+    /// Print a one-time link that signs NAME in to the web dashboard.
+    LoginLink {
+        name: String,
+        /// The server's address as browsers reach it (default: http://[server] listen).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// How long the link works if unused, in minutes (1 to 10080).
+        #[arg(long, value_name = "MIN", default_value_t = 60)]
+        minutes: u32,
     },
     /// API keys: add, list, revoke, rotate.
     Key {

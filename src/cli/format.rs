@@ -91,6 +91,46 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
+/// Rows under a header, columns aligned; `(none)` when there are no rows.
+pub fn print_table(
+    out: &mut impl std::io::Write,
+    head: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
+    if rows.is_empty() {
+        writeln!(out, "(none)")?;
+        return Ok(());
+    }
+    let widths: Vec<usize> = (0..head.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| width(&r[i]))
+                .chain([width(head[i])])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| pad_right(c, *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    writeln!(
+        out,
+        "{}",
+        line(head.iter().map(|h| h.to_string()).collect())
+    )?;
+    for r in rows {
+        writeln!(out, "{}", line(r.clone()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

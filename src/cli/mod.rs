@@ -5,7 +5,9 @@ pub mod admin;
 pub mod agent;
 pub mod args;
 mod claude;
+mod corrections;
 mod dash;
+pub mod doctor;
 mod focus;
 pub mod format;
 mod git;
@@ -14,9 +16,11 @@ mod hook;
 mod lanes;
 mod manual;
 mod prompt;
+pub mod service;
 mod setup;
 mod sync;
 mod transfer;
+mod web;
 
 use crate::calendar::Calendar;
 use crate::client::{Client, ClientError, start_daemon, stop_daemon};
@@ -37,21 +41,64 @@ use std::process::ExitCode;
 pub struct Context {
     pub paths: Paths,
     pub config: Config,
+    /// Why the config file could not be used (only for the commands that go on without it:
+    /// `tf status`, `tf doctor`, `tf daemon …`); the settings are then the defaults and the
+    /// variables.
+    pub config_error: Option<String>,
 }
 
 impl Context {
     pub fn load() -> Result<Context> {
-        let paths = Paths::from_env()?;
-        let config = Config::load(&paths.config_file, crate::config::env_vars())?;
+        let mut paths = Paths::from_env()?;
+        let (config, file) =
+            crate::config::load_found(&paths.config_file, crate::config::env_vars())?;
+        paths.config_file = file;
         let paths = paths.with_overrides(
             config.daemon.socket.as_deref(),
             config.storage.database.as_deref(),
         );
-        Ok(Context { paths, config })
+        Ok(Context {
+            paths,
+            config,
+            config_error: None,
+        })
     }
 
+    /// [`Context::load`], going on with the defaults (and the variables) when the config file
+    /// is bad, so that `tf status` can say what the running daemon makes of it.
+    pub fn load_lenient() -> Result<Context> {
+        match Context::load() {
+            Ok(ctx) => Ok(ctx),
+            Err(e) => {
+                let mut paths = Paths::from_env()?;
+                paths.config_file = crate::config::find_file(&paths.config_file)
+                    .unwrap_or(paths.config_file.clone());
+                let config =
+                    Config::from_toml_str("", &paths.config_file, crate::config::env_vars())
+                        .unwrap_or_default();
+                let paths = paths.with_overrides(
+                    config.daemon.socket.as_deref(),
+                    config.storage.database.as_deref(),
+                );
+                Ok(Context {
+                    paths,
+                    config,
+                    config_error: Some(format!("{e:#}")),
+                })
+            }
+        }
+    }
+
+    /// Connects to the daemon (starting it when needed) and says on stderr where its settings
+    /// differ from this `tf`'s.
     pub fn client(&self) -> Result<Client, ClientError> {
-        Client::connect_or_start(&self.paths, &self.config)
+        let mut client = Client::connect_or_start(&self.paths, &self.config)?;
+        if self.config_error.is_none() {
+            for note in doctor::settings_notes(self, &mut client) {
+                eprintln!("tf: note: {note}");
+            }
+        }
+        Ok(client)
     }
 }
 
@@ -75,7 +122,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         _ => cli,
     };
-    let ctx = Context::load()?;
+    // These go on with a bad config file, to say what the daemon makes of it.
+    let lenient = matches!(
+        cli.command,
+        Command::Status { .. } | Command::Doctor { .. } | Command::Daemon { .. }
+    );
+    let ctx = match lenient {
+        true => Context::load_lenient()?,
+        false => Context::load()?,
+    };
     let out = &mut std::io::stdout().lock();
     match cli.command {
         Command::Status {
@@ -100,8 +155,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Watch { action } => git_report::watch(&ctx, action, out),
         Command::Sync { action } => sync::run(&ctx, action, out).map(|()| ExitCode::SUCCESS),
         Command::Dash => dash::dash(&ctx),
+        Command::Web { print } => web::web(&ctx, print, out),
         Command::Heartbeat(args) => heartbeat(&ctx, args),
         Command::Add(args) => add(&ctx, args, out),
+        Command::Intervals {
+            action,
+            range,
+            json,
+        } => corrections::intervals(&ctx, action, range, json, out),
+        Command::Forget(args) => corrections::forget(&ctx, args, out),
         Command::Import { kind_or_file, file } => match file {
             Some(dump) if kind_or_file.as_os_str() == "wakatime" => {
                 transfer::import_wakatime(&ctx, &dump)
@@ -126,6 +188,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             output,
         } => transfer::export(&ctx, range, format, output.as_deref(), out),
         Command::Daemon { action } => daemon(&ctx, action, out),
+        Command::Doctor { json } => doctor::doctor(&ctx, json, out),
         Command::Config { action } => config(&ctx, action, out),
         Command::Complete { what } => manual::complete(&ctx, what, out),
         Command::Hook(_)
@@ -154,6 +217,12 @@ fn print_json<T: serde::Serialize>(out: &mut impl Write, value: &T) -> Result<Ex
 }
 
 fn status(ctx: &Context, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    if let Some(e) = &ctx.config_error {
+        eprintln!(
+            "tf: {e}\ntf: note: the daemon keeps the settings it loaded before (see `config` \
+             in the status)"
+        );
+    }
     let mut client = ctx.client()?;
     let Response::Status(info) = client.request(&Request::Status)? else {
         bail!("unexpected answer to status")
@@ -322,6 +391,60 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
         "timezone   {} · timeout {} min",
         info.timezone, info.timeout_minutes
     )?;
+    let at = |seconds: f64, format: &str| {
+        cal.zoned(crate::model::seconds_to_ms(seconds))
+            .strftime(format)
+            .to_string()
+    };
+    if let Some(c) = &info.config {
+        match &c.error {
+            Some(e) => writeln!(
+                out,
+                "config     {}",
+                style.bold(&format!(
+                    "{e} — the daemon keeps the settings it loaded at {}",
+                    at(c.loaded_at, "%H:%M")
+                ))
+            )?,
+            None => writeln!(
+                out,
+                "config     {} · loaded {}",
+                c.file,
+                at(c.loaded_at, "%H:%M")
+            )?,
+        }
+        if !c.restart_needed.is_empty() {
+            writeln!(
+                out,
+                "config     {}",
+                style.bold(&format!(
+                    "{} changed: restart the daemon to apply it ({})",
+                    c.restart_needed.join(", "),
+                    doctor::restart_command()
+                ))
+            )?;
+        }
+    }
+    if let Some(by) = &info.started_by {
+        writeln!(out, "daemon     started by {by} (socket activation)")?;
+    }
+    if let Some(d) = &info.down_before_start {
+        let fix = match service::installed_manager() {
+            Some(_) => String::new(),
+            None => " (`tf daemon install` starts it at login and after a crash)".to_string(),
+        };
+        writeln!(
+            out,
+            "daemon     {}",
+            style.bold(&format!(
+                "was not running for {} before this start ({} → {}): file saves then were not \
+                 recorded{fix}",
+                format::duration((d.to - d.from).max(0.0)),
+                at(d.from, "%Y-%m-%d %H:%M"),
+                at(d.to, "%Y-%m-%d %H:%M"),
+            ))
+        )?;
+    }
     Ok(())
 }
 
@@ -658,19 +781,19 @@ fn add(ctx: &Context, a: AddArgs, out: &mut impl Write) -> Result<ExitCode> {
     interval
         .validate(crate::model::ms_to_seconds(now))
         .map_err(|e| anyhow::anyhow!("--{e}"))?;
-    let Response::IntervalAdded { id } = client.request(&Request::AddInterval {
+    let Response::IntervalAdded { id, existed } = client.request(&Request::AddInterval {
         interval: interval.clone(),
     })?
     else {
         bail!("unexpected answer to add")
     };
+    let (from, to) = corrections::span(&cal, &interval);
     writeln!(
         out,
-        "added interval #{id}: {} {} ({} → {})",
+        "{} interval #{id}: {} {} ({from} → {to})",
+        if existed { "already there:" } else { "added" },
         interval.project,
         format::duration(end - start),
-        cal.rfc3339(crate::model::seconds_to_ms(start)),
-        cal.rfc3339(crate::model::seconds_to_ms(end))
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -689,10 +812,10 @@ fn resolve_time(
 
 /// The daemon's calendar, so that times without an offset mean what they mean in reports.
 fn daemon_calendar(client: &mut Client) -> Result<Calendar> {
-    let Response::Status(info) = client.request(&Request::Status)? else {
-        bail!("unexpected answer to status")
+    let Response::Hello { timezone, .. } = client.request(&Request::Hello { client: None })? else {
+        bail!("unexpected answer to hello")
     };
-    calendar_named(&info.timezone)
+    calendar_named(&timezone)
 }
 
 /// A calendar for a zone as the daemon names it ([`Calendar::tz_name`]): an IANA name, or
@@ -735,8 +858,16 @@ fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
 
 fn daemon(ctx: &Context, action: DaemonAction, out: &mut impl Write) -> Result<ExitCode> {
     match action {
+        DaemonAction::Install {
+            on_demand,
+            no_enable,
+        } => service::install(ctx, on_demand, no_enable, out),
+        DaemonAction::Uninstall => service::uninstall(out),
+        DaemonAction::Logs { lines, follow } => service::logs(ctx, lines, follow, out),
         DaemonAction::Start => {
-            if Client::connect(&ctx.paths.socket).is_ok() {
+            // An answer, not just a connection: with socket activation systemd accepts
+            // connections before the daemon runs (this starts it).
+            if answering(&ctx.paths.socket).is_some() {
                 writeln!(out, "already running on {}", ctx.paths.socket.display())?;
             } else {
                 start_daemon(&ctx.paths)?;
@@ -758,6 +889,7 @@ fn daemon(ctx: &Context, action: DaemonAction, out: &mut impl Write) -> Result<E
                     version,
                     pid,
                     protocol,
+                    ..
                 } = c.request(&Request::Hello {
                     client: Some("tf".into()),
                 })?
@@ -779,9 +911,28 @@ fn daemon(ctx: &Context, action: DaemonAction, out: &mut impl Write) -> Result<E
     }
 }
 
+/// The pid of the daemon answering on `socket`.
+fn answering(socket: &std::path::Path) -> Option<u32> {
+    let mut c = Client::connect(socket).ok()?;
+    match c.request(&Request::Hello {
+        client: Some("tf".into()),
+    }) {
+        Ok(Response::Hello { pid, .. }) => Some(pid),
+        _ => None,
+    }
+}
+
 fn config(ctx: &Context, action: ConfigAction, out: &mut impl Write) -> Result<ExitCode> {
     match action {
-        ConfigAction::Show => write!(out, "{}", ctx.config.to_toml())?,
+        ConfigAction::Show => {
+            write!(out, "{}", ctx.config.to_toml())?;
+            // What the running daemon makes of it (never started just for this).
+            if let Ok(mut client) = Client::connect(&ctx.paths.socket) {
+                for note in doctor::settings_notes(ctx, &mut client) {
+                    eprintln!("tf: note: {note}");
+                }
+            }
+        }
         ConfigAction::Path => {
             let p = &ctx.paths;
             writeln!(out, "config    {}", p.config_file.display())?;

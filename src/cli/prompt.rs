@@ -186,6 +186,9 @@ mod tests {
             machine_id: None,
             machine: None,
             sync: Vec::new(),
+            config: None,
+            down_before_start: None,
+            started_by: None,
         }
     }
 

@@ -17,7 +17,7 @@ pub(crate) async fn handle(state: &State, action: FocusAction) -> Response {
         FocusAction::Start(plan) => start(state, plan).await,
         FocusAction::Stop => stop(state).await,
         FocusAction::Status => {
-            let user = state.local.clone();
+            let user = state.local();
             let now = now_ms();
             state
                 .read(move |snap| {
@@ -36,7 +36,7 @@ pub(crate) async fn handle(state: &State, action: FocusAction) -> Response {
                 Ok(r) => r,
                 Err(e) => return e,
             };
-            let user = state.local.clone();
+            let user = state.local();
             let now = now_ms();
             state
                 .read(move |snap| {
@@ -57,7 +57,7 @@ async fn start(state: &State, mut plan: FocusPlan) -> Response {
     if let Err(e) = plan.validate() {
         return Response::error(ErrorCode::Invalid, e.to_string());
     }
-    let user = state.local.clone();
+    let user = state.local();
     let now = now_ms();
     // Said before trying, with what runs: the store's refusal (a race) is the fallback.
     let running = {
@@ -82,7 +82,7 @@ async fn start(state: &State, mut plan: FocusPlan) -> Response {
                 minutes = f.planned_ms / 60_000,
                 "focus timer started"
             );
-            let user = state.local.clone();
+            let user = state.local();
             state
                 .read(move |snap| {
                     Ok(Response::Focus(Box::new(FocusReply {
@@ -104,7 +104,8 @@ async fn start(state: &State, mut plan: FocusPlan) -> Response {
 }
 
 fn already_running(state: &State, f: &FocusSession, now: i64) -> Response {
-    let cal = state.local.calendar();
+    let local = state.local();
+    let cal = local.calendar();
     let at = |ms: i64| cal.zoned(ms).strftime("%H:%M").to_string();
     let left = (f.due_ms() - now).max(0) / 1000;
     Response::error(
@@ -124,12 +125,12 @@ fn already_running(state: &State, f: &FocusSession, now: i64) -> Response {
 }
 
 async fn stop(state: &State) -> Response {
-    let id = state.local.id();
+    let id = state.local().id();
     let now = now_ms();
     match state.writer.run(move |w| w.end_focus(id, now, false)).await {
         Ok(Some(f)) => {
             state.focus_changed.notify_one();
-            let user = state.local.clone();
+            let user = state.local();
             state
                 .read(move |snap| {
                     Ok(Response::Focus(Box::new(FocusReply {
@@ -180,7 +181,7 @@ pub(crate) fn entry(
 /// timer is started or stopped.
 pub(crate) async fn run(state: State) {
     let mut stopping = state.shutdown.subscribe();
-    let id = state.local.id();
+    let id = state.local().id();
     loop {
         if *stopping.borrow() {
             return;
@@ -214,7 +215,7 @@ pub(crate) async fn run(state: State) {
 /// tells the user. The end is written only if that timer still runs: one stopped and another
 /// started meanwhile is left alone.
 async fn ring(state: &State, f: FocusSession) {
-    let (user, due, id) = (state.local.id(), f.due_ms(), f.id);
+    let (user, due, id) = (state.local().id(), f.due_ms(), f.id);
     let ended = state
         .writer
         .run(move |w| {
@@ -239,7 +240,7 @@ async fn ring(state: &State, f: FocusSession) {
             return;
         }
     };
-    let account = state.local.clone();
+    let account = state.local();
     let now = now_ms();
     let done = state.read(move |snap| entry(snap, &account, f, now)).await;
     let Ok(done) = done else {

@@ -32,7 +32,7 @@ pub(crate) async fn record(state: &State, e: GitEvent, live: bool) -> Response {
     };
     let time_ms = seconds_to_ms(e.time);
     let (event, name) = (e.clone(), project.clone());
-    let (user, from) = (state.local.id(), state.writer.local());
+    let (user, from) = (state.local().id(), state.writer.local());
     let recorded = match state
         .writer
         .run(move |w| w.record_git(user, &name, &event, time_ms, &from))
@@ -88,7 +88,7 @@ async fn git_report(
         Ok(r) => r,
         Err(e) => return e,
     };
-    let account = state.local.clone();
+    let account = state.local();
     let filters = Filters {
         project: project.into_iter().collect(),
         ..Filters::default()

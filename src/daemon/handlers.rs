@@ -2,6 +2,7 @@
 //! has its handler here; they share [`State`].
 
 use super::State;
+use super::account::Account;
 use super::query::{self, Ask};
 use super::respond::{resolve, storage_error, write_error};
 use super::socket::{Line, LineBuf, read_line};
@@ -86,6 +87,14 @@ pub async fn connection(state: State, stream: UnixStream) {
         if line.trim().is_empty() {
             continue;
         }
+        // Once a stop was asked for, nothing new starts: a connection made before it may still
+        // send, and with several runtime threads its request can run before the accept loop ends.
+        if *state.shutdown.borrow() {
+            let stopping = Response::error(ErrorCode::ShuttingDown, "the daemon is shutting down");
+            let _ = drain(&mut pending, &mut write).await;
+            let _ = send(&mut write, &stopping).await;
+            return;
+        }
         let request = match parse_line(&line) {
             Ok(Parsed::Heartbeats { items, source }) => {
                 let (good, errors) = validate_items(&items, source.unwrap_or_default());
@@ -152,6 +161,7 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             version: env!("CARGO_PKG_VERSION").to_string(),
             protocol: PROTOCOL_VERSION,
             pid: std::process::id(),
+            timezone: state.local().calendar().tz_name(),
         },
         Request::Status => status(state).await.unwrap_or_else(storage_error),
         Request::Heartbeats { heartbeats, source } => {
@@ -166,16 +176,29 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             let from = state.writer.local();
             match state
                 .writer
-                .interval(state.local.scope.clone(), interval, now, from)
+                .interval(state.local().scope, interval, now, from)
                 .await
             {
-                Ok((id, _)) => {
-                    let _ = state.events.send(Event::IntervalAdded { id });
-                    Response::IntervalAdded { id }
+                Ok((id, added)) => {
+                    if added {
+                        let _ = state.events.send(Event::IntervalAdded { id });
+                    }
+                    Response::IntervalAdded {
+                        id,
+                        existed: !added,
+                    }
                 }
                 Err(e) => write_error(e),
             }
         }
+        Request::Intervals { range } => super::corrections::list(state, range).await,
+        Request::EditInterval { id, change } => super::corrections::edit(state, id, change).await,
+        Request::Forget {
+            project,
+            entity,
+            range,
+            apply,
+        } => super::corrections::forget(state, project, entity, range, apply).await,
         Request::Report {
             range,
             by,
@@ -207,7 +230,14 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             let _ = state.shutdown.send(true);
             Response::Ok
         }
-        Request::SyncNow | Request::SyncStatus => match &state.sync {
+        Request::Config { reload } => {
+            let live = match reload {
+                true => super::reload::reload(state, "asked by tf").await,
+                false => state.live(),
+            };
+            Response::Config(Box::new(live.state()))
+        }
+        Request::SyncNow | Request::SyncStatus => match &state.live().sync {
             None => Response::error(
                 ErrorCode::Invalid,
                 "nothing to sync with: add a [sync] or [[forward]] section to the config file \
@@ -220,6 +250,7 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
                 targets: sync.status(),
             },
         },
+        Request::WebLogin => crate::web::auth::web_login(state).await,
         Request::Agent(event) => super::agent::handle(state, event).await,
         Request::Lanes {
             range,
@@ -245,7 +276,7 @@ async fn read_range(
         Ok(r) => r,
         Err(e) => return e,
     };
-    let account = state.local.clone();
+    let account = state.local();
     state
         .read(move |snap| {
             let r = Reading {
@@ -258,26 +289,6 @@ async fn read_range(
         })
         .await
         .unwrap_or_else(storage_error)
-}
-
-/// One heartbeat from JSON. The fast parser runs first; only a failure is parsed again to name
-/// the field at fault.
-fn parse_heartbeat(raw: &str) -> Result<Heartbeat, String> {
-    if let Ok(h) = serde_json::from_str::<Heartbeat>(raw) {
-        return Ok(h);
-    }
-    let mut de = serde_json::Deserializer::from_str(raw);
-    match serde_path_to_error::deserialize::<_, Heartbeat>(&mut de) {
-        Ok(h) => Ok(h),
-        Err(e) => {
-            let path = e.path().to_string();
-            Err(if path == "." {
-                e.inner().to_string()
-            } else {
-                format!("{path}: {}", e.inner())
-            })
-        }
-    }
 }
 
 /// Validates each item on its own, stores the good ones in one transaction, and answers after
@@ -293,7 +304,7 @@ fn validate_items(items: &[&RawValue], default_source: Source) -> (Vec<Heartbeat
     let mut good = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, raw) in items.iter().enumerate() {
-        match parse_heartbeat(raw.get()) {
+        match Heartbeat::from_json(raw.get()) {
             Ok(mut h) => match h.validate(now) {
                 Ok(()) => {
                     h.source.get_or_insert(default_source);
@@ -315,11 +326,7 @@ async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>)
     let written = if good.is_empty() {
         Vec::new()
     } else {
-        match state
-            .writer
-            .heartbeats(state.local.scope.clone(), good)
-            .await
-        {
+        match state.writer.heartbeats(state.local().scope, good).await {
             Ok(w) => w,
             Err(e) => return write_error(e),
         }
@@ -334,12 +341,12 @@ async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>)
 }
 
 /// The rules of a report: the account's, with another timeout when asked.
-fn rules_with(state: &State, timeout_minutes: Option<u32>) -> Result<Rules, Response> {
+fn rules_with(local: &Account, timeout_minutes: Option<u32>) -> Result<Rules, Response> {
     match timeout_minutes {
-        None => Ok(state.local.rules()),
+        None => Ok(local.rules()),
         Some(m @ 1..=240) => Ok(Rules {
             timeout_ms: i64::from(m) * 60_000,
-            ..state.local.rules()
+            ..local.rules()
         }),
         Some(m) => Err(Response::error(
             ErrorCode::Invalid,
@@ -355,7 +362,7 @@ async fn lanes(
     filters: Filters,
     timeout_minutes: Option<u32>,
 ) -> Response {
-    let rules = match rules_with(state, timeout_minutes) {
+    let rules = match rules_with(&state.local(), timeout_minutes) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -377,7 +384,8 @@ async fn run_report(
         Ok(r) => r,
         Err(e) => return e,
     };
-    let rules = match rules_with(state, timeout_minutes) {
+    let local = state.local();
+    let rules = match rules_with(&local, timeout_minutes) {
         Ok(r) => r,
         Err(e) => return e,
     };
@@ -388,14 +396,15 @@ async fn run_report(
         filters,
         rules,
     };
-    match query::report(&state.db, &state.local, ask).await {
+    match query::report(&state.db, &local, ask).await {
         Ok(r) => Response::Report(Box::new(r)),
         Err(e) => storage_error(e.to_string()),
     }
 }
 
 async fn status(state: &State) -> Result<Response, String> {
-    let account = &state.local;
+    let live = state.live();
+    let account = &live.local;
     let cal = account.calendar();
     let now = now_ms();
     let today = cal.date_of(now);
@@ -452,7 +461,10 @@ async fn status(state: &State) -> Result<Response, String> {
         watch_limit: watch.limit,
         machine_id: Some(state.machine_id.clone()),
         machine: state.machine.clone(),
-        sync: state.sync.as_ref().map(|s| s.status()).unwrap_or_default(),
+        sync: live.sync.as_ref().map(|s| s.status()).unwrap_or_default(),
+        config: Some(live.state()),
+        down_before_start: state.down_before_start,
+        started_by: state.started_by.clone(),
         focus,
         agents: super::agent::seen(state),
     })))
@@ -471,7 +483,7 @@ async fn log(
     };
     const CHUNK: usize = 2000;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Response>(4);
-    let user = state.local.id();
+    let user = state.local().id();
     let work = state.read(move |r: &dyn Snapshot| {
         if with_intervals {
             let intervals = r

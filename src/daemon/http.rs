@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,33 +100,44 @@ pub(crate) async fn serve(http: Api, listener: TcpListener) {
     }
 }
 
+/// The routes' shared state. Behind an `Arc`: every middleware and handler takes its own copy
+/// of the state for each request, and copying `Api` itself (channels, a name) cost several
+/// atomic operations and an allocation each time.
+pub(crate) type Shared = Arc<Api>;
+
 pub(crate) fn router(http: Api) -> Router {
-    let v1 = Router::new()
-        .route("/", post(ingest))
-        .route("/heartbeat", post(ingest))
-        .route("/heartbeats", post(ingest))
-        .route("/users/{user}/heartbeats.bulk", post(ingest))
-        .route(
-            "/users/{user}/heartbeats",
-            post(ingest).get(heartbeats_of_day),
-        )
-        .route("/users/{user}/statusbar/today", get(statusbar_today))
-        .route("/users/{user}/status_bar/today", get(statusbar_today))
-        .route("/users/{user}/summaries", get(summaries))
-        .route("/users/{user}/stats", get(stats_default))
-        .route("/users/{user}/stats/{range}", get(stats))
-        .route(
-            "/users/{user}/all_time_since_today",
-            get(all_time_since_today),
-        )
-        .route("/users/{user}/projects", get(projects))
-        .route("/users/{user}", get(current_user))
-        .route("/sync/push", post(sync_push))
-        .route("/sync/pull", get(sync_pull))
-        .route_layer(middleware::from_fn_with_state(http.clone(), only_own_user));
-    let authenticated = Router::new()
-        .nest("/api/v1", v1.clone())
-        .nest("/api/compat/wakatime/v1", v1)
+    let http: Shared = Arc::new(http);
+    // The same routes under both prefixes, registered with their full paths rather than
+    // nested: a nested router costs every request a second route match, a prefix strip and
+    // two more boxed services. `/api/v1` alone is the nested `/` (no trailing slash).
+    let mut v1 = Router::new();
+    for prefix in ["/api/v1", "/api/compat/wakatime/v1"] {
+        let at = |path: &str| format!("{prefix}{path}");
+        v1 = v1
+            .route(prefix, post(ingest))
+            .route(&at("/heartbeat"), post(ingest))
+            .route(&at("/heartbeats"), post(ingest))
+            .route(&at("/users/{user}/heartbeats.bulk"), post(ingest))
+            .route(
+                &at("/users/{user}/heartbeats"),
+                post(ingest).get(heartbeats_of_day),
+            )
+            .route(&at("/users/{user}/statusbar/today"), get(statusbar_today))
+            .route(&at("/users/{user}/status_bar/today"), get(statusbar_today))
+            .route(&at("/users/{user}/summaries"), get(summaries))
+            .route(&at("/users/{user}/stats"), get(stats_default))
+            .route(&at("/users/{user}/stats/{range}"), get(stats))
+            .route(
+                &at("/users/{user}/all_time_since_today"),
+                get(all_time_since_today),
+            )
+            .route(&at("/users/{user}/projects"), get(projects))
+            .route(&at("/users/{user}"), get(current_user))
+            .route(&at("/sync/push"), post(sync_push))
+            .route(&at("/sync/pull"), get(sync_pull));
+    }
+    let authenticated = v1
+        .route_layer(middleware::from_fn_with_state(http.clone(), only_own_user))
         .route("/api/heartbeat", post(ingest))
         .route("/api/heartbeats", post(ingest))
         .fallback(not_found)
@@ -136,16 +147,22 @@ pub(crate) fn router(http: Api) -> Router {
     let open = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics));
-    authenticated
+    let app = authenticated
         .merge(open)
+        // The web dashboard (its own sessions); the guards below cover it too.
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
-        .layer(middleware::from_fn_with_state(http.clone(), guard_host))
-        .layer(middleware::from_fn(time_limit))
-        .layer(middleware::from_fn_with_state(http.clone(), measure))
-        .with_state(http)
+        .layer(middleware::from_fn_with_state(http.clone(), guard));
+    // Each layer costs every request a boxed future: measuring only when metrics are served.
+    let app = if http.metrics.is_some() {
+        app.layer(middleware::from_fn_with_state(http.clone(), measure))
+    } else {
+        app
+    };
+    app.with_state(http)
 }
 
-async fn healthz(AxState(http): AxState<Api>) -> Response {
+async fn healthz(AxState(http): AxState<Shared>) -> Response {
     let (ok, body) = super::server::healthz(&http).await;
     let status = if ok {
         StatusCode::OK
@@ -155,7 +172,7 @@ async fn healthz(AxState(http): AxState<Api>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn metrics(AxState(http): AxState<Api>) -> Response {
+async fn metrics(AxState(http): AxState<Shared>) -> Response {
     let Some(m) = http.metrics.clone() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -167,7 +184,7 @@ async fn metrics(AxState(http): AxState<Api>) -> Response {
 }
 
 /// Counts each request and its latency by route, when metrics are on.
-async fn measure(AxState(http): AxState<Api>, req: Request, next: Next) -> Response {
+async fn measure(AxState(http): AxState<Shared>, req: Request, next: Next) -> Response {
     let Some(m) = http.metrics.clone() else {
         return next.run(req).await;
     };
@@ -208,7 +225,12 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-async fn time_limit(req: Request, next: Next) -> Response {
+/// The guards every request passes first (one middleware, not two: each costs a boxed future
+/// per request): the Host check, then the time limit on the rest.
+async fn guard(AxState(http): AxState<Shared>, req: Request, next: Next) -> Response {
+    if let Some(refused) = refuse_host(&http, &req) {
+        return refused;
+    }
     match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(r) => r,
         Err(_) => error(StatusCode::REQUEST_TIMEOUT, "request took too long"),
@@ -217,19 +239,19 @@ async fn time_limit(req: Request, next: Next) -> Response {
 
 /// When bound to loopback, a browser page on another site could still reach us through a DNS
 /// name that resolves to 127.0.0.1; such requests carry that name in Host and are refused.
-async fn guard_host(AxState(http): AxState<Api>, req: Request, next: Next) -> Response {
+fn refuse_host(http: &Api, req: &Request) -> Option<Response> {
     if http.loopback_only
         && let Some(host) = req.headers().get(header::HOST)
     {
         let host = host.to_str().unwrap_or("");
         if !is_loopback_host(host) {
-            return error(
+            return Some(error(
                 StatusCode::MISDIRECTED_REQUEST,
                 format!("Host {host:?} is not a loopback name; this API only answers localhost"),
-            );
+            ));
         }
     }
-    next.run(req).await
+    None
 }
 
 fn is_loopback_host(host: &str) -> bool {
@@ -249,7 +271,7 @@ fn is_loopback_host(host: &str) -> bool {
 
 /// Finds the request's user from its API key and hands it to the handlers. The key is looked
 /// up on every request, so a revoked or rotated key stops working at once.
-async fn authenticate(AxState(http): AxState<Api>, mut req: Request, next: Next) -> Response {
+async fn authenticate(AxState(http): AxState<Shared>, mut req: Request, next: Next) -> Response {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -265,7 +287,13 @@ async fn authenticate(AxState(http): AxState<Api>, mut req: Request, next: Next)
         Err(e) => return error(StatusCode::UNAUTHORIZED, e.to_string()),
     };
     let hash = apikey::hash(&key);
-    let found = super::query::read(&http.db, move |snap| snap.key_by_hash(&hash)).await;
+    let found = if http.db.quick_lookups() {
+        // A primary-key lookup in a local file takes microseconds: sending it to a blocking
+        // thread and back cost far more (two thread wake-ups per request).
+        crate::store::read(&*http.db, |snap| snap.key_by_hash(&hash))
+    } else {
+        super::query::read(&http.db, move |snap| snap.key_by_hash(&hash)).await
+    };
     let account = match found {
         Ok(Some((key, user))) => {
             let mut account = Account::resolve(&user, &http.defaults);
@@ -280,14 +308,14 @@ async fn authenticate(AxState(http): AxState<Api>, mut req: Request, next: Next)
         }
         Err(e) => return store_error(e),
     };
-    req.extensions_mut().insert(account);
+    req.extensions_mut().insert(Arc::new(account));
     next.run(req).await
 }
 
 /// `/users/{user}/…` is only for `current`, the key's own user, or the local user's login name.
 async fn only_own_user(
-    AxState(http): AxState<Api>,
-    Extension(account): Extension<Account>,
+    AxState(http): AxState<Shared>,
+    Extension(account): Who,
     params: axum::extract::RawPathParams,
     req: Request,
     next: Next,
@@ -328,8 +356,8 @@ fn write_error(e: WriteError) -> Response {
 /// Stores heartbeats sent by a WakaTime client; each item is accepted or rejected on its own,
 /// and the answer comes after the commit.
 async fn ingest(
-    AxState(http): AxState<Api>,
-    Extension(account): Extension<Account>,
+    AxState(http): AxState<Shared>,
+    Extension(account): Who,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -411,58 +439,88 @@ async fn ingest(
         .collect();
     if single {
         return match results.into_iter().next() {
-            Some(Ok(data)) => {
-                (StatusCode::CREATED, axum::Json(json!({ "data": data }))).into_response()
-            }
+            Some(Ok(data)) => json_response(StatusCode::CREATED, &json!({ "data": data }), 1),
             Some(Err(e)) => error(StatusCode::BAD_REQUEST, e),
             None => error(StatusCode::BAD_REQUEST, "no heartbeat in the request"),
         };
     }
-    (
+    let items = results.len();
+    json_response(
         StatusCode::CREATED,
-        axum::Json(wakatime::ingest::bulk_response(results)),
+        &wakatime::ingest::bulk_response(results),
+        items,
     )
-        .into_response()
+}
+
+/// What [`axum::Json`] answers, serialized into a buffer sized for `items` heartbeats at once:
+/// `Json` starts at 128 bytes and grew it several times for every reply.
+fn json_response(status: StatusCode, value: &impl serde::Serialize, items: usize) -> Response {
+    let mut body = Vec::with_capacity(64 + 512 * items.min(1024));
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            e.to_string(),
+        )
+            .into_response(),
+    }
 }
 
 type Params = Query<HashMap<String, String>>;
-type Who = Extension<Account>;
+/// The authenticated account; shared, as each extractor takes its own copy.
+type Who = Extension<Arc<Account>>;
 
-async fn statusbar_today(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+async fn statusbar_today(AxState(http): AxState<Shared>, Extension(a): Who) -> Response {
     read_response(super::wakatime_api::statusbar_today(&http, &a).await)
 }
 
-async fn summaries(AxState(http): AxState<Api>, Extension(a): Who, Query(q): Params) -> Response {
+async fn summaries(
+    AxState(http): AxState<Shared>,
+    Extension(a): Who,
+    Query(q): Params,
+) -> Response {
     read_response(super::wakatime_api::summaries(&http, &a, &q).await)
 }
 
-async fn stats_default(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+async fn stats_default(AxState(http): AxState<Shared>, Extension(a): Who) -> Response {
     read_response(super::wakatime_api::stats(&http, &a, "last_7_days").await)
 }
 
 async fn stats(
-    AxState(http): AxState<Api>,
+    AxState(http): AxState<Shared>,
     Extension(a): Who,
     Path((_user, range)): Path<(String, String)>,
 ) -> Response {
     read_response(super::wakatime_api::stats(&http, &a, &range).await)
 }
 
-async fn all_time_since_today(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+async fn all_time_since_today(AxState(http): AxState<Shared>, Extension(a): Who) -> Response {
     read_response(super::wakatime_api::all_time_since_today(&http, &a).await)
 }
 
-async fn projects(AxState(http): AxState<Api>, Extension(a): Who, Query(q): Params) -> Response {
+async fn projects(AxState(http): AxState<Shared>, Extension(a): Who, Query(q): Params) -> Response {
     let search = q.get("q").map(String::as_str);
     read_response(super::wakatime_api::projects(&http, &a, search).await)
 }
 
-async fn current_user(AxState(http): AxState<Api>, Extension(a): Who) -> Response {
+async fn current_user(AxState(http): AxState<Shared>, Extension(a): Who) -> Response {
     read_response(super::wakatime_api::current_user(&http, &a).await)
 }
 
 async fn heartbeats_of_day(
-    AxState(http): AxState<Api>,
+    AxState(http): AxState<Shared>,
     Extension(a): Who,
     Query(q): Params,
 ) -> Response {
@@ -471,7 +529,7 @@ async fn heartbeats_of_day(
 }
 
 async fn sync_push(
-    AxState(http): AxState<Api>,
+    AxState(http): AxState<Shared>,
     Extension(a): Who,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -485,7 +543,11 @@ async fn sync_push(
     sync_response(super::sync_api::push(&http, &a, &body).await)
 }
 
-async fn sync_pull(AxState(http): AxState<Api>, Extension(a): Who, Query(q): Params) -> Response {
+async fn sync_pull(
+    AxState(http): AxState<Shared>,
+    Extension(a): Who,
+    Query(q): Params,
+) -> Response {
     sync_response(super::sync_api::pull(&http, &a, &q).await)
 }
 
@@ -505,9 +567,16 @@ fn sync_response<T: serde::Serialize>(r: Result<T, super::sync_api::SyncError>) 
 
 /// Read endpoints answer 200 with their body, 400 for a bad parameter, 503/500 for storage
 /// errors.
-fn read_response(r: Result<Value, super::wakatime_api::ApiError>) -> Response {
+fn read_response(
+    r: Result<super::wakatime_api::JsonBody, super::wakatime_api::ApiError>,
+) -> Response {
     match r {
-        Ok(v) => (StatusCode::OK, axum::Json(v)).into_response(),
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.0,
+        )
+            .into_response(),
         Err(super::wakatime_api::ApiError::BadRequest(m)) => error(StatusCode::BAD_REQUEST, m),
         Err(super::wakatime_api::ApiError::Store(e)) => store_error(e),
     }

@@ -1,14 +1,19 @@
-//! The running daemon: lock file, socket hygiene, the accept loop, the writer thread, and a
-//! graceful stop on SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
+//! The running daemon: lock file, socket hygiene (or the socket systemd passes), the accept
+//! loop, the writer thread, config reloads (file change, SIGHUP), and a graceful stop on
+//! SIGTERM/SIGINT or a `shutdown` request (flush, remove the socket, exit 0).
 
 pub mod account;
+pub mod activation;
 mod agent;
+mod alive;
+mod corrections;
 mod focus;
 mod git;
 mod handlers;
-mod http;
+pub(crate) mod http;
 mod metrics;
-mod query;
+pub(crate) mod query;
+mod reload;
 mod respond;
 pub mod server;
 mod shell;
@@ -18,7 +23,7 @@ mod sync;
 mod sync_api;
 mod wakatime_api;
 mod watcher;
-mod writer;
+pub(crate) mod writer;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
@@ -29,7 +34,7 @@ use crate::timeline::Rules;
 use account::{Account, Defaults};
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 use tokio::sync::{broadcast, watch};
 
@@ -70,11 +75,14 @@ pub fn rules_for(config: &Config) -> Rules {
 #[derive(Clone)]
 pub(crate) struct State {
     pub started: Instant,
+    /// As the daemon started: its paths, and the config it started with (whose
+    /// [`crate::config::RESTART_KEYS`] stay in force until a restart).
     pub options: Arc<Options>,
     pub db: Arc<dyn Database>,
-    /// The local user: whose data the socket reads and writes.
-    pub local: Account,
-    pub rules: Rules,
+    /// What a config reload may change: read it with [`State::live`], never hold it long.
+    live: Arc<RwLock<Arc<reload::Live>>>,
+    /// One reload at a time.
+    reloading: Arc<tokio::sync::Mutex<()>>,
     pub writer: writer::WriterHandle,
     pub events: broadcast::Sender<Event>,
     pub shutdown: watch::Sender<bool>,
@@ -82,33 +90,76 @@ pub(crate) struct State {
     pub http_addr: Option<std::net::SocketAddr>,
     /// Why the HTTP API is not listening although enabled.
     pub http_error: Option<String>,
-    /// `[shell]` settings, checked once.
-    pub shell_rules: Arc<crate::shell::ShellRules>,
     /// Shells whose hooks reported recently, by shell pid.
     pub shells: Arc<Mutex<std::collections::HashMap<u32, crate::protocol::ShellSeen>>>,
     /// Spooled events dropped because the spool was full.
     pub spool_dropped: Arc<std::sync::atomic::AtomicU64>,
     /// This machine's name, for heartbeats the daemon makes itself.
     pub machine: Option<String>,
-    /// The file watcher (set once it is started).
-    pub watch: Arc<std::sync::OnceLock<crate::watch::WatchHandle>>,
+    /// The file watcher (replaced when `[watch]` changes).
+    pub watch: WatchSlot,
     /// This install's id for sync.
     pub machine_id: String,
-    /// The sync thread, when targets are configured.
-    pub sync: Option<sync::SyncHandle>,
     /// Agent sessions whose hooks reported recently, by (agent, session).
     pub agents: Arc<Mutex<std::collections::HashMap<(String, String), crate::protocol::AgentSeen>>>,
     /// Wakes the focus timer's task when a timer is started or stopped.
     pub focus_changed: Arc<tokio::sync::Notify>,
+    /// How long the daemon was not running before this start, when that was a while.
+    pub down_before_start: Option<crate::protocol::Downtime>,
+    /// `systemd` when the socket came from socket activation.
+    pub started_by: Option<String>,
+}
+
+/// The running file watcher, if any; replaced whole when its settings change.
+#[derive(Clone, Default)]
+pub(crate) struct WatchSlot(Arc<Mutex<Option<crate::watch::WatchHandle>>>);
+
+impl WatchSlot {
+    pub fn get(&self) -> Option<crate::watch::WatchHandle> {
+        self.0.lock().ok().and_then(|w| w.clone())
+    }
+
+    /// Puts `new` in place and returns the one it replaces.
+    pub fn replace(
+        &self,
+        new: Option<crate::watch::WatchHandle>,
+    ) -> Option<crate::watch::WatchHandle> {
+        match self.0.lock() {
+            Ok(mut w) => std::mem::replace(&mut *w, new),
+            Err(_) => None,
+        }
+    }
 }
 
 impl State {
+    /// The settings in force now (a cheap clone of a shared pointer).
+    pub fn live(&self) -> Arc<reload::Live> {
+        match self.live.read() {
+            Ok(live) => live.clone(),
+            // A reload panicked mid-way: what it left is still a whole `Live`.
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The local user with the settings in force: whose data the socket reads and writes.
+    pub fn local(&self) -> Account {
+        self.live().local.clone()
+    }
+
+    fn publish(&self, live: reload::Live) {
+        let live = Arc::new(live);
+        match self.live.write() {
+            Ok(mut slot) => *slot = live,
+            Err(poisoned) => *poisoned.into_inner() = live,
+        }
+    }
+
     /// Stores heartbeats of the local user (made by the daemon itself: shell, watcher, git)
     /// and tells subscribers; returns how many were new.
     pub async fn store(&self, beats: Vec<crate::model::Heartbeat>) -> Result<usize, String> {
         let written = self
             .writer
-            .heartbeats(self.local.scope.clone(), beats)
+            .heartbeats(self.local().scope, beats)
             .await
             .map_err(|e| e.to_string())?;
         Ok(announce(&self.events, &written))
@@ -135,11 +186,18 @@ pub(crate) fn announce(events: &broadcast::Sender<Event>, written: &writer::Writ
     count
 }
 
-/// Runs the daemon until it is told to stop. Blocks; builds its own single-threaded runtime
-/// (a per-user daemon needs no more, and it keeps memory small).
+/// Worker threads of the daemon's runtime.
+const RUNTIME_WORKERS: usize = 2;
+
+/// Runs the daemon until it is told to stop. Blocks; builds its own runtime.
 pub fn run(options: Options) -> Result<(), DaemonError> {
     limit_allocator_caching();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two workers, as the team server has: with one thread, every HTTP request's parsing,
+    // key lookup and answer waited in line on it (about 60 µs each), and an editor's burst of
+    // heartbeats could not use a second core while the writer commits. Each more worker
+    // costs a few hundred KB of resident memory, so not one per core.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(RUNTIME_WORKERS)
         .enable_all()
         .build()
         .map_err(|source| DaemonError::Io {
@@ -155,13 +213,16 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     let paths = &options.paths;
     paths.create_dirs()?;
     let _lock = take_lock(paths)?;
+    // Before anything else is written: when did the previous run end?
+    let alive = alive::Alive::new(paths);
+    let down_before_start = alive.downtime();
     startup::prepare_database(paths)?;
     // Open the database before taking the socket, so a bad database leaves no socket behind.
     let db: Arc<dyn Database> =
         Arc::new(crate::store::sqlite::SqliteDatabase::open(&paths.database)?);
     let mut store = db.writer()?;
     let defaults = Defaults::from_config(&options.config, options.calendar.clone());
-    let local = local_account(&mut *store, &defaults)?;
+    let local = local_account(&mut *store, &options.config, &defaults)?;
     crate::report::rollup::ensure_rules(&mut *store, &local.scope)?;
     let mut added_roots = Vec::new();
     store.read(&mut |snap| {
@@ -191,7 +252,18 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     } else {
         None
     };
-    let listener = socket::bind(&paths.socket).await?;
+    // Before the socket is there: once a client can connect, a SIGHUP (a reload) or SIGTERM
+    // must find the handlers in place, not kill the daemon by default.
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    // systemd may have passed the socket (socket activation): it owns the file then.
+    let activated = activation::take_listener(&paths.socket)?;
+    let started_by = activated.is_some().then(|| "systemd".to_string());
+    let listener = match activated {
+        Some(l) => l,
+        None => socket::bind(&paths.socket).await?,
+    };
     let (writer, writer_thread) = writer::spawn(store, defaults.clone(), options.config.syncs())
         .map_err(|source| DaemonError::Io {
             what: "starting the writer thread",
@@ -211,39 +283,40 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         path: paths.database.clone(),
         source,
     })?;
+    let live = reload::Live::initial(paths, &options.config, local.clone(), sync);
     let state = State {
         started: Instant::now(),
         options: Arc::new(options.clone()),
         db: db.clone(),
-        rules: local.rules(),
-        local: local.clone(),
+        live: Arc::new(RwLock::new(Arc::new(live))),
+        reloading: Arc::default(),
         writer: writer.clone(),
         events: broadcast::channel(256).0,
         shutdown,
         http_addr: http_listener.as_ref().and_then(http::local_addr),
         http_error,
-        shell_rules: Arc::new(crate::shell::ShellRules::new(
-            &options.config.shell,
-            std::env::var_os("HOME")
-                .as_deref()
-                .map(std::path::Path::new),
-        )),
         shells: Arc::new(Mutex::new(Default::default())),
         spool_dropped: Arc::new(Default::default()),
         machine: crate::model::hostname(),
-        watch: Arc::default(),
+        watch: WatchSlot::default(),
         machine_id,
-        sync,
         agents: Arc::default(),
         focus_changed: Arc::default(),
+        down_before_start,
+        started_by,
     };
-    if let Some(sync) = state.sync.clone() {
-        // New records go out soon after they are stored.
+    {
+        // New records go out soon after they are stored, to whichever sync thread runs now.
         let mut events = state.events.subscribe();
+        let state = state.clone();
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => sync.new_data(),
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if let Some(sync) = &state.live().sync {
+                            sync.new_data();
+                        }
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
             }
@@ -251,7 +324,13 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     }
     tokio::spawn(shell::drain_spool(state.clone()));
     tokio::spawn(focus::run(state.clone()));
-    let _ = state.watch.set(watcher::start(&state, added_roots));
+    state.watch.replace(Some(watcher::start(
+        &state,
+        &options.config.watch,
+        added_roots,
+    )));
+    tokio::spawn(reload::watch_file(state.clone()));
+    tokio::spawn(alive.keep(state.shutdown.subscribe()));
     if let Some(listener) = http_listener {
         let loopback_only = state.http_addr.is_some_and(|a| a.ip().is_loopback());
         let api = http::Api {
@@ -259,6 +338,8 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
             writer: writer.clone(),
             events: state.events.clone(),
             shutdown: state.shutdown.clone(),
+            // The local user's own settings are kept in their row (see `local_account`), so
+            // these only fill in the time zone, which a reload does not change.
             defaults: Arc::new(defaults),
             max_heartbeat_age_days: options.config.http.max_heartbeat_age_days,
             loopback_only,
@@ -273,11 +354,10 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         pid = std::process::id(),
         socket = %paths.socket.display(),
         database = %paths.database.display(),
+        started_by = state.started_by.as_deref().unwrap_or("tf"),
         "timeforged {} listening",
         env!("CARGO_PKG_VERSION")
     );
-    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut sigint = signal(tokio::signal::unix::SignalKind::interrupt())?;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -291,6 +371,10 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             },
+            _ = sighup.recv() => {
+                let state = state.clone();
+                tokio::spawn(async move { reload::reload(&state, "SIGHUP").await });
+            }
             _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = stopping.changed() => { tracing::info!("shutdown requested: stopping"); break; }
@@ -298,24 +382,33 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
     }
     // Stop accepting first, so no new work arrives; then let the writer commit what is queued.
     drop(listener);
-    let _ = std::fs::remove_file(&paths.socket);
+    if state.started_by.is_none() {
+        // A socket systemd passed stays its own: it listens on for the next start.
+        let _ = std::fs::remove_file(&paths.socket);
+    }
     let _ = state.shutdown.send(true);
-    if let Some(w) = state.watch.get() {
+    // A reload in progress finishes first, so that it starts nothing after this.
+    let _reloading = state.reloading.lock().await;
+    if let Some(w) = state.watch.replace(None) {
         w.stop();
     }
-    if let Some(s) = &state.sync {
+    if let Some(s) = &state.live().sync {
         s.stop();
     }
     writer.stop();
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    alive::Alive::new(paths).touch();
     tracing::info!("stopped");
     Ok(())
 }
 
 /// The local user: the database's first user (created on first start), named after the
-/// login name.
+/// login name. Their settings are the config's, written into their row so that every reader
+/// that resolves users from the database (the HTTP API, the writer's rollups) uses them too,
+/// and a reload changes them for all at once.
 fn local_account(
     store: &mut dyn crate::store::Store,
+    config: &Config,
     defaults: &Defaults,
 ) -> Result<Account, DaemonError> {
     let mut first = None;
@@ -331,8 +424,11 @@ fn local_account(
         // Renamed logins, and databases from before users had names.
         user.name = local_name();
     }
-    // The local user's settings are the config file's: the row's own are not used.
-    user.settings = Default::default();
+    let settings = reload::local_settings(config);
+    if user.settings != settings {
+        store.set_settings(user.id, &settings)?;
+        user.settings = settings;
+    }
     Ok(Account::resolve(&user, defaults))
 }
 

@@ -6,6 +6,8 @@ use crate::report::{self, Dim, Filters, Query, Report};
 use crate::store::{Database, Snapshot, StoreError};
 use crate::timeline::Rules;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Runs `f` on one snapshot of `db`, off the async threads.
 pub(crate) async fn read<T: Send + 'static>(
@@ -13,13 +15,61 @@ pub(crate) async fn read<T: Send + 'static>(
     f: impl FnOnce(&dyn Snapshot) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let db = db.clone();
-    tokio::task::spawn_blocking(move || {
+    let quiet = db.clone();
+    let out = tokio::task::spawn_blocking(move || {
         let out = crate::store::read(&*db, f);
         db.release_memory();
         out
     })
     .await
-    .map_err(|e| StoreError::Invalid(format!("query failed: {e}")))?
+    .map_err(|e| StoreError::Invalid(format!("query failed: {e}")))?;
+    release_when_quiet(quiet);
+    out
+}
+
+/// Reads since the start; a release waits until this stops moving.
+static READS: AtomicU64 = AtomicU64::new(0);
+/// A release is waiting for reads to go quiet.
+static RELEASE_PENDING: AtomicBool = AtomicBool::new(false);
+/// How long reads must have stopped before memory is given back.
+const RELEASE_AFTER: Duration = Duration::from_secs(2);
+
+/// Gives the memory of finished reads back to the system once reads have been quiet for
+/// [`RELEASE_AFTER`]: pooled connections are closed and the heap is trimmed. A report and its
+/// answer (megabytes for a year of `summaries`) are freed when sent, but glibc keeps freed
+/// memory until trimmed, and connections keep buffers as large as the largest answer they
+/// read: without this a server that answered a few large reports stayed tens of MB larger
+/// while idle. The writer does the same when its own work stops; reads do not go through it.
+fn release_when_quiet(db: Arc<dyn Database>) {
+    READS.fetch_add(1, Ordering::AcqRel);
+    if RELEASE_PENDING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            let seen = READS.load(Ordering::Acquire);
+            tokio::time::sleep(RELEASE_AFTER).await;
+            if READS.load(Ordering::Acquire) == seen {
+                break;
+            }
+        }
+        // A read landing between here and the release starts the next wait.
+        RELEASE_PENDING.store(false, Ordering::Release);
+        let _ = tokio::task::spawn_blocking(move || {
+            db.release_idle();
+            release_heap();
+        })
+        .await;
+    });
+}
+
+/// Returns free heap memory (of every arena) to the system.
+fn release_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap memory to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// What a report is over: a range, the dimensions, filters, and the rules to count with.

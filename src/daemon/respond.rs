@@ -22,11 +22,7 @@ pub(crate) fn write_error(e: WriteError) -> Response {
 
 /// `range` as `[start, end)` in the local user's calendar and week, or an `invalid` answer.
 pub(crate) fn resolve(state: &State, range: &RangeSpec) -> Result<(i64, i64), Response> {
-    report::range::resolve(
-        range,
-        state.local.calendar(),
-        now_ms(),
-        state.local.week_start,
-    )
-    .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
+    let local = state.local();
+    report::range::resolve(range, local.calendar(), now_ms(), local.week_start)
+        .map_err(|e| Response::error(ErrorCode::Invalid, e.to_string()))
 }

@@ -50,7 +50,8 @@ async fn heartbeats_for(
     e: &ShellEvent,
     dirs: &mut HashMap<String, ProjectInfo>,
 ) -> Vec<Heartbeat> {
-    if state.shell_rules.excluded(e) {
+    let live = state.live();
+    if live.shell_rules.excluded(e) {
         return Vec::new();
     }
     let info = match dirs.get(&e.cwd) {
@@ -69,8 +70,8 @@ async fn heartbeats_for(
     };
     let mut beats = shell::heartbeats(
         e,
-        &state.shell_rules,
-        state.rules.timeout_ms,
+        &live.shell_rules,
+        live.local.rules().timeout_ms,
         info.project,
         info.branch,
         state.machine.clone(),

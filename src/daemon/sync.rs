@@ -44,6 +44,8 @@ enum Nudge {
 pub(crate) struct SyncHandle {
     nudge: mpsc::Sender<Nudge>,
     status: Arc<Mutex<Vec<SyncTarget>>>,
+    /// The thread, for [`SyncHandle::stop_and_wait`].
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
 impl SyncHandle {
@@ -67,6 +69,16 @@ impl SyncHandle {
 
     pub fn stop(&self) {
         let _ = self.nudge.send(Nudge::Stop);
+    }
+
+    /// Stops the thread and waits until it has finished its round (blocking), so that a new
+    /// sync thread never works on the same targets beside it.
+    pub fn stop_and_wait(&self) {
+        self.stop();
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -142,10 +154,14 @@ pub(crate) fn start(
         targets,
         status: status.clone(),
     };
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("timeforged-sync".into())
         .spawn(move || engine.run(rx))?;
-    Ok(Some(SyncHandle { nudge, status }))
+    Ok(Some(SyncHandle {
+        nudge,
+        status,
+        thread: Arc::new(Mutex::new(Some(thread))),
+    }))
 }
 
 fn target(name: String, t: &TargetConfig, default: TargetKind) -> Target {
@@ -456,21 +472,13 @@ impl Engine {
                     origin: Some(origin),
                     journal: false,
                 };
-                let new = match record {
-                    Record::Interval(iv) => {
-                        self.writer
-                            .interval_blocking(self.local.scope.clone(), iv, now_ms(), from)
-                            .map_err(|e| Stop::Local(e.to_string()))?
-                            .1
-                    }
-                    git => {
-                        let user = self.local.id();
-                        self.writer
-                            .run_blocking(move |w| w.apply_git(user, &[git], &from))
-                            .map_err(|e| Stop::Local(e.to_string()))?
-                            > 0
-                    }
-                };
+                let scope = self.local.scope.clone();
+                let new = self
+                    .writer
+                    .run_blocking(move |w| {
+                        crate::store::apply_record(w, &scope, &record, now_ms(), &from)
+                    })
+                    .map_err(|e| Stop::Local(e.to_string()))?;
                 m.pulled += u64::from(new);
             }
             self.targets[i].progress.pull_cursor = page.next;

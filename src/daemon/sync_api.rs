@@ -106,23 +106,12 @@ pub(crate) async fn push(
         }
     }
     for (i, record) in others {
-        let outcome = match record {
-            Record::Interval(iv) => {
-                let (_, new) = api
-                    .writer
-                    .interval(account.scope.clone(), iv, now_ms(), from.clone())
-                    .await?;
-                new
-            }
-            git => {
-                let (user, from) = (account.id(), from.clone());
-                api.writer
-                    .run(move |w| w.apply_git(user, &[git], &from))
-                    .await?
-                    > 0
-            }
-        };
-        results[i] = Some(if outcome {
+        let (scope, from) = (account.scope.clone(), from.clone());
+        let changed = api
+            .writer
+            .run(move |w| crate::store::apply_record(w, &scope, &record, now_ms(), &from))
+            .await?;
+        results[i] = Some(if changed {
             Outcome::Stored
         } else {
             Outcome::Duplicate
@@ -177,6 +166,16 @@ fn parse(raw: &serde_json::Value, now: f64) -> Result<Record, String> {
                 return Err("project and branch must not be empty".into());
             }
             Ok(Record::Switch(w))
+        }
+        Record::Forget(f) => {
+            f.validate().map_err(|e| e.to_string())?;
+            Ok(Record::Forget(f))
+        }
+        Record::IntervalRemoved(k) => {
+            if k.project.trim().is_empty() || k.project.len() > crate::model::MAX_STRING_BYTES {
+                return Err("project: must be 1 to 512 bytes".into());
+            }
+            Ok(Record::IntervalRemoved(k))
         }
     }
 }

@@ -10,7 +10,6 @@ use crate::report::{Dim, Filters, RangeSpec, range};
 use crate::store::StoreError;
 use crate::wakatime::{self, WakaRange, summary};
 use jiff::civil::Date;
-use serde_json::Value;
 use std::collections::HashMap;
 
 pub(crate) enum ApiError {
@@ -24,10 +23,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
-type ApiResult = Result<Value, ApiError>;
+/// A JSON body, serialized straight from the typed answer: going through a `serde_json::Value`
+/// tree first cost more than the report itself for a year of `summaries` (megabytes of JSON,
+/// and a heap left fragmented by millions of small allocations).
+pub(crate) struct JsonBody(pub Vec<u8>);
+
+type ApiResult = Result<JsonBody, ApiError>;
 
 fn json(v: impl serde::Serialize) -> ApiResult {
-    serde_json::to_value(v).map_err(|e| ApiError::Store(StoreError::Invalid(e.to_string())))
+    serde_json::to_vec(&v)
+        .map(JsonBody)
+        .map_err(|e| ApiError::Store(StoreError::Invalid(e.to_string())))
 }
 
 /// Dimensions WakaTime's per-day bodies list.
@@ -107,7 +113,9 @@ pub(crate) async fn summaries(
     dims.push(Dim::Entity);
     let ask = Ask::new(account, start, end, dims).filtered(filters);
     let days = query::per_day(&api.db, account, ask).await?;
-    json(summary::summaries(&days, cal, now))
+    summary::summaries_json(&days, cal, now)
+        .map(JsonBody)
+        .map_err(|e| ApiError::Store(StoreError::Invalid(e.to_string())))
 }
 
 /// Range errors in the HTTP parameters' names rather than the CLI's flags.

@@ -8,12 +8,16 @@ use crate::protocol::{ErrorCode, Response, WatchAction};
 use crate::watch::{Origin, Output, Settings, WatchHandle};
 use std::path::{Path, PathBuf};
 
-/// Starts the watcher. `added` are the roots kept in the database by `tf watch add`.
-pub(crate) fn start(state: &State, added: Vec<String>) -> WatchHandle {
-    let options = &state.options;
+/// Starts the watcher with `config` (`[watch]` in force). `added` are the roots kept in the
+/// database by `tf watch add`.
+pub(crate) fn start(
+    state: &State,
+    config: &crate::config::WatchConfig,
+    added: Vec<String>,
+) -> WatchHandle {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut roots: Vec<(PathBuf, Origin)> = Vec::new();
-    for r in &options.config.watch.roots {
+    for r in &config.roots {
         let path = match (r.strip_prefix("~"), &home) {
             (Ok(rest), Some(home)) => home.join(rest),
             _ => r.clone(),
@@ -26,7 +30,7 @@ pub(crate) fn start(state: &State, added: Vec<String>) -> WatchHandle {
             roots.push((path, Origin::Added));
         }
     }
-    let settings = Settings::from_config(&options.config.watch, own_dirs(state));
+    let settings = Settings::from_config(config, own_dirs(state));
     let runtime = tokio::runtime::Handle::current();
     let st = state.clone();
     let sink = Box::new(move |out: Output| {

@@ -105,22 +105,6 @@ impl WriterHandle {
         })
     }
 
-    pub fn interval_blocking(
-        &self,
-        scope: Scope,
-        interval: Interval,
-        now_ms: i64,
-        from: Provenance,
-    ) -> Result<(i64, bool), WriteError> {
-        self.ask_blocking(|reply| WriteCmd::Interval {
-            scope,
-            interval,
-            now_ms,
-            from,
-            reply,
-        })
-    }
-
     pub fn run_blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
@@ -130,6 +114,11 @@ impl WriterHandle {
                 let _ = reply.send(f(w).map_err(WriteError::Store));
             }))
         })
+    }
+
+    /// Journal records made here from now on (or stop): the daemon's sync targets changed.
+    pub fn set_journal(&self, on: bool) {
+        self.journal.store(on, Ordering::Relaxed);
     }
 
     /// What records made here are: recorded here, journaled when something syncs.

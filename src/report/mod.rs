@@ -15,7 +15,10 @@ use crate::store::{Dims, Result, Rollup, Snapshot, UserId};
 use crate::timeline::{self, Rules, Span};
 pub use range::{RangeError, RangeSpec};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+
+/// Maps keyed by interned ids and days. Small integer keys hash with foldhash in a few
+/// nanoseconds; SipHash cost more than the rest of the work on a rollup row.
+type Map<K, V> = foldhash::HashMap<K, V>;
 
 crate::named::named_enum! {
     /// A dimension to group by.
@@ -36,6 +39,13 @@ crate::named::named_enum! {
         Day = "day",
         /// Who did the work: `human`, or the agent (`claude-code`, `codex`, …).
         Actor = "actor",
+    }
+}
+
+impl Dim {
+    /// Its values are interned strings (named through the snapshot).
+    fn interned(self) -> bool {
+        !matches!(self, Dim::Category | Dim::Source | Dim::Day)
     }
 }
 
@@ -241,11 +251,19 @@ fn collect(
         return Ok(());
     }
     let needs_entity = q.by.contains(&Dim::Entity);
+    // The day of the last span, as `[start, end)`: spans come in time order, so the time zone
+    // arithmetic runs once a day rather than once a heartbeat.
+    let mut today = (0, 0, 0);
     let mut live = |start: i64, end: i64| {
         credit::credit(snap, cal, q.rules, q.user_id, start, end, &mut |s| {
             if filter.matches(&s.key) {
                 // Spans are split at midnight, so the start's day is the span's day.
-                sink(&s.key, cal.day_of(s.start_ms), s.ms(), Kind::Live);
+                if !(today.0 <= s.start_ms && s.start_ms < today.1) {
+                    let date = cal.date_of(s.start_ms);
+                    let (a, b) = cal.bounds(date);
+                    today = (a, b, day_num(date));
+                }
+                sink(&s.key, today.2, s.ms(), Kind::Live);
             }
         })
     };
@@ -311,14 +329,14 @@ fn next_day(day: DayNum) -> Option<DayNum> {
 /// Time per group for each requested dimension, plus the total.
 struct Totals {
     total: i64,
-    groups: Vec<HashMap<u64, i64>>,
+    groups: Vec<Map<u64, i64>>,
 }
 
 impl Totals {
     fn new(dims: usize) -> Totals {
         Totals {
             total: 0,
-            groups: vec![HashMap::new(); dims],
+            groups: vec![Map::default(); dims],
         }
     }
 
@@ -326,14 +344,23 @@ impl Totals {
         if kind.main() {
             self.total += ms;
         }
-        for (i, &dim) in by.iter().enumerate() {
+        for (&dim, groups) in by.iter().zip(self.groups.iter_mut()) {
             let counts = if dim == Dim::Entity {
                 kind.entity()
             } else {
                 kind.main()
             };
             if counts {
-                *self.groups[i].entry(group_key(dim, dims, day)).or_default() += ms;
+                *groups.entry(group_key(dim, dims, day)).or_default() += ms;
+            }
+        }
+    }
+
+    /// The interned ids its rows will be named from.
+    fn name_ids(&self, by: &[Dim], out: &mut Vec<u32>) {
+        for (&dim, groups) in by.iter().zip(&self.groups) {
+            if dim.interned() {
+                out.extend(groups.keys().map(|&k| k as u32));
             }
         }
     }
@@ -341,16 +368,16 @@ impl Totals {
     fn finish(self, snap: &dyn Snapshot, by: &[Dim], start: String, end: String) -> Result<Report> {
         let mut out = Vec::with_capacity(by.len());
         for (&dim, groups) in by.iter().zip(self.groups) {
-            // Keyed by name: several branches can carry one ticket.
-            let mut named: HashMap<String, i64> = HashMap::with_capacity(groups.len());
+            let mut rows: Vec<(String, i64)> = Vec::with_capacity(groups.len());
             for (key, ms) in groups {
-                *named.entry(name_of(snap, dim, key)?).or_default() += ms;
+                rows.push((name_of(snap, dim, key)?, ms));
             }
-            let mut rows: Vec<(String, i64)> = named.into_iter().collect();
+            merge_same_names(dim, &mut rows);
             if dim == Dim::Day {
-                rows.sort_by(|a, b| a.0.cmp(&b.0));
+                rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             } else {
-                rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                // Names are unique now, so the order is fully determined.
+                rows.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             }
             let rows = rows
                 .into_iter()
@@ -371,6 +398,37 @@ impl Totals {
     }
 }
 
+/// Adds up rows that carry one name: the branches of one ticket, and whatever is named
+/// [`NONE_NAME`] (no value, an empty one, or that very string). Other names are unique: each
+/// interned string has one id, each code one name.
+fn merge_same_names(dim: Dim, rows: &mut Vec<(String, i64)>) {
+    if dim == Dim::Ticket {
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        rows.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
+        return;
+    }
+    let mut none = rows.iter().enumerate().filter(|(_, r)| r.0 == NONE_NAME);
+    let Some((first, _)) = none.next() else {
+        return;
+    };
+    if none.next().is_none() {
+        return;
+    }
+    let ms: i64 = rows.iter().filter(|r| r.0 == NONE_NAME).map(|r| r.1).sum();
+    rows[first].1 = ms;
+    let mut i = 0;
+    rows.retain(|r| {
+        i += 1;
+        i - 1 == first || r.0 != NONE_NAME
+    });
+}
+
 /// Computes a report from one snapshot.
 pub fn report(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Report> {
     let filter = IdFilter::resolve(snap, q.filters)?;
@@ -378,6 +436,9 @@ pub fn report(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Report> 
     collect(snap, cal, q, &filter, &mut |dims, day, ms, kind| {
         totals.add(q.by, dims, day, ms, kind)
     })?;
+    let mut ids = Vec::new();
+    totals.name_ids(q.by, &mut ids);
+    prefetch_names(snap, ids)?;
     totals.finish(snap, q.by, cal.rfc3339(q.start_ms), cal.rfc3339(q.end_ms))
 }
 
@@ -385,18 +446,37 @@ pub fn report(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Report> 
 /// pass over the range: WakaTime's `summaries`.
 pub fn per_day(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Vec<Report>> {
     let filter = IdFilter::resolve(snap, q.filters)?;
-    let mut days: HashMap<DayNum, Totals> = HashMap::new();
+    let mut index: Map<DayNum, usize> = Map::default();
+    let mut days: Vec<Totals> = Vec::new();
+    // Rows come day by day (rollups are ordered by day, spans by time): remember the last.
+    let mut last: Option<(DayNum, usize)> = None;
     collect(snap, cal, q, &filter, &mut |dims, day, ms, kind| {
-        days.entry(day)
-            .or_insert_with(|| Totals::new(q.by.len()))
-            .add(q.by, dims, day, ms, kind)
+        let i = match last {
+            Some((d, i)) if d == day => i,
+            _ => {
+                let i = *index.entry(day).or_insert_with(|| {
+                    days.push(Totals::new(q.by.len()));
+                    days.len() - 1
+                });
+                last = Some((day, i));
+                i
+            }
+        };
+        days[i].add(q.by, dims, day, ms, kind)
     })?;
+    let mut ids = Vec::new();
+    for totals in &days {
+        totals.name_ids(q.by, &mut ids);
+    }
+    prefetch_names(snap, ids)?;
+    let mut days: Vec<Option<Totals>> = days.into_iter().map(Some).collect();
     let mut out = Vec::new();
     let mut date = cal.date_of(q.start_ms);
     while cal.start_of(date) < q.end_ms {
         let (a, b) = cal.bounds(date);
-        let totals = days
-            .remove(&day_num(date))
+        let totals = index
+            .get(&day_num(date))
+            .and_then(|&i| days[i].take())
             .unwrap_or_else(|| Totals::new(q.by.len()));
         out.push(totals.finish(
             snap,
@@ -410,6 +490,13 @@ pub fn per_day(snap: &dyn Snapshot, cal: &Calendar, q: &Query) -> Result<Vec<Rep
         }
     }
     Ok(out)
+}
+
+/// Names `ids` in one go (a database server answers each lookup with a round trip).
+fn prefetch_names(snap: &dyn Snapshot, mut ids: Vec<u32>) -> Result<()> {
+    ids.sort_unstable();
+    ids.dedup();
+    snap.prefetch_names(&ids)
 }
 
 fn percent(ms: i64, total: i64) -> f64 {
@@ -502,6 +589,7 @@ pub fn segments(r: &Reading, start: i64, end: i64) -> Result<Vec<Segment>> {
             _ => merged.push((s.start_ms, s.end_ms, s.key.project)),
         },
     )?;
+    prefetch_names(r.snap, merged.iter().map(|m| m.2).collect())?;
     merged
         .into_iter()
         .map(|(a, b, project)| {
@@ -541,6 +629,12 @@ pub fn sessions(r: &Reading, start: i64, end: i64) -> Result<Vec<Session>> {
         );
     })?;
     builder.finish(&mut |run| runs.push(run));
+    prefetch_names(
+        r.snap,
+        runs.iter()
+            .flat_map(|run| run.keys.iter().flat_map(|((p, b), _)| [*p, *b]))
+            .collect(),
+    )?;
     let mut out = Vec::with_capacity(runs.len());
     for run in runs {
         let mut per_project: Vec<(u32, i64)> = Vec::new();
@@ -730,6 +824,28 @@ mod tests {
         let json = serde_json::to_value(&rep).unwrap();
         assert_eq!(json["by"]["project"][0]["name"], "a");
         assert_eq!(json["start"], "1970-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn rows_of_one_name_are_added_up() {
+        let rows = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+            v.iter().map(|(n, ms)| (n.to_string(), *ms)).collect()
+        };
+        let mut r = rows(&[("#1", 1), ("ABC-2", 2), ("#1", 4), (NONE_NAME, 8)]);
+        merge_same_names(Dim::Ticket, &mut r);
+        assert_eq!(r, rows(&[("#1", 5), (NONE_NAME, 8), ("ABC-2", 2)]));
+        let mut r = rows(&[
+            (NONE_NAME, 1),
+            ("a", 2),
+            (NONE_NAME, 4),
+            ("b", 8),
+            (NONE_NAME, 16),
+        ]);
+        merge_same_names(Dim::Project, &mut r);
+        assert_eq!(r, rows(&[(NONE_NAME, 21), ("a", 2), ("b", 8)]));
+        let mut r = rows(&[("a", 2), (NONE_NAME, 4)]);
+        merge_same_names(Dim::Project, &mut r);
+        assert_eq!(r, rows(&[("a", 2), (NONE_NAME, 4)]));
     }
 
     #[test]

@@ -197,15 +197,17 @@ pub fn heartbeats(
             // A forgotten `tail -f` counts at most `max_command_ms`. The last heartbeat is at
             // least 1 ms after the first, or a command that ran for less than a millisecond
             // would lose its exit status to the start heartbeat's dedup key.
+            // Saturating: a time far outside the range of milliseconds (validation refuses the
+            // heartbeats afterwards) must not overflow.
             let last_ms = end_ms
-                .min(start_ms + rules.max_command_ms)
-                .max(start_ms + 1);
+                .min(start_ms.saturating_add(rules.max_command_ms))
+                .max(start_ms.saturating_add(1));
             let step = (timeout_ms / 2).clamp(1_000, 60_000);
             let mut out = Vec::new();
             let mut t = start_ms;
             while t < last_ms {
                 out.push(make(t, false));
-                t += step;
+                t = t.saturating_add(step);
             }
             out.push(make(last_ms, true));
             out
@@ -258,6 +260,29 @@ mod tests {
         );
         assert_eq!(hs.last().unwrap().meta.as_ref().unwrap()["exit_status"], 1);
         assert!(hs[0].meta.as_ref().unwrap().get("exit_status").is_none());
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/protocol_line/shell-end-time-overflow`): an `end`
+    /// event whose time is past the largest millisecond count overflowed `start + max`.
+    #[test]
+    fn an_end_time_beyond_i64_milliseconds_does_not_overflow() {
+        for (start, end) in [
+            (None, 1.77e16),
+            (Some(1.77e16), 1.77e16),
+            (Some(-1e300), 1e300),
+            (None, -1e300),
+            (Some(9.2e15), 9.3e15),
+        ] {
+            let mut e = event("cargo build", 0.0, end);
+            e.start = start;
+            let hs = heartbeats(&e, &rules(), 900_000, None, None, None);
+            assert!(!hs.is_empty() && hs.len() <= 14_401, "{start:?} {end}");
+            let now = 1_767_225_600.0;
+            assert!(
+                hs.into_iter().all(|mut h| h.validate(now).is_err()),
+                "{start:?} {end}"
+            );
+        }
     }
 
     #[test]

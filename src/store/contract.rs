@@ -34,6 +34,13 @@ pub fn all(make: Make) {
         ),
         ("git_records", git_records),
         ("intervals", intervals),
+        (
+            "intervals_are_edited_and_removed",
+            intervals_are_edited_and_removed,
+        ),
+        ("forget_by_project_and_range", forget_by_project_and_range),
+        ("forget_by_entity_pattern", forget_by_entity_pattern),
+        ("synced_corrections", synced_corrections),
         ("watch_roots", watch_roots),
         ("snapshots_are_consistent", snapshots_are_consistent),
         ("ai_fields_round_trip", ai_fields_round_trip),
@@ -514,6 +521,311 @@ fn intervals(make: Make) {
     let spans = read(&*db, |snap| snap.interval_spans(me, 0, 86_400_000)).unwrap();
     assert_eq!((spans[0].start_ms, spans[0].end_ms), (3_600_000, 7_200_000));
     assert_eq!(total(&*db, &s, true), 3_600_000);
+}
+
+fn journaled(db: &dyn Database) -> Vec<Record> {
+    read(db, |s| s.journal(None, 0, 1000, None))
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.record)
+        .collect()
+}
+
+const SYNCED: Provenance = Provenance {
+    origin: None,
+    journal: true,
+};
+
+fn intervals_are_edited_and_removed(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = tester(&mut *w);
+    let iv = |start: f64, end: f64, project: &str| Interval {
+        start,
+        end,
+        project: project.into(),
+        branch: None,
+        category: Category::CODING,
+        note: None,
+    };
+    let a = iv(3600.0, 7200.0, "a");
+    let (id, _) = w.add_interval(&s, &a, 0, &SYNCED).unwrap();
+    let (other, _) = w
+        .add_interval(&s, &iv(0.0, 600.0, "b"), 0, &UNSYNCED)
+        .unwrap();
+    refresh_all(&mut *w, &s);
+    assert_eq!(total(&*db, &s, true), 3_600_000 + 600_000);
+
+    // An edit keeps the id, moves the time, and the rollups follow.
+    let moved = Interval {
+        note: Some("review".into()),
+        ..iv(86_400.0 + 3600.0, 86_400.0 + 5400.0, "a2")
+    };
+    let out = w
+        .edit_interval(&s, IntervalRef::Id(id), Some(&moved), &SYNCED)
+        .unwrap();
+    assert_eq!(out, IntervalEdit::Done { id, old: a.clone() });
+    let days = dirty(&*db, s.user);
+    assert_eq!(days, vec![19700101, 19700102]);
+    assert_eq!(total(&*db, &s, true), 1_800_000 + 600_000);
+    refresh_all(&mut *w, &s);
+    assert_eq!(total(&*db, &s, true), 1_800_000 + 600_000);
+    let got = read(&*db, |snap| snap.intervals(s.user, i64::MIN, i64::MAX)).unwrap();
+    assert_eq!(got.len(), 2);
+    assert!(got.contains(&(id, moved.clone())), "{got:?}");
+
+    // Onto another interval's start, end and project: refused, nothing changed.
+    let clash = iv(0.0, 600.0, "b");
+    assert_eq!(
+        w.edit_interval(&s, IntervalRef::Id(id), Some(&clash), &SYNCED)
+            .unwrap(),
+        IntervalEdit::Clash { id: other }
+    );
+    // Another user's interval, or none, is missing.
+    let bob = w.add_user("bob", &UserSettings::default(), 0).unwrap();
+    assert_eq!(
+        w.edit_interval(&utc_scope(bob.id), IntervalRef::Id(id), None, &SYNCED)
+            .unwrap(),
+        IntervalEdit::Missing
+    );
+    assert_eq!(
+        w.edit_interval(&s, IntervalRef::Id(id + 1000), None, &SYNCED)
+            .unwrap(),
+        IntervalEdit::Missing
+    );
+
+    // Removal by its identity (as a pulled removal arrives).
+    let key = IntervalKey::of(&moved);
+    assert!(matches!(
+        w.edit_interval(&s, IntervalRef::Key(&key), None, &SYNCED)
+            .unwrap(),
+        IntervalEdit::Done { .. }
+    ));
+    assert_eq!(total(&*db, &s, true), 600_000);
+    // Re-adding after a removal adds it again.
+    assert!(w.add_interval(&s, &moved, 0, &UNSYNCED).unwrap().1);
+
+    // The journal: added, removed (then the new version), removed.
+    let kinds: Vec<Record> = journaled(&*db);
+    assert_eq!(
+        kinds,
+        vec![
+            Record::IntervalRemoved(IntervalKey::of(&a)),
+            Record::IntervalRemoved(key.clone()),
+        ],
+        "the added interval's entries point at a row that changed or went"
+    );
+}
+
+fn forget_by_project_and_range(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = tester(&mut *w);
+    let day = 86_400.0;
+    let beats: Vec<Heartbeat> = (0..10)
+        .flat_map(|i| {
+            let t = f64::from(i) * 60.0;
+            [hb(t, "keep"), hb(t + 1.0, "drop"), hb(day + t, "drop")]
+        })
+        .collect();
+    insert(&mut *w, &s, &beats);
+    refresh_all(&mut *w, &s);
+    let before = total(&*db, &s, true);
+    let count = read(&*db, |snap| snap.heartbeat_count()).unwrap();
+    assert_eq!(count, 30);
+
+    // Counting changes nothing.
+    let first_day = Forget {
+        project: Some("drop".into()),
+        entity: None,
+        start_ms: 0,
+        end_ms: 86_400_000,
+    };
+    let seen = w.forget(&s, &first_day, false, &SYNCED).unwrap();
+    assert_eq!(
+        seen,
+        Forgotten {
+            heartbeats: 10,
+            first_ms: Some(1000),
+            last_ms: Some(541_000),
+        }
+    );
+    assert_eq!(read(&*db, |snap| snap.heartbeat_count()).unwrap(), 30);
+    assert!(dirty(&*db, s.user).is_empty());
+    assert!(journaled(&*db).is_empty());
+
+    // Deleting: the other project and the other day stay; reports follow before any refresh.
+    assert_eq!(w.forget(&s, &first_day, true, &SYNCED).unwrap(), seen);
+    assert_eq!(read(&*db, |snap| snap.heartbeat_count()).unwrap(), 20);
+    assert!(dirty(&*db, s.user).contains(&19700101));
+    let left = read(&*db, |snap| {
+        let mut v = Vec::new();
+        snap.heartbeats(s.user, i64::MIN, i64::MAX, &mut |h| {
+            v.push((h.project.clone().unwrap(), h.time_ms()));
+            true
+        })?;
+        Ok(v)
+    })
+    .unwrap();
+    assert_eq!(left.len(), 20);
+    assert!(
+        left.iter().all(|(p, t)| p == "keep" || *t >= 86_400_000),
+        "{left:?}"
+    );
+    let after = total(&*db, &s, true);
+    assert!(after < before, "{after} < {before}");
+    assert_eq!(after, total(&*db, &s, false));
+    refresh_all(&mut *w, &s);
+    assert_eq!(total(&*db, &s, true), after);
+
+    // Again: nothing left to forget; an unknown project neither.
+    assert_eq!(
+        w.forget(&s, &first_day, true, &SYNCED).unwrap().heartbeats,
+        0
+    );
+    let unknown = Forget {
+        project: Some("never-seen".into()),
+        ..first_day.clone()
+    };
+    assert_eq!(w.forget(&s, &unknown, true, &SYNCED).unwrap().heartbeats, 0);
+    // Another user's heartbeats are not this user's to forget.
+    let bob = w.add_user("bob", &UserSettings::default(), 0).unwrap();
+    let bobs = utc_scope(bob.id);
+    insert(&mut *w, &bobs, &[hb(day + 5.0, "drop")]);
+    let all_time = Forget {
+        start_ms: i64::MIN / 2,
+        end_ms: i64::MAX / 2,
+        ..first_day.clone()
+    };
+    assert_eq!(
+        w.forget(&s, &all_time, true, &SYNCED).unwrap().heartbeats,
+        10
+    );
+    assert_eq!(read(&*db, |snap| snap.heartbeat_count()).unwrap(), 11);
+    // Every applied forget is journaled, so it syncs even when nothing matched here.
+    let forgets = journaled(&*db)
+        .into_iter()
+        .filter(|r| matches!(r, Record::Forget(_)))
+        .count();
+    assert_eq!(forgets, 4);
+}
+
+fn forget_by_entity_pattern(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = tester(&mut *w);
+    let at = |t: f64, entity: &str, project: &str| {
+        let mut h = hb(t, project);
+        h.entity = entity.into();
+        h
+    };
+    insert(
+        &mut *w,
+        &s,
+        &[
+            at(10.0, "/w/app/.env", "app"),
+            at(20.0, "/w/app/src/.env", "app"),
+            at(30.0, "/w/app/src/main.rs", "app"),
+            at(40.0, "/w/lib/.env", "lib"),
+            at(50.0, "/w/app/notes/secret1.txt", "app"),
+        ],
+    );
+    let forget = |entity: &str, project: Option<&str>| Forget {
+        project: project.map(str::to_string),
+        entity: Some(entity.into()),
+        start_ms: 0,
+        end_ms: 1_000_000,
+    };
+    // Without a slash, the file name; limited to a project when one is given.
+    let n = |w: &mut dyn Store, f: Forget| w.forget(&s, &f, false, &UNSYNCED).unwrap().heartbeats;
+    assert_eq!(n(&mut *w, forget("*.env", None)), 3);
+    assert_eq!(n(&mut *w, forget(".env", Some("app"))), 2);
+    assert_eq!(n(&mut *w, forget("secret?.txt", None)), 1);
+    assert_eq!(n(&mut *w, forget("secret.txt", None)), 0);
+    // With a slash, the whole path.
+    assert_eq!(n(&mut *w, forget("/w/app/*", None)), 4);
+    assert_eq!(n(&mut *w, forget("*/src/*", None)), 2);
+    assert_eq!(n(&mut *w, forget("app/*", None)), 0);
+    let gone = w
+        .forget(&s, &forget("*.env", Some("app")), true, &UNSYNCED)
+        .unwrap();
+    assert_eq!(gone.heartbeats, 2);
+    let left: Vec<String> = read(&*db, |snap| {
+        let mut v = Vec::new();
+        snap.heartbeats(s.user, i64::MIN, i64::MAX, &mut |h| {
+            v.push(h.entity.clone());
+            true
+        })?;
+        Ok(v)
+    })
+    .unwrap();
+    assert_eq!(
+        left,
+        vec![
+            "/w/app/src/main.rs",
+            "/w/lib/.env",
+            "/w/app/notes/secret1.txt"
+        ]
+    );
+    assert!(journaled(&*db).is_empty(), "unsynced: nothing journaled");
+}
+
+/// Corrections received from another machine apply here, once, and are journaled for the
+/// machines that pull them; their records survive the journal.
+fn synced_corrections(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = tester(&mut *w);
+    let from = Provenance {
+        origin: Some("laptop".into()),
+        journal: true,
+    };
+    insert(&mut *w, &s, &[hb(10.0, "a"), hb(20.0, "b")]);
+    let iv = Interval {
+        start: 100.0,
+        end: 200.0,
+        project: "a".into(),
+        branch: None,
+        category: Category::CODING,
+        note: None,
+    };
+    w.add_interval(&s, &iv, 0, &UNSYNCED).unwrap();
+    let forget = Record::Forget(Forget {
+        project: Some("a".into()),
+        entity: None,
+        start_ms: 0,
+        end_ms: 1_000_000,
+    });
+    let removed = Record::IntervalRemoved(IntervalKey::of(&iv));
+    assert!(apply_record(&mut *w, &s, &forget, 0, &from).unwrap());
+    assert!(apply_record(&mut *w, &s, &removed, 0, &from).unwrap());
+    assert!(!apply_record(&mut *w, &s, &removed, 0, &from).unwrap());
+    let page = read(&*db, |snap| snap.journal(Some(s.user), 0, 100, None)).unwrap();
+    let got: Vec<(Record, Option<String>)> = page
+        .entries
+        .into_iter()
+        .map(|e| (e.record, e.origin))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (forget.clone(), Some("laptop".into())),
+            (removed.clone(), Some("laptop".into())),
+        ]
+    );
+    // A machine does not pull its own.
+    let page = read(&*db, |snap| {
+        snap.journal(Some(s.user), 0, 100, Some("laptop"))
+    })
+    .unwrap();
+    assert!(page.entries.is_empty());
+    assert_eq!(read(&*db, |snap| snap.heartbeat_count()).unwrap(), 1);
+    assert!(
+        read(&*db, |snap| snap.intervals(s.user, i64::MIN, i64::MAX))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn watch_roots(make: Make) {

@@ -232,6 +232,12 @@ pub trait Snapshot {
     fn dirty_days(&self, user: UserId, from: DayNum, to: DayNum) -> Result<Vec<DayNum>>;
     /// The interned string with this id ("" for 0 or unknown).
     fn name(&self, id: u32) -> Result<String>;
+    /// Looks up the names of `ids` at once, so that [`Snapshot::name`] finds them cached: one
+    /// round trip to a database server instead of one per id. A local file needs none.
+    fn prefetch_names(&self, ids: &[u32]) -> Result<()> {
+        let _ = ids;
+        Ok(())
+    }
     /// The id of an interned string, if it was ever stored.
     fn string_id(&self, value: &str) -> Result<Option<u32>>;
 
@@ -347,6 +353,14 @@ pub trait Snapshot {
     fn sync_state(&self, target: &str) -> Result<Option<String>>;
     /// This install's machine id, once made.
     fn machine_id(&self) -> Result<Option<String>>;
+
+    // The web dashboard.
+
+    /// The sign-in link or session with this hash, unless it has expired by `now_ms` or the
+    /// API key it was signed in with has been revoked since.
+    fn web_token(&self, hash: &KeyHash, now_ms: i64) -> Result<Option<WebToken>>;
+    /// The projects whose public badge `user` turned on, by name (`""` is their total).
+    fn badges(&self, user: UserId) -> Result<Vec<String>>;
 }
 
 /// Where records come from, for sync.
@@ -394,6 +408,118 @@ pub enum Record {
     Interval(Interval),
     Commit(CommitSync),
     Switch(SwitchSync),
+    /// Heartbeats deleted with `tf forget`.
+    Forget(Forget),
+    /// A manual interval deleted (or, followed by its new version, edited).
+    IntervalRemoved(IntervalKey),
+}
+
+/// Heartbeats to delete (`tf forget`): one user's, in `[start_ms, end_ms)`, of a project and/or
+/// whose entity matches a glob (at least one of the two).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `*` any run of characters, `?` one; a pattern without `/` matches the file name, one
+    /// with `/` the whole entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl Forget {
+    pub fn validate(&self) -> std::result::Result<(), crate::model::ValidationError> {
+        use crate::model::{MAX_STRING_BYTES, ValidationError};
+        if self.project.is_none() && self.entity.is_none() {
+            return Err(ValidationError::new(
+                "project",
+                "give a project or an entity pattern (forgetting everything is `timeforged user remove`)",
+            ));
+        }
+        for (field, v) in [("project", &self.project), ("entity", &self.entity)] {
+            if let Some(v) = v
+                && (v.trim().is_empty() || v.len() > MAX_STRING_BYTES)
+            {
+                return Err(ValidationError::new(field, "must be 1 to 512 bytes"));
+            }
+        }
+        if self.start_ms >= self.end_ms {
+            return Err(ValidationError::new("to", "must be after from"));
+        }
+        Ok(())
+    }
+
+    /// Whether `entity` is one this forgets (the project and time are the store's to check).
+    pub fn matches_entity(&self, entity: &str) -> bool {
+        match &self.entity {
+            None => true,
+            Some(p) if p.contains('/') => crate::shell::classify::glob_match(p, entity),
+            Some(p) => {
+                let name = entity.rsplit(['/', '\\']).next().unwrap_or(entity);
+                crate::shell::classify::glob_match(p, name)
+            }
+        }
+    }
+}
+
+/// What [`Store::forget`] found (and deleted, unless only counting).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forgotten {
+    pub heartbeats: u64,
+    /// The times of the first and last of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ms: Option<i64>,
+}
+
+impl Forgotten {
+    fn add(&mut self, t: i64) {
+        self.heartbeats += 1;
+        self.first_ms = Some(self.first_ms.map_or(t, |f| f.min(t)));
+        self.last_ms = Some(self.last_ms.map_or(t, |l| l.max(t)));
+    }
+}
+
+/// A manual interval's identity across machines (ids are per database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalKey {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub project: String,
+}
+
+impl IntervalKey {
+    pub fn of(iv: &Interval) -> IntervalKey {
+        IntervalKey {
+            start_ms: crate::model::seconds_to_ms(iv.start),
+            end_ms: crate::model::seconds_to_ms(iv.end),
+            project: iv.project.clone(),
+        }
+    }
+}
+
+/// Which interval [`Store::edit_interval`] changes.
+#[derive(Debug, Clone, Copy)]
+pub enum IntervalRef<'a> {
+    /// By this database's id (`tf intervals rm ID`).
+    Id(i64),
+    /// By its identity (a removal pulled from another machine).
+    Key(&'a IntervalKey),
+}
+
+/// What [`Store::edit_interval`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IntervalEdit {
+    /// No such interval of this user.
+    Missing,
+    /// Another interval already has the new version's start, end and project.
+    Clash { id: i64 },
+    /// Done; the interval as it was.
+    Done { id: i64, old: Interval },
 }
 
 /// A commit as it syncs (with what replaced it, if a rewrite did).
@@ -449,6 +575,54 @@ pub(crate) mod journal_kind {
     pub const INTERVAL: i64 = 1;
     pub const COMMIT: i64 = 2;
     pub const SWITCH: i64 = 3;
+    /// The record is in the entry's `body` (JSON): nothing is left to point at.
+    pub const FORGET: i64 = 4;
+    pub const INTERVAL_REMOVED: i64 = 5;
+}
+
+/// Stores one record that came through sync (heartbeats, batched, go through
+/// [`Store::insert`]); whether it changed anything.
+pub fn apply_record(
+    store: &mut dyn Store,
+    scope: &Scope,
+    record: &Record,
+    now_ms: i64,
+    from: &Provenance,
+) -> Result<bool> {
+    Ok(match record {
+        Record::Heartbeat(h) => {
+            let batch = Batch {
+                scope,
+                beats: std::slice::from_ref(h),
+                from,
+            };
+            store.insert(&[batch])?.concat().first() == Some(&Stored::New)
+        }
+        Record::Interval(iv) => store.add_interval(scope, iv, now_ms, from)?.1,
+        Record::Commit(_) | Record::Switch(_) => {
+            store.apply_git(scope.user, std::slice::from_ref(record), from)? > 0
+        }
+        // Idempotent: a forget applied again finds nothing, and is journaled again for the
+        // machines that pull it.
+        Record::Forget(f) => {
+            store.forget(scope, f, true, from)?;
+            true
+        }
+        Record::IntervalRemoved(key) => matches!(
+            store.edit_interval(scope, IntervalRef::Key(key), None, from)?,
+            IntervalEdit::Done { .. }
+        ),
+    })
+}
+
+/// A forget or removed interval as a journal entry keeps it (the entry's `data`).
+pub(crate) fn journal_data(record: &Record) -> String {
+    serde_json::to_string(record).unwrap_or_default()
+}
+
+/// The record a forget or removed-interval entry keeps; None for a damaged one (skipped).
+pub(crate) fn journaled_record(data: Option<&str>) -> Option<Record> {
+    serde_json::from_str(data?).ok()
 }
 
 /// The write side. One writer thread owns it and batches requests into transactions.
@@ -465,6 +639,25 @@ pub trait Store: Send {
         now_ms: i64,
         from: &Provenance,
     ) -> Result<(i64, bool)>;
+    /// Removes a manual interval (`new` None) or replaces it with `new` (keeping its id), marks
+    /// the days both touch dirty, and journals the removal (then the new version) as `from`
+    /// asks, in one transaction.
+    fn edit_interval(
+        &mut self,
+        scope: &Scope,
+        which: IntervalRef<'_>,
+        new: Option<&Interval>,
+        from: &Provenance,
+    ) -> Result<IntervalEdit>;
+    /// Deletes the heartbeats `what` names (or only counts them, `apply` false), marks the days
+    /// they touched dirty and journals the forget as `from` asks, in one transaction.
+    fn forget(
+        &mut self,
+        scope: &Scope,
+        what: &Forget,
+        apply: bool,
+        from: &Provenance,
+    ) -> Result<Forgotten>;
     /// Stores one git event of `project` at `time_ms`, in one transaction.
     fn record_git(
         &mut self,
@@ -548,6 +741,14 @@ pub trait Store: Send {
     fn idle(&mut self) -> Result<()>;
     /// Last work before the process exits.
     fn close(&mut self) -> Result<()>;
+
+    /// Stores a web sign-in link or session (by its hash), and drops the expired ones.
+    fn add_web_token(&mut self, token: &WebToken) -> Result<()>;
+    /// Deletes the token with this hash and returns it as it was: in one statement, so a
+    /// one-time link signs in once even with several servers on one database.
+    fn take_web_token(&mut self, hash: &KeyHash) -> Result<Option<WebToken>>;
+    /// Turns the public badge of `project` (`""`: the user's total) on or off.
+    fn set_badge(&mut self, user: UserId, project: &str, on: bool, now_ms: i64) -> Result<()>;
 }
 
 /// Which keys [`Store::revoke_keys`] deletes.
@@ -572,6 +773,46 @@ pub trait Database: Send + Sync {
     fn size_bytes(&self) -> Result<u64>;
     /// Gives cached memory back (after a large query).
     fn release_memory(&self) {}
+    /// Whether a lookup by key (an API key on every HTTP request) answers in microseconds
+    /// without network I/O, so it may run on the async thread instead of a blocking one.
+    fn quick_lookups(&self) -> bool {
+        false
+    }
+    /// Reads have stopped for a while: closes what is kept open between them (pooled
+    /// connections, with their buffers and caches), to be reopened on demand.
+    fn release_idle(&self) {}
+}
+
+/// A token of the web dashboard, kept only as its SHA-256: a one-time sign-in link, or the
+/// session a browser holds in its cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebToken {
+    pub hash: KeyHash,
+    pub user: UserId,
+    pub kind: WebTokenKind,
+    /// The API key a session was signed in with: revoking the key ends the session.
+    pub key_id: Option<i64>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// What a [`WebToken`] is, as stored. Append, never reorder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebTokenKind {
+    /// A one-time sign-in link (`tf web`, `timeforged user login-link`).
+    Link = 0,
+    /// A signed-in browser.
+    Session = 1,
+}
+
+impl WebTokenKind {
+    pub fn from_code(code: i64) -> Option<WebTokenKind> {
+        match code {
+            0 => Some(WebTokenKind::Link),
+            1 => Some(WebTokenKind::Session),
+            _ => None,
+        }
+    }
 }
 
 /// Runs `f` in one snapshot of `db` and returns its result.

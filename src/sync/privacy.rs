@@ -71,6 +71,26 @@ impl Privacy {
                 w.branch = self.branch(&w.branch);
                 Some(Record::Switch(w))
             }
+            Record::Forget(f) => {
+                // The server holds hidden file names as tokens no pattern can match: an
+                // entity pattern is not sent where file names are hidden.
+                if f.project.as_deref().is_some_and(|p| self.excluded(Some(p)))
+                    || f.entity.is_some() && self.hide_file_names
+                {
+                    return None;
+                }
+                let mut f = f.clone();
+                f.project = f.project.map(|p| self.project(&p));
+                Some(Record::Forget(f))
+            }
+            Record::IntervalRemoved(k) => {
+                if self.excluded(Some(&k.project)) {
+                    return None;
+                }
+                let mut k = k.clone();
+                k.project = self.project(&k.project);
+                Some(Record::IntervalRemoved(k))
+            }
         }
     }
 

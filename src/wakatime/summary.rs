@@ -24,6 +24,8 @@ use crate::model::seconds_to_ms;
 use crate::report::{Dim, NONE_NAME, Report, Row};
 use jiff::civil::{Date, Weekday};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
 
 /// English month names, January first.
 pub(crate) const MONTHS: [&str; 12] = [
@@ -55,40 +57,98 @@ fn hms(seconds: f64) -> (u64, u64, u64) {
     (s / 3600, s % 3600 / 60, s % 60)
 }
 
+// The formats below are written by hand rather than with `format!`, and without a `String`
+// of their own when serialized (see [`summaries_json`]): a year of `summaries` formats four strings
+// for each of tens of thousands of items, and the formatting machinery and allocations cost
+// more than the report itself.
+
+/// Writes `n` in decimal.
+fn write_number(out: &mut dyn fmt::Write, n: u64) -> fmt::Result {
+    out.write_str(itoa::Buffer::new().format(n))
+}
+
+/// Writes `n` as two digits (it is below 100).
+fn write_two_digits(out: &mut dyn fmt::Write, n: u64) -> fmt::Result {
+    out.write_char(char::from(b'0' + (n / 10 % 10) as u8))?;
+    out.write_char(char::from(b'0' + (n % 10) as u8))
+}
+
 /// WakaTime's human-readable duration: "2 hrs 17 mins", "1 hr", "1 min", "7 secs", "0 secs".
-pub fn duration_text(seconds: f64) -> String {
+fn write_text(out: &mut dyn fmt::Write, seconds: f64) -> fmt::Result {
     let (h, m, s) = hms(seconds);
-    let unit = |n: u64, name: &str| {
-        if n == 1 {
-            format!("1 {name}")
-        } else {
-            format!("{n} {name}s")
+    let unit = |out: &mut dyn fmt::Write, n: u64, name: &str| {
+        write_number(out, n)?;
+        out.write_char(' ')?;
+        out.write_str(name)?;
+        if n != 1 {
+            out.write_char('s')?;
         }
+        Ok(())
     };
     match (h, m) {
-        (0, 0) => unit(s, "sec"),
-        (0, m) => unit(m, "min"),
-        (h, 0) => unit(h, "hr"),
-        (h, m) => format!("{} {}", unit(h, "hr"), unit(m, "min")),
+        (0, 0) => unit(out, s, "sec"),
+        (0, m) => unit(out, m, "min"),
+        (h, 0) => unit(out, h, "hr"),
+        (h, m) => {
+            unit(out, h, "hr")?;
+            out.write_char(' ')?;
+            unit(out, m, "min")
+        }
     }
 }
 
 /// Hours with two decimals, from whole hours and minutes ("2.28" for 2:17:36), as WakaTime
-/// computes it.
-pub fn decimal(seconds: f64) -> String {
+/// computes it: `h + m / 60` rounded to hundredths. `m / 60` in hundredths is `5m / 3`, whose
+/// fraction is a third or two thirds, never a half, so rounding it as an integer gives what
+/// rounding the float gives.
+fn write_decimal(out: &mut dyn fmt::Write, seconds: f64) -> fmt::Result {
     let (h, m, _) = hms(seconds);
-    format!("{:.2}", h as f64 + m as f64 / 60.0)
+    write_number(out, h)?;
+    out.write_char('.')?;
+    write_two_digits(out, (10 * m + 3) / 6)
+}
+
+/// `H:MM`.
+fn write_digital(out: &mut dyn fmt::Write, seconds: f64) -> fmt::Result {
+    let (h, m, _) = hms(seconds);
+    write_number(out, h)?;
+    out.write_char(':')?;
+    write_two_digits(out, m)
+}
+
+/// `H:MM:SS`.
+fn write_digital_hms(out: &mut dyn fmt::Write, seconds: f64) -> fmt::Result {
+    write_digital(out, seconds)?;
+    out.write_char(':')?;
+    write_two_digits(out, hms(seconds).2)
+}
+
+/// One of the ways above of writing a duration.
+type Writer = fn(&mut dyn fmt::Write, f64) -> fmt::Result;
+
+fn shown(write: Writer, seconds: f64, capacity: usize) -> String {
+    let mut out = String::with_capacity(capacity);
+    let _ = write(&mut out, seconds);
+    out
+}
+
+/// WakaTime's human-readable duration: "2 hrs 17 mins", "1 hr", "1 min", "7 secs", "0 secs".
+pub fn duration_text(seconds: f64) -> String {
+    shown(write_text, seconds, 16)
+}
+
+/// Hours with two decimals, from whole hours and minutes ("2.28" for 2:17:36).
+pub fn decimal(seconds: f64) -> String {
+    shown(write_decimal, seconds, 8)
 }
 
 /// `H:MM`.
 pub fn digital(seconds: f64) -> String {
-    let (h, m, _) = hms(seconds);
-    format!("{h}:{m:02}")
+    shown(write_digital, seconds, 8)
 }
 
 fn digital_hms(seconds: f64) -> String {
-    let (h, m, s) = hms(seconds);
-    format!("{h}:{m:02}:{s:02}")
+    shown(write_digital_hms, seconds, 12)
 }
 
 /// A total: wakatime-cli's `summary.GrandTotal`.
@@ -134,9 +194,13 @@ pub struct SummaryItem {
 
 /// An item of `seconds` that is `percent` of its list.
 pub fn summary_item(name: &str, seconds: f64, percent: f64) -> SummaryItem {
+    named_item(name.to_string(), seconds, percent)
+}
+
+fn named_item(name: String, seconds: f64, percent: f64) -> SummaryItem {
     let (hours, minutes, secs) = hms(seconds);
     SummaryItem {
-        name: name.to_string(),
+        name,
         total_seconds: seconds,
         percent,
         digital: digital_hms(seconds),
@@ -165,7 +229,11 @@ pub fn items(report: &Report, dim: Dim) -> Vec<SummaryItem> {
     rows(report, dim)
         .iter()
         .map(|row| {
-            let mut item = summary_item(&display_name(dim, &row.name), row.seconds, row.percent);
+            let mut item = named_item(
+                display_name(dim, &row.name).into_owned(),
+                row.seconds,
+                row.percent,
+            );
             if dim == Dim::Machine {
                 item.machine_name_id = Some(item.name.clone());
             }
@@ -174,8 +242,8 @@ pub fn items(report: &Report, dim: Dim) -> Vec<SummaryItem> {
         .collect()
 }
 
-fn display_name(dim: Dim, name: &str) -> String {
-    match dim {
+fn display_name(dim: Dim, name: &str) -> Cow<'_, str> {
+    Cow::Owned(match dim {
         Dim::Category => name
             .split(' ')
             .map(|w| match w {
@@ -189,10 +257,10 @@ fn display_name(dim: Dim, name: &str) -> String {
             })
             .collect::<Vec<_>>()
             .join(" "),
-        _ if name != NONE_NAME => name.to_string(),
+        _ if name != NONE_NAME => return Cow::Borrowed(name),
         Dim::Language => "Other".to_string(),
         _ => "Unknown".to_string(),
-    }
+    })
 }
 
 /// Seconds in "Other" (unknown) language; WakaTime leaves them out of `total_seconds` in stats
@@ -279,15 +347,6 @@ enum DayText {
 }
 
 fn day(report: &Report, cal: &Calendar, text: DayText) -> SummaryDay {
-    let (start_ms, end_ms) = report_bounds(report);
-    let date = cal.date_of(start_ms);
-    let text = match text {
-        DayText::RelativeTo(today) if date == today => "Today".to_string(),
-        DayText::RelativeTo(today) if today.yesterday().ok() == Some(date) => {
-            "Yesterday".to_string()
-        }
-        _ => date_text(date),
-    };
     SummaryDay {
         grand_total: grand_total(report.total_seconds),
         categories: items(report, Dim::Category),
@@ -299,13 +358,26 @@ fn day(report: &Report, cal: &Calendar, text: DayText) -> SummaryDay {
         branches: items(report, Dim::Branch),
         entities: items(report, Dim::Entity),
         dependencies: Vec::new(),
-        range: SummaryRange {
-            date: date.to_string(),
-            start: utc_ms(start_ms),
-            end: utc_end(end_ms),
-            text,
-            timezone: cal.tz_name(),
-        },
+        range: day_range(report, cal, text),
+    }
+}
+
+fn day_range(report: &Report, cal: &Calendar, text: DayText) -> SummaryRange {
+    let (start_ms, end_ms) = report_bounds(report);
+    let date = cal.date_of(start_ms);
+    let text = match text {
+        DayText::RelativeTo(today) if date == today => "Today".to_string(),
+        DayText::RelativeTo(today) if today.yesterday().ok() == Some(date) => {
+            "Yesterday".to_string()
+        }
+        _ => date_text(date),
+    };
+    SummaryRange {
+        date: date.to_string(),
+        start: utc_ms(start_ms),
+        end: utc_end(end_ms),
+        text,
+        timezone: cal.tz_name(),
     }
 }
 
@@ -385,17 +457,23 @@ pub struct Summaries {
 /// client's `--today` reads `data[0]`).
 pub fn summaries(days: &[Report], cal: &Calendar, now_ms: i64) -> Summaries {
     let today = cal.date_of(now_ms);
-    let data: Vec<SummaryDay> = days
+    let mut out = summaries_without_days(days);
+    out.data = days
         .iter()
         .map(|r| day(r, cal, DayText::RelativeTo(today)))
         .collect();
+    out
+}
+
+/// Everything of [`summaries`] but its days.
+fn summaries_without_days(days: &[Report]) -> Summaries {
     let total: f64 = days.iter().map(|r| r.total_seconds).sum();
     let other: f64 = days.iter().map(other_language_seconds).sum();
     let active = days.iter().filter(|r| r.total_seconds > 0.0).count() as u64;
     let start = days.first().map(|r| utc_ms(report_bounds(r).0));
     let end = days.last().map(|r| utc_end(report_bounds(r).1));
     Summaries {
-        data,
+        data: Vec::new(),
         cumulative_total: CumulativeTotal {
             decimal: decimal(total),
             digital: digital(total),
@@ -406,6 +484,111 @@ pub fn summaries(days: &[Report], cal: &Calendar, now_ms: i64) -> Summaries {
         start: start.unwrap_or_default(),
         end: end.unwrap_or_default(),
     }
+}
+
+/// [`summaries`] as JSON, byte for byte what serializing it gives (compact), written straight
+/// from the reports: the items of a year (tens of thousands) are never built, so none is
+/// allocated or freed, and their constant keys and ASCII durations are copied rather than
+/// escaped a byte at a time — that escaping and the per-item formatting cost more than the
+/// report itself. Days, totals and names still go through serde_json.
+pub fn summaries_json(days: &[Report], cal: &Calendar, now_ms: i64) -> serde_json::Result<Vec<u8>> {
+    let rest = summaries_without_days(days);
+    let text = DayText::RelativeTo(cal.date_of(now_ms));
+    let rows: usize = days
+        .iter()
+        .map(|r| r.by.iter().map(|(_, rows)| rows.len()).sum::<usize>())
+        .sum();
+    // About what an item and a day take, so the answer is not copied as it grows.
+    let mut out = Vec::with_capacity(rows * 220 + days.len() * 800 + 1024);
+    out.extend_from_slice(b"{\"data\":[");
+    for (i, report) in days.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_day(&mut out, report, cal, text)?;
+    }
+    out.extend_from_slice(b"],\"cumulative_total\":");
+    serde_json::to_writer(&mut out, &rest.cumulative_total)?;
+    out.extend_from_slice(b",\"daily_average\":");
+    serde_json::to_writer(&mut out, &rest.daily_average)?;
+    out.extend_from_slice(b",\"start\":");
+    serde_json::to_writer(&mut out, &rest.start)?;
+    out.extend_from_slice(b",\"end\":");
+    serde_json::to_writer(&mut out, &rest.end)?;
+    out.push(b'}');
+    Ok(out)
+}
+
+/// A [`SummaryDay`] as serialized.
+fn write_day(
+    out: &mut Vec<u8>,
+    r: &Report,
+    cal: &Calendar,
+    text: DayText,
+) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"grand_total\":");
+    serde_json::to_writer(&mut *out, &grand_total(r.total_seconds))?;
+    for (field, dim) in [
+        (&b",\"categories\":["[..], Dim::Category),
+        (b",\"projects\":[", Dim::Project),
+        (b",\"languages\":[", Dim::Language),
+        (b",\"editors\":[", Dim::Editor),
+        (b",\"operating_systems\":[", Dim::Os),
+        (b",\"machines\":[", Dim::Machine),
+        (b",\"branches\":[", Dim::Branch),
+        (b",\"entities\":[", Dim::Entity),
+    ] {
+        out.extend_from_slice(field);
+        for (i, row) in rows(r, dim).iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_item(out, row, dim)?;
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b",\"dependencies\":[],\"range\":");
+    serde_json::to_writer(&mut *out, &day_range(r, cal, text))?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// A [`SummaryItem`] of `row` as serialized (same fields, same order). The durations are
+/// ASCII digits, letters, spaces, ':' and '.', which JSON never escapes.
+fn write_item(out: &mut Vec<u8>, row: &Row, dim: Dim) -> serde_json::Result<()> {
+    let name = display_name(dim, &row.name);
+    let (hours, minutes, seconds) = hms(row.seconds);
+    let mut text = String::with_capacity(16);
+    out.extend_from_slice(b"{\"name\":");
+    serde_json::to_writer(&mut *out, &*name)?;
+    out.extend_from_slice(b",\"total_seconds\":");
+    serde_json::to_writer(&mut *out, &row.seconds)?;
+    out.extend_from_slice(b",\"percent\":");
+    serde_json::to_writer(&mut *out, &row.percent)?;
+    for (key, write) in [
+        (&b",\"digital\":\""[..], write_digital_hms as Writer),
+        (b"\",\"decimal\":\"", write_decimal),
+        (b"\",\"text\":\"", write_text),
+    ] {
+        out.extend_from_slice(key);
+        text.clear();
+        let _ = write(&mut text, row.seconds);
+        out.extend_from_slice(text.as_bytes());
+    }
+    for (key, n) in [
+        (&b"\",\"hours\":"[..], hours),
+        (b",\"minutes\":", minutes),
+        (b",\"seconds\":", seconds),
+    ] {
+        out.extend_from_slice(key);
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+    if dim == Dim::Machine {
+        out.extend_from_slice(b",\"machine_name_id\":");
+        serde_json::to_writer(&mut *out, &*name)?;
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// `stats.best_day`.
@@ -862,6 +1045,23 @@ mod tests {
     }
 
     #[test]
+    fn hand_written_formats_equal_format_macro() {
+        for h in (0u64..200).chain([999, 1_735, 12_345, 1_000_000]) {
+            for m in 0..60 {
+                for s in [0, 1, 9, 10, 59] {
+                    let seconds = (h * 3600 + m * 60 + s) as f64 + 0.25;
+                    assert_eq!(
+                        decimal(seconds),
+                        format!("{:.2}", h as f64 + m as f64 / 60.0)
+                    );
+                    assert_eq!(digital(seconds), format!("{h}:{m:02}"));
+                    assert_eq!(digital_hms(seconds), format!("{h}:{m:02}:{s:02}"));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn date_texts() {
         for (date, text) in [
             ("2023-01-29", "Sun Jan 29th 2023"),
@@ -1171,6 +1371,33 @@ mod tests {
         let empty = serde_json::to_value(summaries(&[], &c, now)).unwrap();
         assert_eq!(empty["daily_average"]["seconds"], 0);
         assert_eq!(empty["start"], "");
+    }
+
+    #[test]
+    fn summaries_json_is_the_serialized_summaries() {
+        let c = cal("Europe/Berlin");
+        let now = ms("2024-06-03T12:00:00Z");
+        let mut rich = sao_paulo_day();
+        rich.by.push((
+            "machine".into(),
+            vec![row("laptop", 600.0, 60.0), row(NONE_NAME, 400.0, 40.0)],
+        ));
+        rich.by.push((
+            "entity".into(),
+            vec![row("/src/\"quoted\"\n.rs", 1000.0, 100.0)],
+        ));
+        let days = [
+            day_report("2024-06-01", 3600.0, 600.0),
+            rich,
+            day_report("2024-06-02", 0.0, 0.0),
+            day_report("2024-06-03", 1800.0, 0.0),
+        ];
+        for n in 0..=days.len() {
+            assert_eq!(
+                String::from_utf8(summaries_json(&days[..n], &c, now).unwrap()).unwrap(),
+                serde_json::to_string(&summaries(&days[..n], &c, now)).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //! same reports. Snapshots are REPEATABLE READ, read-only transactions; the writer batches
 //! heartbeats into one statement per column array (`unnest`), so a batch is one round trip.
 
+mod edit;
 mod pool;
 mod schema;
 
 use super::{
     AiCounts, ApiKey, Batch, CommitRecord, CommitSync, Database, DayRollup, Dims, DirtyDay,
     GitRecorded, JournalPage, KeyHash, KeySelector, Logged, Provenance, Record, Result, Rollup,
-    Scope, Snapshot, Store, StoreError, Stored, SwitchSync, User, UserId, UserSettings,
-    journal_kind,
+    Scope, Snapshot, Store, StoreError, Stored, SwitchSync, User, UserId, UserSettings, WebToken,
+    WebTokenKind, journal_kind,
 };
 use crate::calendar::DayNum;
 use crate::focus::{FocusPlan, FocusSession};
@@ -158,6 +159,12 @@ impl Database for PgDatabase {
         {
             names.clear();
         }
+    }
+
+    fn release_idle(&self) {
+        // Each connection keeps buffers as large as the largest batch it read (a megabyte or
+        // more after a year's report); the writer's idle housekeeping does the same.
+        self.inner.pool.shrink();
     }
 }
 
@@ -415,31 +422,38 @@ impl Snapshot for PgSnapshot<'_> {
     ) -> Result<()> {
         let sql = match table {
             Rollup::Daily => {
-                "SELECT day, project, language, branch, category, editor, machine, source, os, ms, 0, actor
+                "SELECT day, ms, project, language, branch, category, editor, machine, source, os, actor
                  FROM daily WHERE user_id = $1 AND day BETWEEN $2 AND $3"
             }
             Rollup::Entities => {
-                "SELECT day, project, language, branch, 0::smallint, 0, 0, 0::smallint, 0, ms, entity, 0
+                "SELECT day, ms, project, language, branch, entity
                  FROM daily_entities WHERE user_id = $1 AND day BETWEEN $2 AND $3"
             }
         };
         self.stream(sql, &[&user, &from, &to], &mut |r| {
-            each(
-                get(r, 0)?,
-                Dims {
-                    project: id(r, 1)?,
-                    language: id(r, 2)?,
-                    branch: id(r, 3)?,
-                    category: get::<i16>(r, 4)? as u8,
-                    editor: id(r, 5)?,
-                    machine: id(r, 6)?,
-                    source: get::<i16>(r, 7)? as u8,
-                    os: id(r, 8)?,
-                    entity: id(r, 10)?,
-                    actor: id(r, 11)?,
+            let id = |i| Ok::<_, StoreError>(get::<i32>(r, i)? as u32);
+            let dims = match table {
+                Rollup::Daily => Dims {
+                    project: id(2)?,
+                    language: id(3)?,
+                    branch: id(4)?,
+                    category: get::<i16>(r, 5)? as u8,
+                    editor: id(6)?,
+                    machine: id(7)?,
+                    source: get::<i16>(r, 8)? as u8,
+                    os: id(9)?,
+                    entity: 0,
+                    actor: id(10)?,
                 },
-                get(r, 9)?,
-            );
+                Rollup::Entities => Dims {
+                    project: id(2)?,
+                    language: id(3)?,
+                    branch: id(4)?,
+                    entity: id(5)?,
+                    ..Dims::default()
+                },
+            };
+            each(get(r, 0)?, dims, get(r, 1)?);
             Ok(true)
         })
     }
@@ -470,6 +484,30 @@ impl Snapshot for PgSnapshot<'_> {
             names.insert(id, name.clone());
         }
         Ok(name)
+    }
+
+    fn prefetch_names(&self, ids: &[u32]) -> Result<()> {
+        let missing: Vec<i32> = match self.names.lock() {
+            Ok(names) => ids
+                .iter()
+                .filter(|&&id| id != 0 && !names.contains_key(&id))
+                .map(|&id| id as i32)
+                .collect(),
+            Err(_) => return Ok(()),
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows = self.query(
+            "SELECT id, value FROM strings WHERE id = ANY($1)",
+            &[&missing],
+        )?;
+        if let Ok(mut names) = self.names.lock() {
+            for r in &rows {
+                names.insert(get::<i32>(r, 0)? as u32, get(r, 1)?);
+            }
+        }
+        Ok(())
     }
 
     fn string_id(&self, value: &str) -> Result<Option<u32>> {
@@ -801,7 +839,7 @@ impl Snapshot for PgSnapshot<'_> {
     ) -> Result<JournalPage> {
         let limit = limit.min(i64::MAX as usize) as i64;
         let rows = self.query(
-            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.sha, o.value
+            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.data, o.value
              FROM journal j LEFT JOIN strings o ON o.id = j.origin
              WHERE ($1::bigint IS NULL OR j.user_id = $1) AND j.seq > $2
                AND ($3::text IS NULL OR o.value IS NULL OR o.value <> $3)
@@ -817,7 +855,7 @@ impl Snapshot for PgSnapshot<'_> {
         for r in &rows {
             let (seq, user, kind, time_ms, reference): (i64, i64, i16, i64, i64) =
                 (get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?, get(r, 4)?);
-            let sha: Option<String> = get(r, 5)?;
+            let data: Option<String> = get(r, 5)?;
             let origin: Option<String> = get(r, 6)?;
             let record = match i64::from(kind) {
                 journal_kind::HEARTBEAT => {
@@ -837,10 +875,13 @@ impl Snapshot for PgSnapshot<'_> {
                     .into_iter()
                     .find(|(id, _)| *id == reference)
                     .map(|(_, iv)| Record::Interval(iv)),
-                journal_kind::COMMIT => match &sha {
+                journal_kind::COMMIT => match &data {
                     Some(sha) => self.commit_record(user, reference as i32, sha)?,
                     None => None,
                 },
+                journal_kind::FORGET | journal_kind::INTERVAL_REMOVED => {
+                    super::journaled_record(data.as_deref())
+                }
                 journal_kind::SWITCH => self.switch_record(user, reference as i32, time_ms)?,
                 _ => None,
             };
@@ -941,6 +982,54 @@ impl Snapshot for PgSnapshot<'_> {
             .map(|r| get(&r, 0))
             .transpose()
     }
+
+    fn web_token(&self, hash: &KeyHash, now_ms: i64) -> Result<Option<WebToken>> {
+        let found = self.query_opt(
+            "SELECT t.hash, t.user_id, t.kind, t.key_id, t.created_ms, t.expires_ms
+             FROM web_tokens t
+             WHERE t.hash = $1 AND t.expires_ms > $2
+               AND (t.key_id IS NULL
+                    OR EXISTS (SELECT 1 FROM api_keys k
+                               WHERE k.id = t.key_id AND k.user_id = t.user_id))",
+            &[&&hash[..], &now_ms],
+        )?;
+        Ok(found
+            .map(|r| row_to_web_token(&r))
+            .transpose()?
+            .flatten()
+            .filter(|t| super::same_hash(&t.hash, hash)))
+    }
+
+    fn badges(&self, user: UserId) -> Result<Vec<String>> {
+        self.query(
+            "SELECT project FROM web_badges WHERE user_id = $1 ORDER BY project",
+            &[&user],
+        )?
+        .iter()
+        .map(|r| get(r, 0))
+        .collect()
+    }
+}
+
+/// A `web_tokens` row (hash, user_id, kind, key_id, created_ms, expires_ms); None for a kind
+/// this build does not know.
+fn row_to_web_token(r: &Row) -> Result<Option<WebToken>> {
+    let hash: Vec<u8> = get(r, 0)?;
+    let kind: i16 = get(r, 2)?;
+    let (Ok(hash), Some(kind)) = (
+        <KeyHash>::try_from(hash.as_slice()),
+        WebTokenKind::from_code(i64::from(kind)),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(WebToken {
+        hash,
+        user: get(r, 1)?,
+        kind,
+        key_id: get(r, 3)?,
+        created_ms: get(r, 4)?,
+        expires_ms: get(r, 5)?,
+    }))
 }
 
 impl PgSnapshot<'_> {
@@ -1102,6 +1191,19 @@ fn mark_dirty(
     Ok(())
 }
 
+/// Every day `[start, end)` touches (a manual interval's).
+fn span_days(scope: &Scope, start: i64, end: i64) -> BTreeSet<DayNum> {
+    let cal = &scope.calendar;
+    let mut days = BTreeSet::new();
+    let mut t = start;
+    while t < end {
+        let date = cal.date_of(t);
+        days.insert(crate::calendar::day_num(date));
+        t = cal.bounds(date).1;
+    }
+    days
+}
+
 /// The days a heartbeat at `t` touches (see the SQLite backend's `DayMarker`).
 fn touched_days(scope: &Scope, times: impl Iterator<Item = i64>) -> BTreeSet<DayNum> {
     let cal = &scope.calendar;
@@ -1213,7 +1315,8 @@ struct JournalRows {
     kind: Vec<i16>,
     time: Vec<i64>,
     reference: Vec<i64>,
-    sha: Vec<Option<String>>,
+    /// A commit's sha, or a whole record (see `store::journal_data`).
+    data: Vec<Option<String>>,
     origin: Vec<Option<i32>>,
 }
 
@@ -1224,14 +1327,14 @@ impl JournalRows {
         kind: i64,
         time_ms: i64,
         reference: i64,
-        sha: Option<&str>,
+        data: Option<&str>,
         origin: Option<i32>,
     ) {
         self.user.push(user);
         self.kind.push(kind as i16);
         self.time.push(time_ms);
         self.reference.push(reference);
-        self.sha.push(sha.map(str::to_string));
+        self.data.push(data.map(str::to_string));
         self.origin.push(origin);
     }
 
@@ -1242,7 +1345,7 @@ impl JournalRows {
         // WITH ORDINALITY keeps the entries' order in their sequence numbers.
         let sql = st.get(
             tx,
-            "INSERT INTO journal (user_id, kind, time_ms, ref, sha, origin)
+            "INSERT INTO journal (user_id, kind, time_ms, ref, data, origin)
              SELECT u, k, tm, r, s, o FROM unnest($1::bigint[], $2::smallint[], $3::bigint[],
                 $4::bigint[], $5::text[], $6::int[]) WITH ORDINALITY AS t(u, k, tm, r, s, o, n)
              ORDER BY n",
@@ -1254,7 +1357,7 @@ impl JournalRows {
                 &self.kind,
                 &self.time,
                 &self.reference,
-                &self.sha,
+                &self.data,
                 &self.origin,
             ],
         )?;
@@ -1459,14 +1562,7 @@ impl Store for PgWriter {
             if !added {
                 return Ok((id, false));
             }
-            let cal = &scope.calendar;
-            let mut days = BTreeSet::new();
-            let mut t = start;
-            while t < end {
-                let date = cal.date_of(t);
-                days.insert(crate::calendar::day_num(date));
-                t = cal.bounds(date).1;
-            }
+            let days = span_days(scope, start, end);
             mark_dirty(tx, st, scope.user, &days).map_err(err.clone())?;
             if from.journal {
                 let mut log = JournalRows::default();
@@ -1474,6 +1570,33 @@ impl Store for PgWriter {
                 log.write(tx, st).map_err(err)?;
             }
             Ok((id, true))
+        })
+    }
+
+    fn edit_interval(
+        &mut self,
+        scope: &Scope,
+        which: super::IntervalRef<'_>,
+        new: Option<&Interval>,
+        from: &Provenance,
+    ) -> Result<super::IntervalEdit> {
+        let shown = self.inner.pool.shown.clone();
+        self.transaction(|tx, st, ids| {
+            edit::edit_interval(tx, st, ids, scope, which, new, from)
+                .map_err(|e| classify(&shown, e))
+        })
+    }
+
+    fn forget(
+        &mut self,
+        scope: &Scope,
+        what: &super::Forget,
+        apply: bool,
+        from: &Provenance,
+    ) -> Result<super::Forgotten> {
+        let shown = self.inner.pool.shown.clone();
+        self.transaction(|tx, st, ids| {
+            edit::forget(tx, st, ids, scope, what, apply, from).map_err(|e| classify(&shown, e))
         })
     }
 
@@ -1557,7 +1680,8 @@ impl Store for PgWriter {
                         }
                         changed += n as usize;
                     }
-                    Record::Heartbeat(_) | Record::Interval(_) => {}
+                    // Not git: stored through their own methods.
+                    _ => {}
                 }
             }
             if from.journal {
@@ -1996,6 +2120,68 @@ impl Store for PgWriter {
     fn close(&mut self) -> Result<()> {
         self.conn = None;
         Ok(())
+    }
+
+    fn add_web_token(&mut self, t: &WebToken) -> Result<()> {
+        let shown = self.inner.pool.shown.clone();
+        let err = move |e| classify(&shown, e);
+        self.transaction(|tx, _, _| {
+            tx.execute(
+                "DELETE FROM web_tokens WHERE expires_ms <= $1",
+                &[&t.created_ms],
+            )
+            .map_err(err.clone())?;
+            tx.execute(
+                "INSERT INTO web_tokens (hash, user_id, kind, key_id, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (hash) DO UPDATE SET user_id = excluded.user_id,
+                     kind = excluded.kind, key_id = excluded.key_id,
+                     created_ms = excluded.created_ms, expires_ms = excluded.expires_ms",
+                &[
+                    &&t.hash[..],
+                    &t.user,
+                    &(t.kind as i16),
+                    &t.key_id,
+                    &t.created_ms,
+                    &t.expires_ms,
+                ],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    fn take_web_token(&mut self, hash: &KeyHash) -> Result<Option<WebToken>> {
+        let shown = self.inner.pool.shown.clone();
+        let row = self.transaction(|tx, _, _| {
+            tx.query_opt(
+                "DELETE FROM web_tokens WHERE hash = $1
+                 RETURNING hash, user_id, kind, key_id, created_ms, expires_ms",
+                &[&&hash[..]],
+            )
+            .map_err(|e| classify(&shown, e))
+        })?;
+        Ok(row.map(|r| row_to_web_token(&r)).transpose()?.flatten())
+    }
+
+    fn set_badge(&mut self, user: UserId, project: &str, on: bool, now_ms: i64) -> Result<()> {
+        let shown = self.inner.pool.shown.clone();
+        self.transaction(|tx, _, _| {
+            if on {
+                tx.execute(
+                    "INSERT INTO web_badges (user_id, project, created_ms) VALUES ($1, $2, $3)
+                     ON CONFLICT DO NOTHING",
+                    &[&user, &project, &now_ms],
+                )
+            } else {
+                tx.execute(
+                    "DELETE FROM web_badges WHERE user_id = $1 AND project = $2",
+                    &[&user, &project],
+                )
+            }
+            .map_err(|e| classify(&shown, e))
+        })
+        .map(|_| ())
     }
 }
 

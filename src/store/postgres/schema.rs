@@ -149,7 +149,31 @@ pub const MIGRATIONS: &[&str] = &[
     );
 ",
     "
-    -- 3 (SQLite's 5): agents — who did the work (strings.id of the agent; NULL = the human),
+    -- 3 (SQLite's 5): corrections — a journal entry's text is the commit's sha, or the whole
+    -- record (JSON) for a forget or a removed interval.
+    ALTER TABLE journal RENAME COLUMN sha TO data;
+",
+    "
+    -- 4 (SQLite's 6): the web dashboard's sign-in links and sessions (SHA-256 of the token),
+    -- and the public badges users turned on.
+    CREATE TABLE web_tokens (
+        hash       BYTEA PRIMARY KEY,
+        user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        kind       SMALLINT NOT NULL,
+        key_id     BIGINT,
+        created_ms BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL
+    );
+    CREATE INDEX web_tokens_by_expiry ON web_tokens (expires_ms);
+    CREATE TABLE web_badges (
+        user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        project    TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        PRIMARY KEY (user_id, project)
+    );
+",
+    "
+    -- 5 (SQLite's 7): agents — who did the work (strings.id of the agent; NULL = the human),
     -- WakaTime's AI fields; the daily rollup keyed by the actor too, every user's rollups
     -- recomputed. `ai coding` heartbeats already stored get their agent in `backfill_actors`.
     ALTER TABLE heartbeats ADD COLUMN actor INT;
@@ -179,7 +203,7 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE users SET rollup_rules = NULL;
 ",
     "
-    -- 4 (SQLite's 6): focus timers; `end_ms` NULL while one runs, at most one per user.
+    -- 6 (SQLite's 8): focus timers; `end_ms` NULL while one runs, at most one per user.
     CREATE TABLE focus_sessions (
         id         BIGSERIAL PRIMARY KEY,
         user_id    BIGINT NOT NULL,
@@ -196,7 +220,7 @@ pub const MIGRATIONS: &[&str] = &[
 ];
 
 /// The version whose migration adds the actor (see [`backfill_actors`]).
-const ACTORS_VERSION: usize = 3;
+const ACTORS_VERSION: usize = 5;
 
 /// Names the agent of every `ai coding` heartbeat that has none, by the rule new ones follow
 /// ([`crate::agent::actor_for`]), as SQLite's migration does.

@@ -157,7 +157,8 @@ pub(super) fn apply(
                 }
                 changed += n;
             }
-            Record::Heartbeat(_) | Record::Interval(_) => {}
+            // Not git: stored through their own methods.
+            _ => {}
         }
     }
     Ok(changed)

@@ -2,13 +2,14 @@
 //! batches them into transactions, and reader connections whose snapshots are read
 //! transactions. Strings are interned; heartbeats are clustered by (user, time, id).
 
+mod edit;
 mod git;
 mod schema;
 
 use super::{
     AiCounts, ApiKey, Batch, DayRollup, Dims, DirtyDay, JournalPage, KeyHash, KeySelector, Logged,
     Provenance, Record, Result, Rollup, Scope, Snapshot, Store, StoreError, Stored, User, UserId,
-    UserSettings, journal_kind,
+    UserSettings, WebToken, WebTokenKind, journal_kind,
 };
 use crate::calendar::DayNum;
 use crate::focus::{FocusPlan, FocusSession};
@@ -31,6 +32,15 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(|e| classify(path, e))?;
+    // Plans that never depend on bound values. Without this, SQLite (3.54) marks a join's
+    // parameters as plan-relevant and re-prepares the statement at every execution after a
+    // bind (~30–70 µs each: the API key lookup of every HTTP request, `latest`, the log and
+    // export queries). The schema has no LIKE, partial index or statistics that could use them.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(|e| classify(path, e))?;
     Ok(conn)
 }
 
@@ -59,6 +69,12 @@ fn classify(path: &Path, source: rusqlite::Error) -> StoreError {
 
 fn writable(path: &Path) -> bool {
     std::fs::OpenOptions::new().append(true).open(path).is_ok()
+}
+
+/// Runs one statement without parameters, prepared once per connection: transactions begin and
+/// commit on every request, and parsing their SQL each time was a visible part of the cost.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// Bound on the in-memory string caches, so a flood of unique paths cannot grow memory forever.
@@ -123,12 +139,29 @@ impl super::Database for SqliteDatabase {
         Ok(total)
     }
 
+    /// A local file in WAL mode: a reader never waits for the writer.
+    fn quick_lookups(&self) -> bool {
+        true
+    }
+
     fn release_memory(&self) {
         if let Ok(pool) = self.readers.lock() {
             for r in pool.iter() {
                 let _ = r.conn.execute_batch("PRAGMA shrink_memory");
             }
         }
+    }
+
+    fn release_idle(&self) {
+        // One reader stays: the next request (a prompt's `tf status`) need not reopen it.
+        let closed = match self.readers.lock() {
+            Ok(mut pool) => {
+                let keep = pool.len().min(1);
+                pool.split_off(keep)
+            }
+            Err(_) => Vec::new(),
+        };
+        drop(closed);
     }
 }
 
@@ -287,11 +320,9 @@ impl Writer {
         f: impl FnOnce(&Connection, &mut Interner) -> rusqlite::Result<T>,
     ) -> Result<T> {
         let path = self.path.clone();
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| classify(&path, e))?;
-        let out = f(&self.conn, &mut self.strings)
-            .and_then(|v| self.conn.execute_batch("COMMIT").map(|()| v));
+        run(&self.conn, "BEGIN IMMEDIATE").map_err(|e| classify(&path, e))?;
+        let out =
+            f(&self.conn, &mut self.strings).and_then(|v| run(&self.conn, "COMMIT").map(|()| v));
         match out {
             Ok(v) => {
                 self.committed();
@@ -436,10 +467,10 @@ impl Store for Writer {
                 new += out.iter().filter(|s| **s == Stored::New).count() as i64;
                 all.push(out);
             }
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + ?1 WHERE key = 'heartbeat_count'",
-                [new],
-            )?;
+            )?
+            .execute([new])?;
             Ok(all)
         })
     }
@@ -479,6 +510,28 @@ impl Store for Writer {
             }
             Ok((id, added))
         })
+    }
+
+    fn edit_interval(
+        &mut self,
+        scope: &Scope,
+        which: super::IntervalRef<'_>,
+        new: Option<&Interval>,
+        from: &Provenance,
+    ) -> Result<super::IntervalEdit> {
+        self.transaction(|conn, strings| {
+            edit::edit_interval(conn, strings, scope, which, new, from)
+        })
+    }
+
+    fn forget(
+        &mut self,
+        scope: &Scope,
+        what: &super::Forget,
+        apply: bool,
+        from: &Provenance,
+    ) -> Result<super::Forgotten> {
+        self.transaction(|conn, strings| edit::forget(conn, strings, scope, what, apply, from))
     }
 
     fn record_git(
@@ -533,13 +586,11 @@ impl Store for Writer {
         compute: &mut dyn FnMut(&dyn Snapshot) -> Result<DayRollup>,
     ) -> Result<()> {
         let path = self.path.clone();
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| classify(&path, e))?;
+        run(&self.conn, "BEGIN IMMEDIATE").map_err(|e| classify(&path, e))?;
         let rows = compute(&self.snapshot_view());
         let written = rows.map_err(Some).and_then(|rows| {
             replace_day(&self.conn, d, &rows)
-                .and_then(|()| self.conn.execute_batch("COMMIT"))
+                .and_then(|()| run(&self.conn, "COMMIT"))
                 .map_err(|e| Some(classify(&path, e)))
         });
         match written {
@@ -811,6 +862,80 @@ impl Store for Writer {
     fn close(&mut self) -> Result<()> {
         self.checkpoint(true)
     }
+
+    fn add_web_token(&mut self, t: &WebToken) -> Result<()> {
+        self.transaction(|conn, _| {
+            conn.execute(
+                "DELETE FROM web_tokens WHERE expires_ms <= ?1",
+                [t.created_ms],
+            )?;
+            conn.execute(
+                "INSERT OR REPLACE INTO web_tokens
+                     (hash, user_id, kind, key_id, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    &t.hash[..],
+                    t.user,
+                    t.kind as i64,
+                    t.key_id,
+                    t.created_ms,
+                    t.expires_ms
+                ],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn take_web_token(&mut self, hash: &KeyHash) -> Result<Option<WebToken>> {
+        let taken = self.transaction(|conn, _| {
+            conn.query_row(
+                "DELETE FROM web_tokens WHERE hash = ?1
+                 RETURNING hash, user_id, kind, key_id, created_ms, expires_ms",
+                [&hash[..]],
+                row_to_web_token,
+            )
+            .optional()
+        })?;
+        Ok(taken.flatten())
+    }
+
+    fn set_badge(&mut self, user: UserId, project: &str, on: bool, now_ms: i64) -> Result<()> {
+        self.transaction(|conn, _| {
+            if on {
+                conn.execute(
+                    "INSERT OR IGNORE INTO web_badges (user_id, project, created_ms)
+                     VALUES (?1, ?2, ?3)",
+                    params![user, project, now_ms],
+                )
+            } else {
+                conn.execute(
+                    "DELETE FROM web_badges WHERE user_id = ?1 AND project = ?2",
+                    params![user, project],
+                )
+            }
+        })
+        .map(|_| ())
+    }
+}
+
+/// A `web_tokens` row (hash, user_id, kind, key_id, created_ms, expires_ms); None for a kind
+/// this build does not know.
+fn row_to_web_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<WebToken>> {
+    let hash: Vec<u8> = r.get(0)?;
+    let (Ok(hash), Some(kind)) = (
+        <KeyHash>::try_from(hash.as_slice()),
+        WebTokenKind::from_code(r.get(2)?),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(WebToken {
+        hash,
+        user: r.get(1)?,
+        kind,
+        key_id: r.get(3)?,
+        created_ms: r.get(4)?,
+        expires_ms: r.get(5)?,
+    }))
 }
 
 /// Inserts one user's heartbeats (inside the writer's transaction), journaling the new ones
@@ -895,20 +1020,21 @@ fn insert_heartbeats(
     Ok(out)
 }
 
-/// Appends one entry to the journal.
+/// Appends one entry to the journal; `data` is a commit's sha or a whole record (see
+/// [`super::journal_data`]).
 fn journal(
     conn: &Connection,
     user: UserId,
     kind: i64,
     time_ms: i64,
     reference: i64,
-    sha: Option<&str>,
+    data: Option<&str>,
     origin: Option<u32>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO journal (user_id, kind, time_ms, ref, sha, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO journal (user_id, kind, time_ms, ref, data, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![user, kind, time_ms, reference, sha, origin])
+    .execute(params![user, kind, time_ms, reference, data, origin])
     .map(|_| ())
 }
 
@@ -975,15 +1101,13 @@ impl Reader {
 
     /// Runs `f` inside one read transaction, so everything it reads is one state.
     fn snapshot(&self, f: &mut dyn FnMut(&dyn Snapshot) -> Result<()>) -> Result<()> {
-        self.conn
-            .execute_batch("BEGIN")
-            .map_err(|e| classify(&self.path, e))?;
+        run(&self.conn, "BEGIN").map_err(|e| classify(&self.path, e))?;
         let out = f(&SqliteSnapshot {
             conn: &self.conn,
             path: &self.path,
             names: &self.names,
         });
-        let _ = self.conn.execute_batch("COMMIT");
+        let _ = run(&self.conn, "COMMIT");
         if self.names.borrow().len() > STRING_CACHE_MAX {
             self.names.borrow_mut().clear();
         }
@@ -1068,22 +1192,23 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut rows = st
             .query(params![user, start, end])
             .map_err(|e| self.err(e))?;
-        let id =
-            |r: &rusqlite::Row<'_>, i| r.get::<_, Option<u32>>(i).map(Option::unwrap_or_default);
+        // A report with its own timeout reads every heartbeat of its range: plain integers,
+        // NULL as 0, without rusqlite's typed conversions.
+        let id = |r: &rusqlite::Row<'_>, i| int_or_null(r, i).map(|v| v as u32);
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
             let beat = (|| {
                 Ok::<_, rusqlite::Error>(Beat {
-                    time_ms: r.get(0)?,
+                    time_ms: int(r, 0)?,
                     key: Dims {
                         project: id(r, 1)?,
                         language: id(r, 2)?,
                         branch: id(r, 3)?,
-                        entity: r.get(4)?,
+                        entity: id(r, 4)?,
                         editor: id(r, 5)?,
                         machine: id(r, 6)?,
                         os: id(r, 9)?,
-                        category: r.get(7)?,
-                        source: r.get(8)?,
+                        category: int(r, 7)? as u8,
+                        source: int(r, 8)? as u8,
                         actor: id(r, 10)?,
                     },
                 })
@@ -1134,11 +1259,11 @@ impl Snapshot for SqliteSnapshot<'_> {
     ) -> Result<()> {
         let sql = match table {
             Rollup::Daily => {
-                "SELECT day, project, language, branch, category, editor, machine, source, os, ms, actor
+                "SELECT day, ms, project, language, branch, category, editor, machine, source, os, actor
                  FROM daily WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
             }
             Rollup::Entities => {
-                "SELECT day, project, language, branch, 0, 0, 0, 0, 0, ms, entity
+                "SELECT day, ms, project, language, branch, entity
                  FROM daily_entities WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
             }
         };
@@ -1146,30 +1271,29 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut rows = st.query(params![user, from, to]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
             let row = (|| {
-                Ok::<_, rusqlite::Error>((
-                    r.get::<_, DayNum>(0)?,
-                    Dims {
-                        project: r.get(1)?,
-                        language: r.get(2)?,
-                        branch: r.get(3)?,
-                        category: r.get(4)?,
-                        editor: r.get(5)?,
-                        machine: r.get(6)?,
-                        source: r.get(7)?,
-                        os: r.get(8)?,
-                        entity: if table == Rollup::Entities {
-                            r.get(10)?
-                        } else {
-                            0
-                        },
-                        actor: if table == Rollup::Daily {
-                            r.get(10)?
-                        } else {
-                            0
-                        },
+                let id = |i| int(r, i).map(|v| v as u32);
+                let dims = match table {
+                    Rollup::Daily => Dims {
+                        project: id(2)?,
+                        language: id(3)?,
+                        branch: id(4)?,
+                        category: int(r, 5)? as u8,
+                        editor: id(6)?,
+                        machine: id(7)?,
+                        source: int(r, 8)? as u8,
+                        os: id(9)?,
+                        entity: 0,
+                        actor: id(10)?,
                     },
-                    r.get::<_, i64>(9)?,
-                ))
+                    Rollup::Entities => Dims {
+                        project: id(2)?,
+                        language: id(3)?,
+                        branch: id(4)?,
+                        entity: id(5)?,
+                        ..Dims::default()
+                    },
+                };
+                Ok::<_, rusqlite::Error>((int(r, 0)? as DayNum, dims, int(r, 1)?))
             })()
             .map_err(|e| classify(self.path, e))?;
             each(row.0, row.1, row.2);
@@ -1520,10 +1644,10 @@ impl Snapshot for SqliteSnapshot<'_> {
             Some(m) => self.string_id(m)?.map(i64::from),
             None => None,
         };
-        /// seq, user, kind, time, ref, sha, origin
+        /// seq, user, kind, time, ref, data, origin
         type Entry = (i64, UserId, i64, i64, i64, Option<String>, Option<String>);
         let entries: Vec<Entry> = self.rows(
-            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.sha, o.value
+            "SELECT j.seq, j.user_id, j.kind, j.time_ms, j.ref, j.data, o.value
              FROM journal j LEFT JOIN strings o ON o.id = j.origin
              WHERE (?1 IS NULL OR j.user_id = ?1) AND j.seq > ?2
                AND (?3 IS NULL OR j.origin IS NULL OR j.origin <> ?3)
@@ -1543,7 +1667,7 @@ impl Snapshot for SqliteSnapshot<'_> {
         )?;
         let (last, examined) = (entries.last().map_or(after, |e| e.0), entries.len());
         let mut out = Vec::with_capacity(entries.len());
-        for (seq, user, kind, time_ms, reference, sha, origin) in entries {
+        for (seq, user, kind, time_ms, reference, data, origin) in entries {
             // A record deleted since it was journaled (its user removed) is skipped.
             let record = match kind {
                 journal_kind::HEARTBEAT => {
@@ -1563,10 +1687,13 @@ impl Snapshot for SqliteSnapshot<'_> {
                     .into_iter()
                     .find(|(id, _)| *id == reference)
                     .map(|(_, iv)| Record::Interval(iv)),
-                journal_kind::COMMIT => match &sha {
+                journal_kind::COMMIT => match &data {
                     Some(sha) => git::commit_record(self, user, reference, sha)?,
                     None => None,
                 },
+                journal_kind::FORGET | journal_kind::INTERVAL_REMOVED => {
+                    super::journaled_record(data.as_deref())
+                }
                 journal_kind::SWITCH => git::switch_record(self, user, reference, time_ms)?,
                 _ => None,
             };
@@ -1651,6 +1778,28 @@ impl Snapshot for SqliteSnapshot<'_> {
             r.get(0)
         })
     }
+
+    fn web_token(&self, hash: &KeyHash, now_ms: i64) -> Result<Option<WebToken>> {
+        let found = self.one(
+            "SELECT t.hash, t.user_id, t.kind, t.key_id, t.created_ms, t.expires_ms
+             FROM web_tokens t
+             WHERE t.hash = ?1 AND t.expires_ms > ?2
+               AND (t.key_id IS NULL
+                    OR EXISTS (SELECT 1 FROM api_keys k
+                               WHERE k.id = t.key_id AND k.user_id = t.user_id))",
+            params![&hash[..], now_ms],
+            row_to_web_token,
+        )?;
+        Ok(found.flatten().filter(|t| super::same_hash(&t.hash, hash)))
+    }
+
+    fn badges(&self, user: UserId) -> Result<Vec<String>> {
+        self.rows(
+            "SELECT project FROM web_badges WHERE user_id = ?1 ORDER BY project",
+            [user],
+            |r| r.get(0),
+        )
+    }
 }
 
 const FOCUS_COLUMNS: &str = "id, start_ms, planned_ms, end_ms, completed, project, note";
@@ -1699,6 +1848,30 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
         ai_output_tokens: r.get(23)?,
         ai_model: r.get(24)?,
     })
+}
+
+/// An INTEGER column as is: rollup rows are read by the tens of thousands, and rusqlite's typed
+/// `get` costs more than the rest of a row's work.
+fn int(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
+    integer(r, i, None)
+}
+
+/// [`int`] of a nullable column, NULL as 0.
+fn int_or_null(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<i64> {
+    integer(r, i, Some(0))
+}
+
+fn integer(r: &rusqlite::Row<'_>, i: usize, null: Option<i64>) -> rusqlite::Result<i64> {
+    use rusqlite::types::ValueRef;
+    match (r.get_ref(i)?, null) {
+        (ValueRef::Integer(v), _) => Ok(v),
+        (ValueRef::Null, Some(v)) => Ok(v),
+        (other, _) => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            String::new(),
+            other.data_type(),
+        )),
+    }
 }
 
 #[cfg(test)]

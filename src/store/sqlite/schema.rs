@@ -116,7 +116,7 @@ fn rehash_heartbeats(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
 
 /// The version whose migration adds the actor: `ai coding` heartbeats stored before it get
 /// their agent in [`backfill_actors`].
-const ACTORS_VERSION: usize = 5;
+const ACTORS_VERSION: usize = 7;
 
 /// Names the agent of every `ai coding` heartbeat that has none, by the rule new ones follow
 /// ([`crate::agent::actor_for`]): the shell's `claude` is `claude-code`, and so on.
@@ -323,7 +323,36 @@ pub const MIGRATIONS: &[&str] = &[
         state  TEXT NOT NULL        -- JSON, the sync module's
     );
     ",
-    // 5: agents — who did the work (strings.id of the agent; NULL = the human), and WakaTime's
+    // 5: corrections — a journal entry's text is the commit's sha, or the whole record (JSON)
+    // for a forget or a removed interval, which leave nothing behind to point at.
+    "
+    ALTER TABLE journal RENAME COLUMN sha TO data;
+    ",
+    // 6: the web dashboard — one-time sign-in links and sessions (SHA-256 of the token, which
+    // is only ever in the link or the browser's cookie), and the public badges users turned
+    // on. A removed user's go with them (user ids can be reused here).
+    "
+    CREATE TABLE web_tokens (
+        hash       BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        kind       INTEGER NOT NULL,   -- store::WebTokenKind
+        key_id     INTEGER,            -- api_keys.id a session was signed in with
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX web_tokens_by_expiry ON web_tokens (expires_ms);
+    CREATE TABLE web_badges (
+        user_id    INTEGER NOT NULL,
+        project    TEXT NOT NULL,      -- '' = the user's total
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, project)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER web_forget_user AFTER DELETE ON users BEGIN
+        DELETE FROM web_tokens WHERE user_id = old.id;
+        DELETE FROM web_badges WHERE user_id = old.id;
+    END;
+    ",
+    // 7: agents — who did the work (strings.id of the agent; NULL = the human), and WakaTime's
     // AI fields (line changes of the AI and of the human, the agent's session and model as
     // strings.id, tokens). The daily rollup is keyed by the actor too: rebuilt, and every
     // user's rollups recomputed under their rules (`rollup_rules` cleared). `ai coding`
@@ -355,7 +384,7 @@ pub const MIGRATIONS: &[&str] = &[
     DELETE FROM daily_entities;
     UPDATE users SET rollup_rules = NULL;
     ",
-    // 6: focus timers (`tf focus`): one row per session, `end_ms` NULL while it runs; at most
+    // 8: focus timers (`tf focus`): one row per session, `end_ms` NULL while it runs; at most
     // one runs per user.
     "
     CREATE TABLE focus_sessions (
