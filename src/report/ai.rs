@@ -51,9 +51,16 @@ pub struct AgentRow {
     pub sessions: usize,
 }
 
+/// Where each lane was active: `[start, end)` unix milliseconds, sorted, touching stretches
+/// joined (the web dashboard draws them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaneSpans {
+    pub human: Vec<(i64, i64)>,
+    pub agent: Vec<(i64, i64)>,
+}
+
 /// The lanes of `[start, end)` for `user`. Filters apply after each lane's timeline is built,
 /// as in every report, so they never create false gaps. Manual intervals are the human's.
-#[allow(clippy::too_many_arguments)]
 pub fn lanes(
     snap: &dyn Snapshot,
     cal: &Calendar,
@@ -63,9 +70,22 @@ pub fn lanes(
     end: i64,
     filters: &Filters,
 ) -> Result<Lanes> {
+    lanes_with_spans(snap, cal, rules, user, start, end, filters).map(|(lanes, _)| lanes)
+}
+
+/// [`lanes`], and the stretches of each lane.
+pub fn lanes_with_spans(
+    snap: &dyn Snapshot,
+    cal: &Calendar,
+    rules: Rules,
+    user: UserId,
+    start: i64,
+    end: i64,
+    filters: &Filters,
+) -> Result<(Lanes, LaneSpans)> {
     let filter = IdFilter::resolve(snap, filters)?;
     if filter.matches_nothing() || start >= end {
-        return Ok(Lanes::default());
+        return Ok(Default::default());
     }
     let intervals = snap.interval_spans(user, start, end)?;
     let mut human = Crediter::new(rules, cal.day_ends(), &intervals);
@@ -143,7 +163,24 @@ pub fn lanes(
             .total_cmp(&a.seconds)
             .then_with(|| a.name.cmp(&b.name))
     });
-    Ok(out)
+    let spans = LaneSpans {
+        human: joined(human_spans),
+        agent: joined(agent_spans),
+    };
+    Ok((out, spans))
+}
+
+/// Sorted spans with touching or overlapping ones merged.
+fn joined(mut spans: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    spans.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(spans.len());
+    for (a, b) in spans {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
 }
 
 /// The human's own time in `[start, end)` per project, most first: their lane (heartbeats of
@@ -239,5 +276,14 @@ mod tests {
         assert_eq!(overlap(&mut [], &mut [(0, 9)]), 0);
         assert_eq!(overlap(&mut [(0, 10)], &mut [(0, 10)]), 10);
         assert_eq!(overlap(&mut [(0, 10)], &mut [(10, 20)]), 0);
+    }
+
+    #[test]
+    fn touching_spans_are_joined() {
+        assert_eq!(
+            joined(vec![(20, 30), (0, 10), (10, 15), (25, 40), (50, 60)]),
+            vec![(0, 15), (20, 40), (50, 60)]
+        );
+        assert_eq!(joined(Vec::new()), Vec::new());
     }
 }
