@@ -2219,3 +2219,59 @@ fn summaries_filter_by_several_branches_and_projects() {
     assert_eq!(seconds("project=p&branches=a"), 200.0);
     assert_eq!(seconds("branches=nope"), 0.0);
 }
+
+/// Time per dependency: a file's time counts for each dependency its heartbeats listed that
+/// day, in `summaries` per day and in `stats` over the range (they always answered `[]`).
+#[test]
+fn summaries_and_stats_give_time_per_dependency() {
+    let (tz, offset) = noon_zone();
+    let (_env, api) = daemon(TestEnv::with_tz(&tz));
+    let t0 = (now_secs() - 1200.0).floor();
+    let beat = |t: f64, entity: &str, deps: Value| {
+        let mut h = hb(t0 + t, entity, "deps", "Rust");
+        h["dependencies"] = deps;
+        h
+    };
+    // a.rs: 0..300 s (300 s credited, its last gap ends at b.rs); b.rs: 300..420 (120 s).
+    api.post_bulk(
+        BULK,
+        &[
+            beat(0.0, "/w/a.rs", json!(["serde", "tokio"])),
+            beat(200.0, "/w/a.rs", json!("serde")),
+            beat(300.0, "/w/b.rs", json!(["serde"])),
+            beat(420.0, "/w/b.rs", Value::Null),
+        ],
+    );
+    let today = local_date(now_secs(), offset);
+    let s = api.get_json(&format!(
+        "/api/v1/users/current/summaries?start={today}&end={today}"
+    ));
+    let day = &s["data"][0];
+    assert_eq!(
+        names_and_seconds(&day["entities"]),
+        pairs(&[("/w/a.rs", 300.0), ("/w/b.rs", 120.0)]),
+        "{day}"
+    );
+    assert_eq!(
+        names_and_seconds(&day["dependencies"]),
+        pairs(&[("serde", 420.0), ("tokio", 300.0)]),
+        "{day}"
+    );
+    assert_item(
+        &day["dependencies"][1],
+        "tokio",
+        300.0,
+        "5 mins",
+        "0:05:00",
+        71.43,
+    );
+    let stats = api.get_json("/api/v1/users/current/stats/last_7_days");
+    assert_eq!(
+        names_and_seconds(&stats["data"]["dependencies"]),
+        pairs(&[("serde", 420.0), ("tokio", 300.0)]),
+        "{stats}"
+    );
+    // Another day without dependencies lists none.
+    let yesterday = api.get_json("/api/v1/users/current/summaries?start=yesterday&end=yesterday");
+    assert_eq!(yesterday["data"][0]["dependencies"], json!([]));
+}

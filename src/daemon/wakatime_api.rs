@@ -112,10 +112,33 @@ pub(crate) async fn summaries(
     let mut dims = DAY_DIMS.to_vec();
     dims.push(Dim::Entity);
     let ask = Ask::new(account, start, end, dims).filtered(filters);
-    let days = query::per_day(&api.db, account, ask).await?;
+    let mut days = query::per_day(&api.db, account, ask).await?;
+    let listed = dependencies(api, account, start, end).await?;
+    for day in &mut days {
+        let date = cal.date_of(summary::report_bounds(day).0);
+        listed.add_rows(day, Some(date));
+    }
     summary::summaries_json(&days, cal, now)
         .map(JsonBody)
         .map_err(|e| ApiError::Store(StoreError::Invalid(e.to_string())))
+}
+
+/// The dependencies listed in `[start, end)`, by day and entity.
+async fn dependencies(
+    api: &Api,
+    account: &Account,
+    start: i64,
+    end: i64,
+) -> Result<wakatime::dependencies::Listed, ApiError> {
+    let (user, cal) = (account.id(), account.calendar().clone());
+    Ok(query::read(&api.db, move |snap| {
+        let mut listed = wakatime::dependencies::Listed::default();
+        snap.dependencies(user, start, end, &mut |t, entity, deps| {
+            listed.add(&cal, t, entity, deps)
+        })?;
+        Ok(listed)
+    })
+    .await?)
 }
 
 /// Range errors in the HTTP parameters' names rather than the CLI's flags.
@@ -156,9 +179,15 @@ pub(crate) async fn stats(api: &Api, account: &Account, range_name: &str) -> Api
     }
     let (start, end) = range::resolve(&spec, cal, now, account.week_start)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let listed = dependencies(api, account, start, end).await?;
     let mut dims = DAY_DIMS.to_vec();
     dims.push(Dim::Day);
-    let report = query::report(&api.db, account, Ask::new(account, start, end, dims)).await?;
+    if !listed.is_empty() {
+        // Only then: the entity dimension reads every heartbeat of the range.
+        dims.push(Dim::Entity);
+    }
+    let mut report = query::report(&api.db, account, Ask::new(account, start, end, dims)).await?;
+    listed.add_rows(&mut report, None);
     json(summary::stats(&summary::StatsInput {
         range,
         report: &report,

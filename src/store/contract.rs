@@ -170,11 +170,40 @@ fn heartbeats_round_trip(make: Make) {
     .unwrap();
     assert_eq!(got, vec![h.clone()]);
     let latest = read(&*db, |s| s.latest(me, i64::MAX)).unwrap();
-    assert_eq!(latest, Some(h));
+    assert_eq!(latest, Some(h.clone()));
     assert_eq!(
         read(&*db, |s| s.first_time(me)).unwrap(),
         Some(1_700_000_000_123)
     );
+    // Only heartbeats that list dependencies, within the range, in time order.
+    let mut other = hb(1_700_000_100.0, "p");
+    other.entity = "/other.rs".into();
+    let mut later = other.clone();
+    later.time = 1_700_000_050.0;
+    later.dependencies = vec!["jiff".into()];
+    insert(&mut *w, &utc_scope(me), &[other, later]);
+    let deps = |start: i64, end: i64| {
+        read(&*db, |s| {
+            let mut got = vec![];
+            s.dependencies(me, start, end, &mut |t, e, d| {
+                got.push((t, e.to_string(), d))
+            })?;
+            Ok(got)
+        })
+        .unwrap()
+    };
+    assert_eq!(
+        deps(0, i64::MAX),
+        [
+            (1_700_000_000_123, h.entity.clone(), h.dependencies.clone()),
+            (
+                1_700_000_050_000,
+                "/other.rs".to_string(),
+                vec!["jiff".to_string()]
+            ),
+        ]
+    );
+    assert_eq!(deps(1_700_000_000_124, 1_700_000_050_000), []);
 }
 
 /// Heartbeats sharing one millisecond come out ordered by id, whatever the insert order, so

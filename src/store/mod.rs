@@ -257,6 +257,15 @@ pub trait Snapshot {
     fn latest(&self, user: UserId, at: i64) -> Result<Option<Heartbeat>>;
     /// The oldest heartbeat's time.
     fn first_time(&self, user: UserId) -> Result<Option<i64>>;
+    /// Each heartbeat in `[start, end)` that lists dependencies, in time order: its time, its
+    /// entity and the list. Indexed on just those heartbeats, so it costs nothing without any.
+    fn dependencies(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(i64, &str, Vec<String>),
+    ) -> Result<()>;
     /// Every project with time (from the rollups), with its first and last local day.
     fn projects(&self, user: UserId) -> Result<Vec<(String, DayNum, DayNum)>>;
     /// First and last heartbeat time of a project within `[start, end)`.

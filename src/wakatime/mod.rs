@@ -10,6 +10,7 @@
 //!
 //! [`RangeSpec`]: crate::report::RangeSpec
 
+pub mod dependencies;
 pub mod ingest;
 pub mod range;
 pub mod summary;

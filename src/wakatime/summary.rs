@@ -215,11 +215,26 @@ fn named_item(name: String, seconds: f64, percent: f64) -> SummaryItem {
 
 /// The rows of one dimension of a report, empty when the report was not grouped by it.
 fn rows(report: &Report, dim: Dim) -> &[Row] {
+    named_rows(report, dim.as_str())
+}
+
+fn named_rows<'r>(report: &'r Report, field: &str) -> &'r [Row] {
     report
         .by
         .iter()
-        .find(|(name, _)| name == dim.as_str())
+        .find(|(name, _)| name == field)
         .map_or(&[][..], |(_, rows)| rows.as_slice())
+}
+
+/// The time per dependency added by [`super::dependencies::Listed::add_rows`], if any.
+fn dependency_items(report: &Report) -> Vec<SummaryItem> {
+    named_rows(report, super::dependencies::FIELD)
+        .iter()
+        .map(|row| {
+            let name = display_name(Dim::Entity, &row.name).into_owned();
+            named_item(name, row.seconds, row.percent)
+        })
+        .collect()
 }
 
 /// A report's list for one dimension, with WakaTime's names: categories capitalized
@@ -273,7 +288,7 @@ fn other_language_seconds(report: &Report) -> f64 {
         .sum()
 }
 
-fn report_bounds(report: &Report) -> (i64, i64) {
+pub(crate) fn report_bounds(report: &Report) -> (i64, i64) {
     let ms = |s: &str| {
         s.parse::<jiff::Timestamp>()
             .map(|t| t.as_millisecond())
@@ -332,7 +347,7 @@ pub struct SummaryDay {
     pub machines: Vec<SummaryItem>,
     pub branches: Vec<SummaryItem>,
     pub entities: Vec<SummaryItem>,
-    /// Not tracked per day; always empty.
+    /// Time per dependency: a file's time counts for each it listed that day.
     pub dependencies: Vec<SummaryItem>,
     pub range: SummaryRange,
 }
@@ -357,7 +372,7 @@ fn day(report: &Report, cal: &Calendar, text: DayText) -> SummaryDay {
         machines: items(report, Dim::Machine),
         branches: items(report, Dim::Branch),
         entities: items(report, Dim::Entity),
-        dependencies: Vec::new(),
+        dependencies: dependency_items(report),
         range: day_range(report, cal, text),
     }
 }
@@ -547,7 +562,15 @@ fn write_day(
         }
         out.push(b']');
     }
-    out.extend_from_slice(b",\"dependencies\":[],\"range\":");
+    out.extend_from_slice(b",\"dependencies\":[");
+    for (i, row) in named_rows(r, super::dependencies::FIELD).iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Named as they were listed: no dimension renames them.
+        write_item(out, row, Dim::Entity)?;
+    }
+    out.extend_from_slice(b"],\"range\":");
     serde_json::to_writer(&mut *out, &day_range(r, cal, text))?;
     out.push(b'}');
     Ok(())
@@ -714,7 +737,7 @@ pub fn stats(input: &StatsInput) -> Stats {
             daily_average_including_other_language: average.seconds_including_other_language,
             days_including_holidays: average.days_including_holidays,
             days_minus_holidays: average.days_minus_holidays,
-            dependencies: Vec::new(),
+            dependencies: dependency_items(report),
             editors: items(report, Dim::Editor),
             end: utc_end(end_ms),
             holidays: average.holidays,

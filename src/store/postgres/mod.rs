@@ -643,6 +643,33 @@ impl Snapshot for PgSnapshot<'_> {
             .flatten())
     }
 
+    fn dependencies(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(i64, &str, Vec<String>),
+    ) -> Result<()> {
+        self.stream(
+            "SELECT h.time_ms, e.value, h.dependencies FROM heartbeats h
+             JOIN strings e ON e.id = h.entity
+             WHERE h.user_id = $1 AND h.time_ms >= $2 AND h.time_ms < $3
+               AND h.dependencies IS NOT NULL
+             ORDER BY h.time_ms",
+            &[&user, &start, &end],
+            &mut |r| {
+                let entity: String = get(r, 1)?;
+                let deps: String = get(r, 2)?;
+                each(
+                    get(r, 0)?,
+                    &entity,
+                    serde_json::from_str(&deps).unwrap_or_default(),
+                );
+                Ok(true)
+            },
+        )
+    }
+
     fn projects(&self, user: UserId) -> Result<Vec<(String, DayNum, DayNum)>> {
         self.query(
             "SELECT s.value, min(d.day), max(d.day) FROM daily d JOIN strings s ON s.id = d.project

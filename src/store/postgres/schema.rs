@@ -173,7 +173,12 @@ pub const MIGRATIONS: &[&str] = &[
     );
 ",
     "
-    -- 5 (SQLite's 7): agents — who did the work (strings.id of the agent; NULL = the human),
+    -- 5 (SQLite's 7): time per dependency reads only the heartbeats that list some.
+    CREATE INDEX heartbeats_with_dependencies ON heartbeats (user_id, time_ms)
+        WHERE dependencies IS NOT NULL;
+",
+    "
+    -- 6 (SQLite's 8): agents — who did the work (strings.id of the agent; NULL = the human),
     -- WakaTime's AI fields; the daily rollup keyed by the actor too, every user's rollups
     -- recomputed. `ai coding` heartbeats already stored get their agent in `backfill_actors`.
     ALTER TABLE heartbeats ADD COLUMN actor INT;
@@ -203,7 +208,7 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE users SET rollup_rules = NULL;
 ",
     "
-    -- 6 (SQLite's 8): focus timers; `end_ms` NULL while one runs, at most one per user.
+    -- 7 (SQLite's 9): focus timers; `end_ms` NULL while one runs, at most one per user.
     CREATE TABLE focus_sessions (
         id         BIGSERIAL PRIMARY KEY,
         user_id    BIGINT NOT NULL,
@@ -220,7 +225,7 @@ pub const MIGRATIONS: &[&str] = &[
 ];
 
 /// The version whose migration adds the actor (see [`backfill_actors`]).
-const ACTORS_VERSION: usize = 5;
+const ACTORS_VERSION: usize = 6;
 
 /// Names the agent of every `ai coding` heartbeat that has none, by the rule new ones follow
 /// ([`crate::agent::actor_for`]), as SQLite's migration does.

@@ -1495,6 +1495,37 @@ impl Snapshot for SqliteSnapshot<'_> {
             .flatten())
     }
 
+    fn dependencies(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(i64, &str, Vec<String>),
+    ) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT h.time_ms, e.value, h.dependencies FROM heartbeats h
+                 JOIN strings e ON e.id = h.entity
+                 WHERE h.user_id = ?1 AND h.time_ms >= ?2 AND h.time_ms < ?3
+                   AND h.dependencies IS NOT NULL
+                 ORDER BY h.time_ms",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query((user, start, end)).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let deps: String = r.get(2).map_err(|e| self.err(e))?;
+            each(
+                r.get(0).map_err(|e| self.err(e))?,
+                r.get_ref(1)
+                    .and_then(|v| v.as_str().map_err(Into::into))
+                    .map_err(|e| self.err(e))?,
+                serde_json::from_str(&deps).unwrap_or_default(),
+            );
+        }
+        Ok(())
+    }
+
     fn projects(&self, user: UserId) -> Result<Vec<(String, DayNum, DayNum)>> {
         self.rows(
             "SELECT s.value, min(d.day), max(d.day) FROM daily d JOIN strings s ON s.id = d.project

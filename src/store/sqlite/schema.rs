@@ -116,7 +116,7 @@ fn rehash_heartbeats(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
 
 /// The version whose migration adds the actor: `ai coding` heartbeats stored before it get
 /// their agent in [`backfill_actors`].
-const ACTORS_VERSION: usize = 7;
+const ACTORS_VERSION: usize = 8;
 
 /// Names the agent of every `ai coding` heartbeat that has none, by the rule new ones follow
 /// ([`crate::agent::actor_for`]): the shell's `claude` is `claude-code`, and so on.
@@ -352,7 +352,13 @@ pub const MIGRATIONS: &[&str] = &[
         DELETE FROM web_badges WHERE user_id = old.id;
     END;
     ",
-    // 7: agents — who did the work (strings.id of the agent; NULL = the human), and WakaTime's
+    // 7: time per dependency (WakaTime's `dependencies`) reads only the heartbeats that list
+    // some; most list none, and then the index stays empty.
+    "
+    CREATE INDEX heartbeats_with_dependencies ON heartbeats (user_id, time_ms)
+        WHERE dependencies IS NOT NULL;
+    ",
+    // 8: agents — who did the work (strings.id of the agent; NULL = the human), and WakaTime's
     // AI fields (line changes of the AI and of the human, the agent's session and model as
     // strings.id, tokens). The daily rollup is keyed by the actor too: rebuilt, and every
     // user's rollups recomputed under their rules (`rollup_rules` cleared). `ai coding`
@@ -384,7 +390,7 @@ pub const MIGRATIONS: &[&str] = &[
     DELETE FROM daily_entities;
     UPDATE users SET rollup_rules = NULL;
     ",
-    // 8: focus timers (`tf focus`): one row per session, `end_ms` NULL while it runs; at most
+    // 9: focus timers (`tf focus`): one row per session, `end_ms` NULL while it runs; at most
     // one runs per user.
     "
     CREATE TABLE focus_sessions (

@@ -164,7 +164,7 @@ fn ai_coding_heartbeats_get_their_agent_in_the_migration() {
     let path = dir.path().join("t.db");
     {
         let mut conn = Connection::open(&path).unwrap();
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().take(6) {
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().take(7) {
             let tx = conn.transaction().unwrap();
             tx.execute_batch(sql).unwrap();
             tx.pragma_update(None, "user_version", i as i64 + 1)
