@@ -781,6 +781,10 @@ fn a_focus_timer_stopped_early() {
     let log = env.tf_json(["focus", "log", "--json"]);
     assert_eq!(log[0]["completed"], false, "{log}");
     assert!(log[0]["end_ms"].is_number(), "{log}");
+    // No activity in it: 0, not the -0.0 an empty f64 sum gives (the table showed "-0").
+    assert_eq!(log[0]["active_seconds"].to_string(), "0.0", "{log}");
+    let text = env.tf_ok(["focus", "log"]);
+    assert!(!text.contains("-0"), "{text}");
     assert!(focus_status(&env)["running"].is_null());
 }
 

@@ -166,7 +166,8 @@ pub(crate) fn entry(
         end,
     )?;
     Ok(FocusEntry {
-        active_seconds: projects.iter().map(|r| r.seconds).sum(),
+        // A fold from +0: an empty f64 sum is -0.0, which prints as "-0".
+        active_seconds: projects.iter().fold(0.0, |a, r| a + r.seconds),
         elapsed_seconds: (end - f.start_ms) as f64 / 1000.0,
         remaining_seconds: f
             .end_ms
