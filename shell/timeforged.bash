@@ -105,6 +105,29 @@ __TF_PATH__
         (__tf_send end "${now/,/.}" "$1" &) </dev/null >/dev/null 2>&1
     }
 
+    # The focus timer's bell (`tf focus`): when it cannot show a desktop notification, the daemon
+    # writes the id of the timer that rang to this file, and each shell rings the terminal bell
+    # once for it, at its next prompt. What is there already when the shell starts is old news.
+    IFS= read -r __tf_bell <<'__TF_PATH__'
+@TF_BELL@
+__TF_PATH__
+    if [[ -z ${__tf_bell_seen+set} ]]; then
+        __tf_bell_seen=
+        [[ -s $__tf_bell ]] && IFS= read -r __tf_bell_seen <"$__tf_bell" 2>/dev/null
+    fi
+
+    # A stat per prompt, and a read (a builtin: no fork) only when the file is there.
+    __tf_ring() {
+        [[ -s $__tf_bell ]] || return 0
+        local id=
+        IFS= read -r id <"$__tf_bell" 2>/dev/null
+        if [[ -n $id && $id != "$__tf_bell_seen" ]]; then
+            __tf_bell_seen=$id
+            printf '\a'
+        fi
+        return 0
+    }
+
     if [[ -n ${bash_preexec_imported-}${__bp_imported-} ]]; then
         # bash-preexec passes the line as typed, and gives precmd functions the status in $?.
         __tf_bp_preexec() {
@@ -114,6 +137,7 @@ __TF_PATH__
         __tf_bp_precmd() {
             local status=$?
             __tf_command_finished "$status"
+            __tf_ring
             return "$status"
         }
         # shellcheck disable=SC2154 # bash-preexec declares both arrays.
@@ -144,6 +168,7 @@ __TF_PATH__
             __tf_armed=1
             # The number the next line will have in history if it is saved there.
             __tf_histcmd=${HISTCMD-}
+            __tf_ring
             return "$status"
         }
 

@@ -21,6 +21,26 @@ if status is-interactive
         and set -g __tf_tty_arg --tty=$tty
     end
 
+    # The focus timer's bell (`tf focus`): when it cannot show a desktop notification, the
+    # daemon writes the id of the timer that rang to this file, and each shell rings the
+    # terminal bell once for it, at its next prompt. What is there already when the shell
+    # starts is old news.
+    set -g __tf_bell '@TF_BELL@'
+    if not set -q __tf_bell_seen
+        set -g __tf_bell_seen ''
+        test -s $__tf_bell; and read -g __tf_bell_seen <$__tf_bell 2>/dev/null
+    end
+
+    function __tf_ring
+        test -s $__tf_bell; or return 0
+        read -l id <$__tf_bell 2>/dev/null
+        if test -n "$id"; and test "$id" != "$__tf_bell_seen"
+            set -g __tf_bell_seen $id
+            printf '\a'
+        end
+        return 0
+    end
+
     # Defining a function again replaces it and its event handler: sourcing twice is harmless.
     function __tf_preexec --on-event fish_preexec
         test "$TIMEFORGED_SHELL_DISABLED" = 1; and return
@@ -40,5 +60,6 @@ if status is-interactive
         command /bin/sh -c '"$@" </dev/null >/dev/null 2>&1 &' sh $__tf_bin hook end \
             --shell=fish --pid=$fish_pid $__tf_tty_arg --cwd=$__tf_cwd "--command=$__tf_command" \
             --status=$command_status --duration-ms=$CMD_DURATION </dev/null >/dev/null 2>&1
+        __tf_ring
     end
 end

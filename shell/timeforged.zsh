@@ -129,6 +129,7 @@ __TF_PATH__
         _tf_start=
       } 2>/dev/null
     fi
+    [[ -s $_tf_bell ]] && _tf_ring
     return $last_status
   }
 
@@ -141,6 +142,24 @@ __TF_PATH__
       _tf_who="\"shell\":\"zsh\",\"pid\":$$,\"tty\":\"$_tf_json\""
     }
   fi
+
+  # The focus timer's bell (`tf focus`): when it cannot show a desktop notification, the daemon
+  # writes the id of the timer that rang to this file, and each shell rings the terminal bell
+  # once for it, at its next prompt. What is there already when the shell starts is old news.
+  typeset -g _tf_bell=${_tf_spool:h}/focus.bell _tf_bell_seen=
+  [[ -s $_tf_bell ]] && { IFS= read -r _tf_bell_seen < $_tf_bell } 2>/dev/null
+
+  # A stat per prompt, and a read only when the file is there.
+  _tf_ring() {
+    [[ -s $_tf_bell ]] || return 0
+    local id=
+    { IFS= read -r id < $_tf_bell } 2>/dev/null
+    if [[ -n $id && $id != $_tf_bell_seen ]]; then
+      _tf_bell_seen=$id
+      print -n $'\a'
+    fi
+    return 0
+  }
 
   # add-zsh-hook appends each function once, after the user's own, which keep running.
   autoload -Uz add-zsh-hook

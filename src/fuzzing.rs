@@ -9,7 +9,7 @@ use crate::calendar::Calendar;
 use crate::config::{Config, ConfigError, ShellConfig, WeekStart};
 use crate::model::{Heartbeat, Source, ValidationError, seconds_to_ms};
 use crate::protocol::{
-    ItemError, MAX_LINE_BYTES, Parsed, Request, Response, parse_line, parse_request,
+    FocusAction, ItemError, MAX_LINE_BYTES, Parsed, Request, Response, parse_line, parse_request,
     parse_response, to_line,
 };
 use crate::shell::{ShellEvent, ShellRules};
@@ -189,7 +189,9 @@ fn before_storage(request: Request) {
         | Request::Timeline { range }
         | Request::Log { range, .. }
         | Request::Branches { range, .. }
-        | Request::Commits { range, .. } => {
+        | Request::Commits { range, .. }
+        | Request::Lanes { range, .. }
+        | Request::Focus(FocusAction::Log { range }) => {
             for cal in calendars() {
                 for week_start in [WeekStart::Monday, WeekStart::Sunday] {
                     if let Ok((start, end)) =
@@ -208,7 +210,14 @@ fn before_storage(request: Request) {
                 assert!(e.contains(':'), "git event error names no field: {e}");
             }
         }
+        Request::Agent(event) => agent_event(&event),
+        Request::Focus(FocusAction::Start(mut plan)) => {
+            if let Err(e) = plan.validate() {
+                validation_error(&e);
+            }
+        }
         Request::Hello { .. }
+        | Request::Focus(FocusAction::Stop | FocusAction::Status)
         | Request::Status
         | Request::SyncNow
         | Request::SyncStatus
@@ -217,6 +226,26 @@ fn before_storage(request: Request) {
         | Request::Watch(_)
         | Request::Subscribe
         | Request::Shutdown => {}
+    }
+}
+
+/// An agent hook's event becomes at most one heartbeat (as `daemon::agent` makes it), which
+/// either validates or is refused with the field named.
+fn agent_event(event: &crate::agent::AgentEvent) {
+    for (project, root) in [(None, None), (Some("project"), Some("/home/fuzz/project"))] {
+        let made = crate::agent::heartbeat(
+            event,
+            project.map(str::to_string),
+            Some("main".into()),
+            root.map(str::to_string),
+            Some("machine".into()),
+        );
+        if let Some(mut h) = made {
+            match h.validate(NOW) {
+                Ok(()) => valid_heartbeat(&h),
+                Err(e) => validation_error(&e),
+            }
+        }
     }
 }
 

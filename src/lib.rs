@@ -1,12 +1,14 @@
 //! TimeForged: a local-first tracker of developer time. The daemon (`timeforged`) and the CLI
 //! (`tf`) are thin binaries over this library; `daemon::run` starts a real daemon in-process.
 
+pub mod agent;
 pub mod apikey;
 pub mod calendar;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod focus;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod git;

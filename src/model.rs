@@ -12,6 +12,10 @@ pub const MAX_STRING_BYTES: usize = 512;
 pub const MAX_FUTURE_SECONDS: f64 = 3600.0;
 /// Largest JSON line on the socket or request body, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest net line change one heartbeat may carry, either way: more is a bug in the sender.
+pub const MAX_LINE_CHANGES: u64 = 1_000_000;
+/// Most tokens one heartbeat may report (input or output): far beyond any model's context.
+pub const MAX_TOKENS: i64 = 100_000_000;
 
 crate::named::named_enum! {
     /// What the entity names. WakaTime's four plus `command` for shell activity.
@@ -57,6 +61,8 @@ pub struct Category(u8);
 impl Category {
     pub const CODING: Category = Category(0);
     pub const BROWSING: Category = Category(4);
+    /// Work done by a coding agent: such heartbeats are agent time (see [`Heartbeat::actor`]).
+    pub const AI_CODING: Category = Category(18);
 
     /// Accepts WakaTime's spellings case-insensitively, with `-` or `_` for spaces.
     pub fn parse(s: &str) -> Option<Self> {
@@ -136,6 +142,8 @@ crate::named::named_enum! {
         Manual = "manual",
         Import = "import",
         Sync = "sync",
+        /// A coding agent's hook (`tf agent event`).
+        Agent = "agent",
     }
 }
 
@@ -199,6 +207,44 @@ pub struct Heartbeat {
     /// Free-form data for custom event kinds (task, ticket, agent session …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Who did the work: `None` for the human, else the agent (`claude-code`, `codex`, …).
+    /// Filled in by [`Heartbeat::validate`] for `ai coding` heartbeats that do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// WakaTime's AI fields: net lines the AI changed (negative when it removed more than it
+    /// added, as WakaTime counts them) …
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ai_line_changes: Option<i64>,
+    /// … net lines the human changed …
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub human_line_changes: Option<i64>,
+    /// … the agent's session id …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_session: Option<String>,
+    /// … and tokens used since the previous heartbeat.
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ai_input_tokens: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ai_output_tokens: Option<i64>,
+    /// The AI model (`opus-4.1`), read from the User-Agent when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_model: Option<String>,
 }
 
 fn default_type() -> EntityType {
@@ -486,6 +532,13 @@ impl Heartbeat {
             user_agent: None,
             source: None,
             meta: None,
+            actor: None,
+            ai_line_changes: None,
+            human_line_changes: None,
+            ai_session: None,
+            ai_input_tokens: None,
+            ai_output_tokens: None,
+            ai_model: None,
         }
     }
 
@@ -531,6 +584,8 @@ impl Heartbeat {
             ("editor", &mut self.editor),
             ("os", &mut self.os),
             ("user_agent", &mut self.user_agent),
+            ("ai_session", &mut self.ai_session),
+            ("ai_model", &mut self.ai_model),
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 *value = None;
@@ -554,6 +609,44 @@ impl Heartbeat {
                 return Err(ValidationError::new(field, "must not be negative"));
             }
         }
+        for (field, value) in [
+            ("ai_line_changes", self.ai_line_changes),
+            ("human_line_changes", self.human_line_changes),
+        ] {
+            if value.is_some_and(|v| v.unsigned_abs() > MAX_LINE_CHANGES) {
+                return Err(ValidationError::new(
+                    field,
+                    format!(
+                        "{} lines is not a real change (at most {MAX_LINE_CHANGES} either way)",
+                        value.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        for (field, value) in [
+            ("ai_input_tokens", self.ai_input_tokens),
+            ("ai_output_tokens", self.ai_output_tokens),
+        ] {
+            match value {
+                Some(v) if v < 0 => {
+                    return Err(ValidationError::new(field, "must not be negative"));
+                }
+                Some(v) if v > MAX_TOKENS => {
+                    return Err(ValidationError::new(
+                        field,
+                        format!("{v} tokens in one heartbeat is not real (at most {MAX_TOKENS})"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.actor = match self.actor.take() {
+            Some(a) => {
+                crate::agent::actor_name(&a).map_err(|e| ValidationError::new("actor", e))?
+            }
+            None if self.category == Category::AI_CODING => Some(crate::agent::actor_for(self)),
+            None => None,
+        };
         if let Some(meta) = &self.meta {
             let size = serde_json::to_string(meta)
                 .map(|s| s.len())

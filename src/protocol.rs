@@ -118,6 +118,33 @@ pub enum Request {
     },
     /// A one-time sign-in link to the web dashboard (answered with `web_login`).
     WebLogin,
+    /// A coding agent's hook event (answered with `ok`); hooks spool it.
+    Agent(crate::agent::AgentEvent),
+    /// Human and agent time side by side (answered with `lanes`).
+    Lanes {
+        #[serde(default)]
+        range: RangeSpec,
+        #[serde(default)]
+        filters: Filters,
+        #[serde(default)]
+        timeout_minutes: Option<u32>,
+    },
+    /// Start, stop or look at the focus timer (answered with `focus` or `focus_log`).
+    Focus(FocusAction),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum FocusAction {
+    Start(crate::focus::FocusPlan),
+    /// Stop the running timer early.
+    Stop,
+    Status,
+    /// Focus sessions of a range, each with its real activity.
+    Log {
+        #[serde(default)]
+        range: RangeSpec,
+    },
 }
 
 fn yes() -> bool {
@@ -206,6 +233,11 @@ pub enum Response {
     /// The dashboard's address with a one-time sign-in token (`tf web`).
     WebLogin {
         url: String,
+    },
+    Lanes(Box<crate::report::ai::Lanes>),
+    Focus(Box<FocusReply>),
+    FocusLog {
+        sessions: Vec<FocusEntry>,
     },
     LogChunk {
         #[serde(default)]
@@ -406,6 +438,12 @@ pub struct StatusInfo {
     /// Sync targets, when any is configured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sync: Vec<SyncTarget>,
+    /// The running focus timer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<FocusEntry>,
+    /// Agent sessions whose hooks reported in the last hour.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<AgentSeen>,
     /// The settings in force, where they came from, and what of the file is not applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<ConfigState>,
@@ -415,6 +453,48 @@ pub struct StatusInfo {
     /// Who started the daemon when not `tf`: `systemd` (socket activation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
+}
+
+/// The running focus timer (none when none runs), and the session a `stop` ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FocusReply {
+    #[serde(default)]
+    pub running: Option<FocusEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<FocusEntry>,
+}
+
+/// A focus session with what happened in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FocusEntry {
+    #[serde(flatten)]
+    pub session: crate::focus::FocusSession,
+    /// Seconds of the human's own activity in it (the human lane: agents working meanwhile do
+    /// not count), up to its end or now.
+    pub active_seconds: f64,
+    /// Seconds from its start to its end (or now, while it runs).
+    pub elapsed_seconds: f64,
+    /// For a running timer: seconds until it rings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_seconds: Option<f64>,
+    /// Active time per project, most first.
+    #[serde(default)]
+    pub projects: Vec<crate::report::Row>,
+}
+
+/// An agent session seen by its hooks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSeen {
+    pub agent: String,
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Unix seconds of the last event.
+    pub last_seen: f64,
+    /// Unix seconds since when it has been working (a prompt or a tool without a stop since).
+    #[serde(default)]
+    pub working_since: Option<f64>,
 }
 
 /// The daemon's settings: what `tf` compares its own with.
@@ -549,7 +629,7 @@ impl ProtocolError {
     }
 }
 
-const REQUEST_TYPES: [&str; 22] = [
+const REQUEST_TYPES: [&str; 25] = [
     "hello",
     "status",
     "heartbeats",
@@ -572,6 +652,9 @@ const REQUEST_TYPES: [&str; 22] = [
     "sync_status",
     "config",
     "web_login",
+    "agent",
+    "lanes",
+    "focus",
 ];
 
 /// A parsed line; heartbeat items borrow from the line, so a large batch is read only once.

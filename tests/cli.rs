@@ -874,12 +874,12 @@ fn export_csv_has_a_header_and_quotes_fields() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "time,entity,type,category,project,branch,language,is_write,lines,lineno,cursorpos,machine,editor,os,user_agent,source,dependencies"
+        "time,entity,type,category,project,branch,language,is_write,lines,lineno,cursorpos,machine,editor,os,user_agent,source,dependencies,actor,ai_line_changes,human_line_changes,ai_session,ai_input_tokens,ai_output_tokens,ai_model"
     );
     assert_eq!(
         lines[1],
         format!(
-            "{t:.3},\"/w/a,\"\"b\"\".rs\",file,writing tests,\"p,q\",main,Rust,true,10,3,,box,vim,linux,\"ua \"\"x\"\"\",manual,d1;d2"
+            "{t:.3},\"/w/a,\"\"b\"\".rs\",file,writing tests,\"p,q\",main,Rust,true,10,3,,box,vim,linux,\"ua \"\"x\"\"\",manual,d1;d2,,,,,,,"
         )
     );
     assert!(

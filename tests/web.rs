@@ -586,6 +586,236 @@ fn pages_and_charts_show_what_tf_report_says() {
     }
 }
 
+/// `(lane, seconds)` of each `data-lane` element with seconds in `html`, in order.
+fn lane_seconds(html: &str) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("data-lane=\"") {
+        rest = &rest[i + 11..];
+        let lane = rest.split('"').next().unwrap_or_default().to_string();
+        let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
+        if let Some(j) = tag.find("data-seconds=\"") {
+            let secs: f64 = tag[j + 14..]
+                .split('"')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("data-seconds is a number");
+            out.push((lane, secs));
+        }
+    }
+    out
+}
+
+/// Issue 15: the overview and the day page show the human's lane and the agents' side by side
+/// — the numbers of `tf report --ai --json` for the same range and filters (computed by hand
+/// here too), the day's lanes drawn on its time axis, a row per agent — and nothing of agents
+/// on a day without them.
+///
+/// Minutes from t0: the human edits at 0, 5, 10, 20 (lane 0–20 = 20m, 7 lines); Claude Code,
+/// through `tf agent event` as its hook runs it, at 8, 12 (an edit, +4 lines), 25 (stop): 17m;
+/// Codex at 40, 50: 10m. Agents 27m, overlap 8–20 = 12m, either 35m.
+#[test]
+fn the_human_and_agent_lanes_are_those_of_tf_report_ai() {
+    const MIN: f64 = 60.0;
+    let (tz, offset) = common::noon_zone();
+    let mut env = TestEnv::with_tz(&tz);
+    env.start_daemon();
+    let mut c = env.connect();
+    let dir = env.scratch().join("work").join("app");
+    std::fs::create_dir_all(dir.join("src")).expect("create the project");
+    std::fs::write(dir.join(".wakatime-project"), "app\nmain\n").expect("name the project");
+    let file = dir.join("src/lib.rs").display().to_string();
+    let cwd = dir.display().to_string();
+    // About 9:30 local time today.
+    let t0 = (common::now_secs() / 60.0).floor() * 60.0 - 150.0 * MIN;
+    let at = |m: f64| t0 + m * MIN;
+    let mut human: Vec<Value> = [0.0, 5.0, 10.0, 20.0]
+        .iter()
+        .map(|&m| beat(at(m), &file, "app", "main", "Rust"))
+        .collect();
+    human[3]["human_line_changes"] = json!(7);
+    let r = c.heartbeats(&human);
+    assert_eq!(r["accepted"], 4, "{r}");
+    for (agent, session, m, event, more) in [
+        ("claude-code", "cc-1", 8.0, "UserPromptSubmit", vec![]),
+        (
+            "claude-code",
+            "cc-1",
+            12.0,
+            "PostToolUse",
+            vec!["--file", file.as_str(), "--line-changes", "4"],
+        ),
+        ("claude-code", "cc-1", 25.0, "Stop", vec![]),
+        ("codex", "cx-1", 40.0, "prompt", vec![]),
+        ("codex", "cx-1", 50.0, "stop", vec![]),
+    ] {
+        let time = at(m).to_string();
+        let mut args = vec![
+            "agent",
+            "event",
+            "--agent",
+            agent,
+            "--event",
+            event,
+            "--cwd",
+            &cwd,
+            "--session",
+            session,
+            "--time",
+            &time,
+        ];
+        args.extend(more);
+        let out = env.tf(&args);
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "{args:?}: {}",
+            show(&out)
+        );
+    }
+    common::wait_for("the agents' events to be stored", || {
+        (c.count() == 9).then_some(())
+    });
+
+    let today = common::local_date(common::now_secs(), offset);
+    let want = env.tf_json(["report", "--from", &today, "--to", &today, "--ai", "--json"]);
+    let ai = &want["ai"];
+    // By hand, so that the page and tf cannot agree on a wrong number.
+    assert_eq!(ai["human"]["seconds"], 20.0 * MIN, "{ai}");
+    assert_eq!(ai["agent"]["seconds"], 27.0 * MIN, "{ai}");
+    assert_eq!(ai["overlap_seconds"], 12.0 * MIN, "{ai}");
+    assert_eq!(ai["either_seconds"], 35.0 * MIN, "{ai}");
+    let lanes = |ai: &Value| {
+        vec![
+            (
+                "human".to_string(),
+                ai["human"]["seconds"].as_f64().unwrap(),
+            ),
+            (
+                "agent".to_string(),
+                ai["agent"]["seconds"].as_f64().unwrap(),
+            ),
+            (
+                "overlap".to_string(),
+                ai["overlap_seconds"].as_f64().unwrap(),
+            ),
+            ("either".to_string(), ai["either_seconds"].as_f64().unwrap()),
+        ]
+    };
+    let agent_rows = |ai: &Value| -> Vec<(String, f64)> {
+        ai["agents"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no agents in {ai}"))
+            .iter()
+            .map(|a| {
+                (
+                    a["name"].as_str().unwrap().to_string(),
+                    a["seconds"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        agent_rows(ai),
+        vec![
+            ("claude-code".into(), 17.0 * MIN),
+            ("codex".into(), 10.0 * MIN)
+        ]
+    );
+
+    let l = Local {
+        env,
+        now: common::now_secs(),
+        offset,
+    };
+    let b = l.browser();
+
+    // The day: its JSON carries `ai` as tf prints it; the page shows the same numbers.
+    let day = b.json(&format!("/day?date={today}&format=json"));
+    assert_eq!(day["ai"], *ai);
+    let html = b.page(&format!("/day?date={today}"));
+    let shown = section(&html, "data-section=\"lanes\"", "</section>");
+    let totals = section(shown, "<dl", "</dl>");
+    assert_eq!(lane_seconds(totals), lanes(ai));
+    let table = section(shown, "<table", "</table>");
+    assert_eq!(named_seconds(table), agent_rows(ai));
+    for (lane, lines) in [("human", 7), ("agent", 4)] {
+        let row = section(table, &format!("<tr data-lane=\"{lane}\""), ">");
+        assert_eq!(
+            attr_after(row, "data-line-changes=\""),
+            lines.to_string(),
+            "{lane}: {row}"
+        );
+        assert_eq!(ai[lane]["line_changes"], lines, "{ai}");
+    }
+    assert!(table.contains("Claude Code"), "{table}");
+    // The drawing: each lane's stretches add up to its time; the human's is one stretch.
+    let chart = section(shown, "data-chart=\"lanes\"", "</svg>");
+    let seconds_in = |markup: &str| -> Vec<f64> {
+        markup
+            .split("data-seconds=\"")
+            .skip(1)
+            .map(|p| p.split('"').next().unwrap().parse().expect("a number"))
+            .collect()
+    };
+    for (lane, stretches) in [("human", 1), ("agent", 2)] {
+        let g = section(chart, &format!("<g data-lane=\"{lane}\""), "</g>");
+        let all = seconds_in(g);
+        assert_eq!(all.len(), 1 + stretches, "{lane}: {g}");
+        assert_eq!(all[0], ai[lane]["seconds"].as_f64().unwrap(), "{lane}");
+        let parts: f64 = all[1..].iter().sum();
+        assert!(
+            (parts - all[0]).abs() < 1e-6,
+            "{lane}: {parts} vs {}",
+            all[0]
+        );
+    }
+
+    // The overview of today draws them too; of the week, the numbers of `tf report week --ai`.
+    let html = b.page("/?range=today");
+    let shown = section(&html, "data-section=\"lanes\"", "</section>");
+    assert_eq!(lane_seconds(section(shown, "<dl", "</dl>")), lanes(ai));
+    assert!(shown.contains("data-chart=\"lanes\""));
+    let week = l.env.tf_json(["report", "week", "--ai", "--json"]);
+    let html = b.page("/?range=week");
+    let shown = section(&html, "data-section=\"lanes\"", "</section>");
+    assert_eq!(
+        lane_seconds(section(shown, "<dl", "</dl>")),
+        lanes(&week["ai"])
+    );
+    assert_eq!(
+        named_seconds(section(shown, "<table", "</table>")),
+        agent_rows(&week["ai"])
+    );
+    assert!(
+        !shown.contains("data-chart=\"lanes\""),
+        "a week has no day axis"
+    );
+
+    // Filters are tf's: a project with no agent time shows no lanes, nor does a day without
+    // agents.
+    let filtered = l.env.tf_json([
+        "report",
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--ai",
+        "--json",
+        "--project",
+        "elsewhere",
+    ]);
+    assert_eq!(filtered["ai"]["either_seconds"], 0.0, "{filtered}");
+    let html = b.page(&format!("/day?date={today}&project=elsewhere"));
+    assert!(!html.contains("data-section=\"lanes\""));
+    let yesterday = common::local_date(common::now_secs() - 86_400.0, offset);
+    let html = b.page(&format!("/day?date={yesterday}"));
+    assert!(!html.contains("data-section=\"lanes\""));
+    assert_eq!(
+        b.json(&format!("/day?date={yesterday}&format=json"))["ai"]["either_seconds"],
+        0.0
+    );
+}
+
 #[test]
 fn bad_query_parameters_get_a_page_that_says_what_is_wrong() {
     let l = local();

@@ -4,7 +4,20 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = timeforged::cli::Cli::parse();
+    let cli = match timeforged::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // An agent's hook must never fail: exit status 2 would block the agent's tool call.
+        Err(e)
+            if e.use_stderr()
+                && timeforged::cli::agent::is_agent_event(
+                    &std::env::args_os().collect::<Vec<_>>(),
+                ) =>
+        {
+            timeforged::cli::agent::arguments_refused(&e);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => e.exit(),
+    };
     match timeforged::cli::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -192,6 +192,16 @@ pub enum Command {
     /// Send a shell event (used by the bash and fish hooks; never prints, always succeeds).
     #[command(hide = true)]
     Hook(HookArgs),
+    /// Record what a coding agent does: `tf agent event` is the command of its hooks.
+    Agent {
+        #[command(subcommand)]
+        action: AgentCommand,
+    },
+    /// A focus timer kept by the daemon, with how much of it was real activity.
+    Focus {
+        #[command(subcommand)]
+        action: FocusCommand,
+    },
     /// Print shell completions (they offer ranges, --by dimensions and your project names).
     #[command(after_long_help = COMPLETIONS_HELP)]
     Completions { shell: clap_complete::Shell },
@@ -224,7 +234,8 @@ pub enum CompleteWhat {
 
 const STATUS_FORMAT_HELP: &str = "FMT placeholders: {today} (today's total, 3h 05m), {project}, \
 {branch}, {language} (of the latest heartbeat, while it is active: within the timeout), \
-{running} (the command a shell is running now, and for how long), {{ and }} for braces. An \
+{running} (the command a shell is running now, and for how long), {focus} (the focus \
+timer's minutes left, `12m left`, or nothing), {{ and }} for braces. An \
 unknown placeholder is an error (exit 2). When the daemon is not running it prints an empty \
 line and exits 0.\n\nExamples: tf status --format '{today}' (tmux: set -g status-right \
 '#(tf status --format \"{project} {today}\")'), RPROMPT='$(tf status --format \"{today}\")'.";
@@ -258,7 +269,7 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub range: RangeArgs,
     /// Group by: project (default), language, branch, ticket, category, entity, editor,
-    /// machine, os, source, day (repeatable, or comma-separated).
+    /// machine, os, source, day, actor (human or the agent; repeatable, or comma-separated).
     #[arg(long = "by", value_name = "DIM", value_parser = DimsParser, hide_possible_values = true)]
     pub by: Vec<DimList>,
     /// Only time on this project (repeatable: any of them).
@@ -279,6 +290,102 @@ pub struct ReportArgs {
     /// Print CSV: dimension,name,seconds,percent (first row: the total).
     #[arg(long)]
     pub csv: bool,
+    /// Human and agent time side by side: each on its own timeline, their overlap, the line
+    /// changes and tokens of each (an `ai` object with --json).
+    #[arg(long)]
+    pub ai: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Record one event of a coding agent (never prints, always exits 0, never waits for the
+    /// daemon).
+    ///
+    /// Reads the hook's JSON payload from stdin as Claude Code sends it (session_id,
+    /// hook_event_name, cwd, tool_name, tool_input.file_path, …), or from PAYLOAD; flags fill
+    /// in or override what the payload says, so other agents can pass only flags. The daemon
+    /// makes an `ai coding` heartbeat of it, credited to the agent: the file the tool touched,
+    /// else the project of the directory. A payload that is not JSON is dropped with a line in
+    /// the daemon's log.
+    Event(AgentEventArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentEventArgs {
+    /// The agent: claude-code, codex, aider, … (any name of letters, digits, '-', '_', '.').
+    #[arg(long)]
+    pub agent: String,
+    /// The event: Claude Code's hook names (UserPromptSubmit, PreToolUse, PostToolUse, Stop,
+    /// SessionStart, SessionEnd), or prompt, tool, edit, stop, session-end, …; given, stdin is
+    /// not read.
+    #[arg(long)]
+    pub event: Option<std::ffi::OsString>,
+    /// The agent's working directory (default: the current one); gives project and branch.
+    #[arg(long)]
+    pub cwd: Option<std::ffi::OsString>,
+    /// The file the agent touched (relative to --cwd).
+    #[arg(long)]
+    pub file: Option<std::ffi::OsString>,
+    /// The file was written.
+    #[arg(long)]
+    pub write: bool,
+    /// Net lines the agent changed in the file (added minus removed).
+    #[arg(long, allow_hyphen_values = true)]
+    pub line_changes: Option<i64>,
+    /// The agent's session id.
+    #[arg(long)]
+    pub session: Option<std::ffi::OsString>,
+    /// The AI model.
+    #[arg(long)]
+    pub model: Option<std::ffi::OsString>,
+    /// The tool it used.
+    #[arg(long)]
+    pub tool: Option<std::ffi::OsString>,
+    /// When it happened, in unix seconds (default: now; hooks run as it happens).
+    #[arg(long)]
+    pub time: Option<f64>,
+    /// The payload itself, instead of stdin (as Codex's notify passes it).
+    pub payload: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FocusCommand {
+    /// Start a focus timer (one at a time); at its end a desktop notification, or the
+    /// terminal bell at your next prompt.
+    Start {
+        /// How long: 25m (the default), 1h30m, 90s, or minutes (50); 1 second to 12 hours.
+        duration: Option<String>,
+        /// What the session is for.
+        #[arg(long)]
+        project: Option<String>,
+        /// A note kept with the session.
+        #[arg(long)]
+        note: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop the running timer early.
+    Stop {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The running timer: time left, and your activity so far.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Focus sessions of a range, each with how much of it was real activity, on which
+    /// projects.
+    Log {
+        #[command(flatten)]
+        range: RangeArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -599,6 +706,16 @@ pub enum SetupTarget {
         #[arg(long)]
         dry_run: bool,
         /// Restore the file as it was before `tf setup wakatime`.
+        #[arg(long)]
+        undo: bool,
+    },
+    /// Add TimeForged's hooks to Claude Code's ~/.claude/settings.json (backed up; other
+    /// settings and hooks kept), so its work counts as agent time.
+    ClaudeCode {
+        /// Show the file as it would be written, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Remove TimeForged's hooks again (everything else stays).
         #[arg(long)]
         undo: bool,
     },

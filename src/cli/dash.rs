@@ -174,13 +174,24 @@ impl DaemonSource {
         else {
             return Err("unexpected answer to sessions".into());
         };
-        let current = if load.offset == 0 {
+        let (current, focus) = if load.offset == 0 {
             match self.request(&Request::Status)? {
-                Response::Status(status) => current(&status, &sessions),
-                _ => None,
+                Response::Status(status) => (
+                    current(&status, &sessions),
+                    status.focus.as_ref().map(focus),
+                ),
+                _ => (None, None),
             }
         } else {
-            None
+            (None, None)
+        };
+        let lanes = match self.request(&Request::Lanes {
+            range: days(day, day),
+            filters: Filters::default(),
+            timeout_minutes: None,
+        })? {
+            Response::Lanes(l) => lanes(&l),
+            _ => None,
         };
         Ok(tui::Data::Today(tui::TodayData {
             label: day.strftime("%a %-d %b %Y").to_string(),
@@ -193,6 +204,8 @@ impl DaemonSource {
             day_end_unix: instant(&report.end).0,
             now_unix: crate::calendar::now_seconds(),
             utc_offset_seconds: utc_offset,
+            lanes,
+            focus,
         }))
     }
 
@@ -448,6 +461,31 @@ fn short_path(path: &str, project: &str) -> String {
         Some(i) => path[i + marker.len()..].to_string(),
         None => path.to_string(),
     }
+}
+
+/// The day's lanes for the dashboard; none on a day without agent time (nothing to compare).
+fn lanes(l: &crate::report::ai::Lanes) -> Option<Box<tui::Lanes>> {
+    (l.agent.seconds > 0.0).then(|| {
+        Box::new(tui::Lanes {
+            human_seconds: l.human.seconds,
+            agent_seconds: l.agent.seconds,
+            overlap_seconds: l.overlap_seconds,
+            agents: l
+                .agents
+                .iter()
+                .map(|a| tui::Bar::new(a.name.clone(), a.seconds))
+                .collect(),
+        })
+    })
+}
+
+fn focus(f: &crate::protocol::FocusEntry) -> Box<tui::Focus> {
+    Box::new(tui::Focus {
+        due_unix: f.session.due_ms() as f64 / 1000.0,
+        planned_seconds: f.session.planned_ms as f64 / 1000.0,
+        active_seconds: f.active_seconds,
+        project: f.session.project.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ pub(crate) fn deliver(line: &str, timeout: Duration) {
 
 /// The paths and `shell.spool_max_bytes`. A broken config must not break the shell or git: the
 /// defaults then.
-fn spool_target() -> Option<(Paths, u64)> {
+pub(crate) fn spool_target() -> Option<(Paths, u64)> {
     match super::Context::load() {
         Ok(ctx) => Some((ctx.paths, ctx.config.shell.spool_max_bytes)),
         Err(_) => Paths::from_env()

@@ -23,6 +23,7 @@ macro_rules! pages {
 pub(crate) const PAGES: &[(&str, &[u8])] = pages!(
     "tf.1",
     "tf-add.1",
+    "tf-agent.1",
     "tf-apikey.1",
     "tf-branches.1",
     "tf-commits.1",
@@ -32,6 +33,7 @@ pub(crate) const PAGES: &[(&str, &[u8])] = pages!(
     "tf-dash.1",
     "tf-doctor.1",
     "tf-export.1",
+    "tf-focus.1",
     "tf-forget.1",
     "tf-git.1",
     "tf-heartbeat.1",
@@ -397,6 +399,19 @@ pub(crate) fn extra_sections(page: &str) -> Vec<(&'static str, Vec<Block>)> {
                          row being the total. Both default to --by project as well.",
                     ),
                     Para("Rows without a value are named (none)."),
+                    Para(
+                        "--by actor credits every moment to one actor, human or an agent \
+                         (claude-code, codex, …), on the one timeline: the rows add up to the \
+                         total. --ai shows the lanes instead: the human's time and the agents' \
+                         time each on its own timeline (same timeout), the time both were \
+                         active (overlap), and the net line changes and tokens of each; with \
+                         --json an \"ai\" object {\"human\": {\"seconds\", \"line_changes\"}, \
+                         \"agent\": {\"seconds\", \"line_changes\", \"input_tokens\", \
+                         \"output_tokens\", \"sessions\"}, \"overlap_seconds\", \
+                         \"either_seconds\", \"agents\": [{\"name\", \"seconds\", …}]}; with \
+                         --csv rows ai,human|agent|overlap|either and agent,NAME. --ai alone \
+                         leaves out the --by project table.",
+                    ),
                 ],
             ),
             (
@@ -409,7 +424,9 @@ pub(crate) fn extra_sections(page: &str) -> Vec<(&'static str, Vec<Block>)> {
                      tf report --from 09:30 --to now\n\
                      tf report --from 2026-11-01 --to 2026-11-15 --csv\n\
                      tf report 30d --project api --by ticket --json\n\
-                     tf report --from -2h --timeout 5",
+                     tf report --from -2h --timeout 5\n\
+                     tf report week --by actor              # human, claude-code, codex, …\n\
+                     tf report --ai                         # human and agent lanes side by side",
                 )],
             ),
             ("EXIT STATUS", exit_status()),

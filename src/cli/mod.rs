@@ -2,14 +2,18 @@
 //! The binary only parses arguments and calls [`run`].
 
 pub mod admin;
+pub mod agent;
 pub mod args;
+mod claude;
 mod corrections;
 mod dash;
 pub mod doctor;
+mod focus;
 pub mod format;
 mod git;
 mod git_report;
 mod hook;
+mod lanes;
 mod manual;
 mod prompt;
 pub mod service;
@@ -102,6 +106,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     // Hooks run on every prompt: no config errors, no output, no autostart.
     let cli = match cli.command {
         Command::Hook(args) => return Ok(hook::hook(args)),
+        // An agent's hook: no config errors, no output, no daemon, exit 0 whatever happens.
+        Command::Agent {
+            action: args::AgentCommand::Event(args),
+        } => return Ok(agent::event(args)),
         Command::Init { shell } => return hook::init(shell, &mut std::io::stdout().lock()),
         // Git hooks need neither the config nor the daemon (and must never fail a commit).
         Command::Git { action } => return git::run(action, &mut std::io::stdout().lock()),
@@ -170,6 +178,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Setup {
             target: args::SetupTarget::Wakatime { dry_run, undo },
         } => setup::setup_wakatime(&ctx, dry_run, undo, out),
+        Command::Setup {
+            target: args::SetupTarget::ClaudeCode { dry_run, undo },
+        } => claude::setup(dry_run, undo, out),
+        Command::Focus { action } => focus::run(&ctx, action, out),
         Command::Export {
             range,
             format,
@@ -180,6 +192,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config { action } => config(&ctx, action, out),
         Command::Complete { what } => manual::complete(&ctx, what, out),
         Command::Hook(_)
+        | Command::Agent { .. }
         | Command::Init { .. }
         | Command::Git { .. }
         | Command::Man { .. }
@@ -271,6 +284,22 @@ fn print_status(info: &StatusInfo, style: Style, out: &mut impl Write) -> Result
             )?;
         }
         None => writeln!(out, "current    {}", style.dim("no heartbeats yet"))?,
+    }
+    if let Some(f) = &info.focus {
+        writeln!(out, "focus      {}", focus::line(f, &cal, style))?;
+    }
+    for a in &info.agents {
+        let now = crate::calendar::now_seconds();
+        let state = match a.working_since {
+            Some(since) => style.accent(&format!("working for {}", format::duration(now - since))),
+            None => style.dim(&format!("idle for {}", format::duration(now - a.last_seen))),
+        };
+        let project = a
+            .project
+            .as_deref()
+            .map(|p| format!(" · {p}"))
+            .unwrap_or_default();
+        writeln!(out, "agent      {} · {state}{project}", a.agent)?;
     }
     writeln!(out, "heartbeats {}", info.heartbeats)?;
     match (&info.http, &info.http_error) {
@@ -426,26 +455,50 @@ fn report(ctx: &Context, args: ReportArgs, out: &mut impl Write) -> Result<ExitC
             by.push(*dim);
         }
     }
-    // The same default in every format: JSON and CSV readers expect the breakdown too.
-    if by.is_empty() {
+    // The same default in every format: JSON and CSV readers expect the breakdown too. The
+    // lane view alone (`--ai`) is a breakdown of its own.
+    if by.is_empty() && !args.ai {
         by.push(Dim::Project);
     }
+    let filters = Filters {
+        project: args.project,
+        branch: args.branch,
+        language: args.language,
+    };
     let request = Request::Report {
         range: range_spec(&args.range),
         by,
-        filters: Filters {
-            project: args.project,
-            branch: args.branch,
-            language: args.language,
-        },
+        filters: filters.clone(),
         timeout_minutes: args.timeout,
     };
     let mut client = ctx.client()?;
     let Response::Report(report) = client.request(&request)? else {
         bail!("unexpected answer to report")
     };
+    let ai = if args.ai {
+        let Response::Lanes(lanes) = client.request(&Request::Lanes {
+            range: range_spec(&args.range),
+            filters,
+            timeout_minutes: args.timeout,
+        })?
+        else {
+            bail!("unexpected answer to report --ai")
+        };
+        Some(lanes)
+    } else {
+        None
+    };
     if args.json {
-        return print_json(out, &report);
+        return match &ai {
+            Some(ai) => print_json(
+                out,
+                &lanes::WithLanes {
+                    report: &report,
+                    ai,
+                },
+            ),
+            None => print_json(out, &report),
+        };
     }
     if args.csv {
         writeln!(out, "dimension,name,seconds,percent")?;
@@ -461,9 +514,15 @@ fn report(ctx: &Context, args: ReportArgs, out: &mut impl Write) -> Result<ExitC
                 )?;
             }
         }
+        if let Some(ai) = &ai {
+            lanes::csv(ai, out)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
     print_report(&report, Style::detect(), format::terminal_width(), out)?;
+    if let Some(ai) = &ai {
+        lanes::print(ai, Style::detect(), out)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 /// The placeholders, in the order the error message lists them.
-pub const PLACEHOLDERS: [&str; 5] = ["today", "project", "branch", "language", "running"];
+pub const PLACEHOLDERS: [&str; 6] = ["today", "project", "branch", "language", "running", "focus"];
 
 /// A template cut into literal text and placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +96,7 @@ pub fn render(pieces: &[Piece], info: &StatusInfo, now: f64) -> String {
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(cmd, since)| format!("{cmd} {}", format::duration(now - since)))
                 .unwrap_or_default(),
+            "focus" => super::focus::prompt(info.focus.as_ref()),
             _ => String::new(),
         }
     };
@@ -148,6 +149,8 @@ mod tests {
             http: None,
             http_error: None,
             heartbeats: 3,
+            focus: None,
+            agents: Vec::new(),
             today_seconds: 3.0 * 3600.0 + 300.0,
             current: Some(Current {
                 project: Some("timeforged".into()),

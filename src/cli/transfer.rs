@@ -284,7 +284,7 @@ fn local(cal: &Calendar, seconds: f64) -> String {
         .to_string()
 }
 
-const CSV_HEADER: &str = "time,entity,type,category,project,branch,language,is_write,lines,lineno,cursorpos,machine,editor,os,user_agent,source,dependencies";
+const CSV_HEADER: &str = "time,entity,type,category,project,branch,language,is_write,lines,lineno,cursorpos,machine,editor,os,user_agent,source,dependencies,actor,ai_line_changes,human_line_changes,ai_session,ai_input_tokens,ai_output_tokens,ai_model";
 
 pub fn export(
     ctx: &Context,
@@ -361,6 +361,14 @@ fn csv_row(h: &Heartbeat) -> String {
         o(&h.user_agent),
         h.source.unwrap_or_default().as_str().to_string(),
         format::csv_field(&h.dependencies.join(";")),
+        // New columns go last, so that readers of the older columns keep working.
+        o(&h.actor),
+        n(h.ai_line_changes),
+        n(h.human_line_changes),
+        o(&h.ai_session),
+        n(h.ai_input_tokens),
+        n(h.ai_output_tokens),
+        o(&h.ai_model),
     ]
     .join(",")
 }
@@ -492,7 +500,7 @@ fn foreign_shape(bytes: &[u8], file: &Path) -> Option<String> {
     None
 }
 
-/// Editor and OS read from an item's `user_agent` as the HTTP API reads them, where the item
+/// Editor, OS and AI model read from an item's `user_agent` as the HTTP API reads them, where the item
 /// names neither; parses are cached, as a dump repeats a handful of agents.
 #[derive(Default)]
 struct AgentCache {
@@ -500,7 +508,7 @@ struct AgentCache {
 }
 
 impl AgentCache {
-    /// `raw` with `editor`/`os` added when they are missing, null or empty and the user agent
+    /// `raw` with `editor`/`os`/`ai_model` added when they are missing, null or empty and the user agent
     /// says; otherwise `raw` itself (most items: no copy). A malformed item is left for the
     /// daemon to reject with its precise error.
     fn fill<'a>(&mut self, raw: &'a str) -> Cow<'a, str> {
@@ -508,7 +516,14 @@ impl AgentCache {
             return Cow::Borrowed(raw);
         }
         // The common case of both present: decided without parsing.
-        if raw.contains("\"editor\"") && raw.contains("\"os\"") && !raw.contains("null") {
+        // The model matters only for AI heartbeats, whose User-Agent names it.
+        let wants_model =
+            !raw.contains("\"ai_model\"") && (raw.contains("ai coding") || raw.contains("\"ai_"));
+        if raw.contains("\"editor\"")
+            && raw.contains("\"os\"")
+            && !raw.contains("null")
+            && !wants_model
+        {
             return Cow::Borrowed(raw);
         }
         let Ok(mut item) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw)
@@ -524,7 +539,11 @@ impl AgentCache {
             .or_insert_with(|| crate::wakatime::user_agent::parse(ua))
             .clone();
         let mut changed = false;
-        for (key, value) in [("editor", agent.editor), ("os", agent.os)] {
+        for (key, value) in [
+            ("editor", agent.editor),
+            ("os", agent.os),
+            ("ai_model", agent.model),
+        ] {
             let missing = item
                 .get(key)
                 .is_none_or(|v| v.is_null() || v.as_str() == Some(""));

@@ -2,6 +2,7 @@
 //! has its handler here; they share [`State`].
 
 use super::State;
+use super::account::Account;
 use super::query::{self, Ask};
 use super::respond::{resolve, storage_error, write_error};
 use super::socket::{Line, LineBuf, read_line};
@@ -250,6 +251,13 @@ pub(crate) async fn handle(state: &State, request: Request) -> Response {
             },
         },
         Request::WebLogin => crate::web::auth::web_login(state).await,
+        Request::Agent(event) => super::agent::handle(state, event).await,
+        Request::Lanes {
+            range,
+            filters,
+            timeout_minutes,
+        } => lanes(state, range, filters, timeout_minutes).await,
+        Request::Focus(action) => super::focus::handle(state, action).await,
         Request::Subscribe | Request::Log { .. } => Response::error(
             ErrorCode::BadRequest,
             "streaming request handled by the connection",
@@ -332,6 +340,39 @@ async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>)
     }
 }
 
+/// The rules of a report: the account's, with another timeout when asked.
+fn rules_with(local: &Account, timeout_minutes: Option<u32>) -> Result<Rules, Response> {
+    match timeout_minutes {
+        None => Ok(local.rules()),
+        Some(m @ 1..=240) => Ok(Rules {
+            timeout_ms: i64::from(m) * 60_000,
+            ..local.rules()
+        }),
+        Some(m) => Err(Response::error(
+            ErrorCode::Invalid,
+            format!("timeout {m} min is out of range (expected 1 to 240)"),
+        )),
+    }
+}
+
+/// Human and agent time side by side.
+async fn lanes(
+    state: &State,
+    range: RangeSpec,
+    filters: Filters,
+    timeout_minutes: Option<u32>,
+) -> Response {
+    let rules = match rules_with(&state.local(), timeout_minutes) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    read_range(state, &range, move |r, start, end| {
+        report::ai::lanes(r.snap, r.cal, rules, r.user, start, end, &filters)
+            .map(|l| Response::Lanes(Box::new(l)))
+    })
+    .await
+}
+
 async fn run_report(
     state: &State,
     range: RangeSpec,
@@ -344,18 +385,9 @@ async fn run_report(
         Err(e) => return e,
     };
     let local = state.local();
-    let rules = match timeout_minutes {
-        None => local.rules(),
-        Some(m @ 1..=240) => Rules {
-            timeout_ms: i64::from(m) * 60_000,
-            ..local.rules()
-        },
-        Some(m) => {
-            return Response::error(
-                ErrorCode::Invalid,
-                format!("timeout {m} min is out of range (expected 1 to 240)"),
-            );
-        }
+    let rules = match rules_with(&local, timeout_minutes) {
+        Ok(r) => r,
+        Err(e) => return e,
     };
     let ask = Ask {
         start,
@@ -379,13 +411,18 @@ async fn status(state: &State) -> Result<Response, String> {
     let (start, end) = cal.bounds(today);
     let timeout_ms = account.rules().timeout_ms;
     let (q, user) = (Ask::new(account, start, end, Vec::new()), account.clone());
-    let (total, count, latest) = state
+    let (total, count, latest, focus) = state
         .read(move |snap| {
             let total = report::report(snap, user.calendar(), &query::to_query(&user, &q))?;
+            let focus = snap
+                .running_focus(user.id())?
+                .map(|f| super::focus::entry(snap, &user, f, now))
+                .transpose()?;
             Ok((
                 total,
                 snap.heartbeat_count()?,
                 snap.latest(user.id(), i64::MAX)?,
+                focus,
             ))
         })
         .await?;
@@ -428,6 +465,8 @@ async fn status(state: &State) -> Result<Response, String> {
         config: Some(live.state()),
         down_before_start: state.down_before_start,
         started_by: state.started_by.clone(),
+        focus,
+        agents: super::agent::seen(state),
     })))
 }
 

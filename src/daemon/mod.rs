@@ -4,8 +4,10 @@
 
 pub mod account;
 pub mod activation;
+mod agent;
 mod alive;
 mod corrections;
+mod focus;
 mod git;
 mod handlers;
 pub(crate) mod http;
@@ -98,6 +100,10 @@ pub(crate) struct State {
     pub watch: WatchSlot,
     /// This install's id for sync.
     pub machine_id: String,
+    /// Agent sessions whose hooks reported recently, by (agent, session).
+    pub agents: Arc<Mutex<std::collections::HashMap<(String, String), crate::protocol::AgentSeen>>>,
+    /// Wakes the focus timer's task when a timer is started or stopped.
+    pub focus_changed: Arc<tokio::sync::Notify>,
     /// How long the daemon was not running before this start, when that was a while.
     pub down_before_start: Option<crate::protocol::Downtime>,
     /// `systemd` when the socket came from socket activation.
@@ -294,6 +300,8 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         machine: crate::model::hostname(),
         watch: WatchSlot::default(),
         machine_id,
+        agents: Arc::default(),
+        focus_changed: Arc::default(),
         down_before_start,
         started_by,
     };
@@ -315,6 +323,7 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
         });
     }
     tokio::spawn(shell::drain_spool(state.clone()));
+    tokio::spawn(focus::run(state.clone()));
     state.watch.replace(Some(watcher::start(
         &state,
         &options.config.watch,

@@ -239,6 +239,10 @@ async fn store_lines(
                 beats.extend(heartbeats_for(state, &e, dirs).await);
                 events += 1;
             }
+            Ok(Request::Agent(e)) => {
+                beats.extend(super::agent::heartbeat_for(state, &e, dirs).await);
+                events += 1;
+            }
             Ok(Request::Git(e)) => {
                 store(state, std::mem::take(&mut beats)).await?;
                 if let Response::Error {

@@ -623,6 +623,27 @@ fn wakatime_item(h: &Heartbeat) -> serde_json::Value {
     set(&mut v, "cursorpos", serde_json::json!(h.cursorpos));
     set(&mut v, "machine_name", serde_json::json!(h.machine));
     set(&mut v, "user_agent", serde_json::json!(h.user_agent));
+    set(
+        &mut v,
+        "ai_line_changes",
+        serde_json::json!(h.ai_line_changes),
+    );
+    set(
+        &mut v,
+        "human_line_changes",
+        serde_json::json!(h.human_line_changes),
+    );
+    set(&mut v, "ai_session", serde_json::json!(h.ai_session));
+    set(
+        &mut v,
+        "ai_input_tokens",
+        serde_json::json!(h.ai_input_tokens),
+    );
+    set(
+        &mut v,
+        "ai_output_tokens",
+        serde_json::json!(h.ai_output_tokens),
+    );
     if !h.dependencies.is_empty() {
         v["dependencies"] = serde_json::json!(h.dependencies);
     }

@@ -2,6 +2,7 @@
 //! everything else from the raw timeline ([`credit`]); both use the same rules, and one report
 //! reads one snapshot.
 
+pub mod ai;
 pub mod credit;
 pub mod git;
 pub mod range;
@@ -36,6 +37,8 @@ crate::named::named_enum! {
         Os = "os",
         Source = "source",
         Day = "day",
+        /// Who did the work: `human`, or the agent (`claude-code`, `codex`, …).
+        Actor = "actor",
     }
 }
 
@@ -516,6 +519,7 @@ fn group_key(dim: Dim, d: &Dims, day: i32) -> u64 {
         Dim::Os => d.os,
         Dim::Source => u32::from(d.source),
         Dim::Day => day as u32,
+        Dim::Actor => d.actor,
     })
 }
 
@@ -532,6 +536,7 @@ fn name_of(snap: &dyn Snapshot, dim: Dim, key: u64) -> Result<String> {
             format!("{:04}-{:02}-{:02}", d / 10_000, d / 100 % 100, d % 100)
         }
         Dim::Ticket => git_ticket(&snap.name(key as u32)?).unwrap_or_default(),
+        Dim::Actor if key == 0 => crate::agent::HUMAN.to_string(),
         _ => snap.name(key as u32)?,
     };
     Ok(if name.is_empty() {

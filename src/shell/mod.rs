@@ -25,9 +25,10 @@ const ZSH: &str = include_str!("../../shell/timeforged.zsh");
 const BASH: &str = include_str!("../../shell/timeforged.bash");
 const FISH: &str = include_str!("../../shell/timeforged.fish");
 
-/// The hook for `shell` with its placeholders filled in: `@TF_SPOOL@` and `@TF_BIN@`
-/// (absolute paths, quoted for the shell by the script itself) and `@TF_SPOOL_CAP@` (bytes
-/// past which a hook stops appending to the spool).
+/// The hook for `shell` with its placeholders filled in: `@TF_SPOOL@`, `@TF_BIN@` and
+/// `@TF_BELL@` (absolute paths, quoted for the shell by the script itself; the bell is the focus
+/// timer's, [`crate::focus::bell_path`]) and `@TF_SPOOL_CAP@` (bytes past which a hook stops
+/// appending to the spool).
 pub fn script(shell: Shell, spool: &Path, spool_cap: u64, tf: &Path) -> String {
     let template = match shell {
         Shell::Zsh => ZSH,
@@ -46,6 +47,7 @@ pub fn script(shell: Shell, spool: &Path, spool_cap: u64, tf: &Path) -> String {
     template
         .replace("@TF_SPOOL@", &fill(spool))
         .replace("@TF_BIN@", &fill(tf))
+        .replace("@TF_BELL@", &fill(&crate::focus::bell_path(spool)))
         .replace("@TF_SPOOL_CAP@", &spool_cap.to_string())
 }
 

@@ -43,6 +43,9 @@ pub fn all(make: Make) {
         ("synced_corrections", synced_corrections),
         ("watch_roots", watch_roots),
         ("snapshots_are_consistent", snapshots_are_consistent),
+        ("ai_fields_round_trip", ai_fields_round_trip),
+        ("ai_counts_and_actors", ai_counts_and_actors),
+        ("focus_sessions", focus_sessions),
     ];
     for (name, case) in cases {
         eprintln!("storage contract: {name}");
@@ -886,4 +889,172 @@ fn snapshots_are_consistent(make: Make) {
     })
     .unwrap();
     assert_eq!(read(&*db, |s| s.heartbeat_count()).unwrap(), 2);
+}
+
+/// WakaTime's AI fields and the actor are stored and read back as given (issue 15).
+fn ai_fields_round_trip(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let me = tester(&mut *w).user;
+    let mut h = hb(1_700_000_000.5, "p");
+    h.category = Category::AI_CODING;
+    h.actor = Some("claude-code".into());
+    h.ai_line_changes = Some(-12);
+    h.human_line_changes = Some(3);
+    h.ai_session = Some("0b6c-session".into());
+    h.ai_input_tokens = Some(12_345);
+    h.ai_output_tokens = Some(678);
+    h.ai_model = Some("opus-4.1".into());
+    h.source = Some(Source::Agent);
+    let plain = hb(1_700_000_060.0, "p");
+    insert(&mut *w, &utc_scope(me), &[h.clone(), plain.clone()]);
+    let got = read(&*db, |snap| {
+        let mut got = vec![];
+        snap.heartbeats(me, 0, i64::MAX, &mut |h| {
+            got.push(h);
+            true
+        })?;
+        Ok(got)
+    })
+    .unwrap();
+    let mut want_plain = plain;
+    want_plain.source = Some(Source::default());
+    assert_eq!(got, vec![h, want_plain]);
+}
+
+/// `ai_counts` sees only heartbeats with AI fields; beats and rollups carry the actor, so
+/// `--by actor` is the same from both.
+fn ai_counts_and_actors(make: Make) {
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let s = tester(&mut *w);
+    let mut human = hb(1000.0, "p");
+    human.human_line_changes = Some(4);
+    let mut agent = hb(1060.0, "p");
+    agent.actor = Some("codex".into());
+    agent.ai_line_changes = Some(9);
+    agent.ai_session = Some("s1".into());
+    agent.ai_output_tokens = Some(50);
+    let mut later = hb(1120.0, "q");
+    later.actor = Some("codex".into());
+    insert(&mut *w, &s, &[human, agent, later, hb(1180.0, "p")]);
+    let (counts, actors) = read(&*db, |snap| {
+        let mut counts = vec![];
+        snap.ai_counts(s.user, 0, i64::MAX, &mut |c| counts.push(c))?;
+        let mut actors = vec![];
+        snap.beats(s.user, 0, i64::MAX, &mut |b| actors.push(b.key.actor))?;
+        let codex = snap.string_id("codex")?.unwrap_or_default();
+        Ok((counts, (actors, codex)))
+    })
+    .unwrap();
+    let (actors, codex) = actors;
+    assert_eq!(actors, vec![0, codex, codex, 0]);
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    assert_eq!(
+        (
+            counts[0].time_ms,
+            counts[0].human_line_changes,
+            counts[0].dims.actor
+        ),
+        (1_000_000, 4, 0)
+    );
+    assert_eq!(
+        (
+            counts[1].ai_line_changes,
+            counts[1].ai_output_tokens,
+            counts[1].ai_input_tokens,
+            counts[1].dims.actor
+        ),
+        (9, 50, 0, codex)
+    );
+    assert_ne!(counts[1].session, 0);
+    refresh_all(&mut *w, &s);
+    let by_actor = |rollups: bool| {
+        read(&*db, |snap| {
+            let q = Query {
+                start_ms: 0,
+                end_ms: 86_400_000,
+                by: &[Dim::Actor],
+                filters: &Filters::default(),
+                rules: s.rules,
+                rollups_usable: rollups,
+                user_id: s.user,
+            };
+            report::report(snap, &s.calendar, &q)
+        })
+        .unwrap()
+    };
+    let (fast, slow) = (by_actor(true), by_actor(false));
+    assert_eq!(fast, slow);
+    let rows: Vec<(String, f64)> = fast.by[0]
+        .1
+        .iter()
+        .map(|r| (r.name.clone(), r.seconds))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("codex".to_string(), 120.0), ("human".to_string(), 60.0)]
+    );
+}
+
+/// Focus timers: one runs at a time, ending keeps the session, a stopped clock never ends one
+/// before it started.
+fn focus_sessions(make: Make) {
+    use crate::focus::FocusPlan;
+    let db = make();
+    let mut w = db.writer().unwrap();
+    let me = tester(&mut *w).user;
+    let other = w.add_user("other", &UserSettings::default(), 0).unwrap().id;
+    let plan = FocusPlan {
+        duration_ms: 25 * 60_000,
+        project: Some("p".into()),
+        note: Some("write the report".into()),
+    };
+    assert_eq!(read(&*db, |s| s.running_focus(me)).unwrap(), None);
+    assert_eq!(w.end_focus(me, 5_000, false).unwrap(), None);
+    let first = w.start_focus(me, 1_000_000, &plan).unwrap();
+    assert_eq!(
+        (first.end_ms, first.completed, first.due_ms()),
+        (None, false, 1_000_000 + 25 * 60_000)
+    );
+    let err = w.start_focus(me, 1_000_500, &plan).unwrap_err();
+    assert!(err.to_string().contains(FOCUS_RUNNING), "{err}");
+    // Another user's timer is theirs.
+    w.start_focus(other, 1_000_500, &plan).unwrap();
+    assert_eq!(
+        read(&*db, |s| s.running_focus(me)).unwrap(),
+        Some(first.clone())
+    );
+    let done = w.end_focus(me, 2_500_000, true).unwrap().unwrap();
+    assert_eq!((done.end_ms, done.completed), (Some(2_500_000), true));
+    assert_eq!(read(&*db, |s| s.running_focus(me)).unwrap(), None);
+    let second = w
+        .start_focus(
+            me,
+            3_000_000,
+            &FocusPlan {
+                duration_ms: 60_000,
+                project: None,
+                note: None,
+            },
+        )
+        .unwrap();
+    let stopped = w.end_focus(me, 2_000_000, false).unwrap().unwrap();
+    assert_eq!(
+        (stopped.id, stopped.end_ms, stopped.completed),
+        (second.id, Some(3_000_000), false)
+    );
+    let listed = read(&*db, |s| s.focus_sessions(me, 0, i64::MAX)).unwrap();
+    assert_eq!(listed, vec![done.clone(), stopped]);
+    // Overlapping the range: a session that ended before it is not listed.
+    let listed = read(&*db, |s| s.focus_sessions(me, 2_600_000, 4_000_000)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        read(&*db, |s| s.focus_sessions(other, 0, i64::MAX))
+            .unwrap()
+            .len(),
+        1
+    );
+    w.remove_user(other).unwrap();
+    assert_eq!(read(&*db, |s| s.running_focus(other)).unwrap(), None);
 }

@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use crate::calendar::{Calendar, DayNum};
+use crate::focus::{FocusPlan, FocusSession};
 use crate::git::GitEvent;
 use crate::model::{Heartbeat, Interval};
 use crate::timeline::{Beat, Rules, Span};
@@ -83,6 +84,22 @@ pub struct Dims {
     pub os: u32,
     pub category: u8,
     pub source: u8,
+    /// The agent that did the work (0 = the human).
+    pub actor: u32,
+}
+
+/// WakaTime's AI counts of one heartbeat that has any, with what filters and lanes need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AiCounts {
+    pub time_ms: i64,
+    /// Project, branch, language and actor (the rest 0).
+    pub dims: Dims,
+    pub ai_line_changes: i64,
+    pub human_line_changes: i64,
+    pub ai_input_tokens: i64,
+    pub ai_output_tokens: i64,
+    /// Interned id of the agent's session (0 = none).
+    pub session: u32,
 }
 
 /// Outcome of storing one heartbeat.
@@ -158,6 +175,9 @@ pub struct ApiKey {
     pub read_only: bool,
     pub created_ms: i64,
 }
+
+/// Why [`Store::start_focus`] refused: one runs already.
+pub const FOCUS_RUNNING: &str = "a focus timer is already running";
 
 /// Label of the key kept in the local daemon's key file; replacing the file replaces it.
 pub const KEY_FILE_LABEL: &str = "api_key file";
@@ -258,6 +278,22 @@ pub trait Snapshot {
     ) -> Result<(Option<i64>, Option<i64>)>;
     /// Heartbeats stored, of every user.
     fn heartbeat_count(&self) -> Result<i64>;
+    /// The AI counts of heartbeats in `[start, end)` that carry any of WakaTime's AI fields
+    /// (line changes, tokens, session), ordered by time.
+    fn ai_counts(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(AiCounts),
+    ) -> Result<()>;
+
+    // Focus timers.
+
+    /// The user's running focus timer, if one runs.
+    fn running_focus(&self, user: UserId) -> Result<Option<FocusSession>>;
+    /// Focus sessions overlapping `[start, end)` (a running one included), oldest first.
+    fn focus_sessions(&self, user: UserId, start: i64, end: i64) -> Result<Vec<FocusSession>>;
 
     // Git.
 
@@ -372,6 +408,8 @@ impl<'a> Batch<'a> {
 }
 
 /// A record that syncs between stores, in the sync protocol's JSON shape.
+// Heartbeats are nearly all records; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
@@ -681,6 +719,22 @@ pub trait Store: Send {
     /// Deletes keys: one by id, or every key of a user with the given label (or all of the
     /// user's keys when `label` is None). Returns how many.
     fn revoke_keys(&mut self, which: KeySelector<'_>) -> Result<usize>;
+
+    /// Starts a focus timer at `start_ms`; refused ([`StoreError::Invalid`]) while one runs.
+    fn start_focus(
+        &mut self,
+        user: UserId,
+        start_ms: i64,
+        plan: &FocusPlan,
+    ) -> Result<FocusSession>;
+    /// Ends the user's running focus timer at `end_ms` (`completed`: it ran its whole length);
+    /// None when none runs.
+    fn end_focus(
+        &mut self,
+        user: UserId,
+        end_ms: i64,
+        completed: bool,
+    ) -> Result<Option<FocusSession>>;
 
     fn add_watch_root(&mut self, path: &str, now_ms: i64) -> Result<bool>;
     fn remove_watch_root(&mut self, path: &str) -> Result<bool>;

@@ -169,6 +169,17 @@ struct Wire {
     machine_name: Option<String>,
     #[serde(default)]
     user_agent: Option<String>,
+    // WakaTime's AI fields (2026).
+    #[serde(default, deserialize_with = "crate::model::lenient::int")]
+    ai_line_changes: Option<i64>,
+    #[serde(default, deserialize_with = "crate::model::lenient::int")]
+    human_line_changes: Option<i64>,
+    #[serde(default)]
+    ai_session: Option<String>,
+    #[serde(default, deserialize_with = "crate::model::lenient::int")]
+    ai_input_tokens: Option<i64>,
+    #[serde(default, deserialize_with = "crate::model::lenient::int")]
+    ai_output_tokens: Option<i64>,
 }
 
 /// Converts one item into a validated heartbeat with `source = editor`.
@@ -287,7 +298,7 @@ fn convert(
         .as_deref()
         .map(|ua| uas.parse(ua))
         .unwrap_or_default();
-    if (parsed.editor.is_none() || parsed.os.is_none())
+    if (parsed.editor.is_none() || parsed.os.is_none() || parsed.model.is_none())
         && let Some(h) = header_ua
             .as_deref()
             .filter(|h| Some(*h) != item_ua.as_deref())
@@ -295,6 +306,7 @@ fn convert(
         let from_header = uas.parse(h);
         parsed.editor = parsed.editor.or(from_header.editor);
         parsed.os = parsed.os.or(from_header.os);
+        parsed.model = parsed.model.or(from_header.model);
     }
     let user_agent = item_ua.or(header_ua);
     let machine = non_empty(wire.machine)
@@ -317,6 +329,12 @@ fn convert(
     h.editor = parsed.editor.map(truncate);
     h.os = parsed.os.map(truncate);
     h.user_agent = user_agent.map(truncate);
+    h.ai_model = parsed.model.map(truncate);
+    h.ai_line_changes = wire.ai_line_changes;
+    h.human_line_changes = wire.human_line_changes;
+    h.ai_session = wire.ai_session;
+    h.ai_input_tokens = wire.ai_input_tokens;
+    h.ai_output_tokens = wire.ai_output_tokens;
     h.source = Some(Source::Editor);
     h.validate(ctx.now)?;
     if ctx.max_age_seconds.is_finite()
@@ -481,6 +499,17 @@ pub struct HeartbeatData {
     /// RFC 3339 UTC, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    // WakaTime's AI fields, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_line_changes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub human_line_changes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_input_tokens: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_output_tokens: Option<i64>,
 }
 
 impl HeartbeatData {
@@ -503,6 +532,11 @@ impl HeartbeatData {
             machine_name_id: h.machine.clone(),
             user_agent: h.user_agent.clone(),
             created_at: None,
+            ai_line_changes: h.ai_line_changes,
+            human_line_changes: h.human_line_changes,
+            ai_session: h.ai_session.clone(),
+            ai_input_tokens: h.ai_input_tokens,
+            ai_output_tokens: h.ai_output_tokens,
         }
     }
 

@@ -22,6 +22,9 @@ pub struct UserAgent {
     pub os: Option<String>,
     /// The plugin's own `name/version` word, e.g. `vscode-wakatime/24.9.2`.
     pub plugin: Option<String>,
+    /// The AI model of an `ai coding` heartbeat, from the token WakaTime's CLI puts before
+    /// the agent (`opus/4.1-medium` → `opus-4.1-medium`).
+    pub model: Option<String>,
 }
 
 /// Parses a User-Agent header or a heartbeat's `user_agent` field. Never fails: what cannot be
@@ -39,6 +42,7 @@ pub fn parse(ua: &str) -> UserAgent {
     let mut candidates: Vec<String> = Vec::new();
     let mut plugin: Option<&str> = None;
     let mut plugin_editor: Option<&str> = None;
+    let mut model: Option<String> = None;
     // Words without a slash just before a `name/version` word belong to the name
     // ("HBuilder X/4.56", "Spring Tool Suite/4.0").
     let mut pending: Vec<&str> = Vec::new();
@@ -58,6 +62,12 @@ pub fn parse(ua: &str) -> UserAgent {
         };
         pending.clear();
         if is_skipped_name(name) {
+            continue;
+        }
+        if pending.is_empty() && is_model_family(name) {
+            if model.is_none() && !rest.is_empty() {
+                model = Some(format!("{name}-{rest}").to_lowercase());
+            }
             continue;
         }
         if let Some(prefix) = strip_suffix_ignore_case(name, "-wakatime") {
@@ -96,6 +106,7 @@ pub fn parse(ua: &str) -> UserAgent {
         editor,
         os: os.map(str::to_string),
         plugin: plugin.map(str::to_string),
+        model,
     }
 }
 
@@ -353,6 +364,33 @@ fn is_runtime(name: &str) -> bool {
                 .is_none_or(|c| c.is_ascii_digit())
     };
     versioned("go") || versioned("python")
+}
+
+/// Model families as wakatime-cli writes them in front of the agent (`opus/4.1`, `gpt/5.2`,
+/// `gemini/3-flash-preview`). `claude` is not one: `Claude/2.1` is the desktop app.
+fn is_model_family(name: &str) -> bool {
+    const FAMILIES: &[&str] = &[
+        "opus",
+        "sonnet",
+        "haiku",
+        "gpt",
+        "o1",
+        "o3",
+        "o4",
+        "gemini",
+        "qwen",
+        "deepseek",
+        "grok",
+        "llama",
+        "mistral",
+        "codestral",
+        "devstral",
+        "kimi",
+        "glm",
+        "composer",
+        "minimax",
+    ];
+    FAMILIES.iter().any(|f| f.eq_ignore_ascii_case(name))
 }
 
 /// Names of `name/version` words that are not editors.
@@ -617,6 +655,42 @@ mod tests {
             ("plan9", None),
         ] {
             assert_eq!(os_display_name(token), name, "{token}");
+        }
+    }
+
+    #[test]
+    fn the_ai_model_before_the_agent() {
+        for (ua, model, editor) in [
+            (
+                "wakatime/v1.0 (linux-6.6.0-x86_64) go1.21 opus/4.1-medium claude-code/2.1.45",
+                Some("opus-4.1-medium"),
+                Some("Claude Code"),
+            ),
+            (
+                "wakatime/v1.0 (linux-6.6.0-x86_64) go1.21 gemini/3-flash-preview vscode/1.95.3 vscode-wakatime/24.8.0",
+                Some("gemini-3-flash-preview"),
+                Some("VS Code"),
+            ),
+            (
+                "wakatime/v1.0 (darwin-24.0.0-arm64) go1.22 GPT/5.2 Codex/0.40 SomeIDE/1",
+                Some("gpt-5.2"),
+                Some("Codex"),
+            ),
+            // The desktop app named Claude is an editor, not a model.
+            (
+                "wakatime/v1.107.0 (linux-6.11.8) go1.23.3 Claude/2.1.118",
+                None,
+                Some("Claude"),
+            ),
+            (
+                "wakatime/v1.90.0 (linux-6.5.0-x86_64) go1.22.1 vscode/1.95.0 vscode-wakatime/24.9.2",
+                None,
+                Some("VS Code"),
+            ),
+        ] {
+            let got = parse(ua);
+            assert_eq!(got.model.as_deref(), model, "model of {ua}");
+            assert_eq!(got.editor.as_deref(), editor, "editor of {ua}");
         }
     }
 

@@ -213,6 +213,55 @@ pub fn timeline(
     }
 }
 
+/// The human's lane over the agents' on a day's time axis: where each was active, each on its
+/// own timeline (`tf report --ai`), so stretches of the two tracks may overlap.
+pub fn lanes(
+    start: i64,
+    end: i64,
+    spans: &crate::report::ai::LaneSpans,
+    clock: &dyn Fn(i64) -> String,
+) -> Markup {
+    const W: f64 = 720.0;
+    const LEFT: f64 = 64.0;
+    const H: f64 = 82.0;
+    let span = (end - start).max(1) as f64;
+    let x_of = |ms: i64| LEFT + (W - LEFT) * (ms - start).clamp(0, end - start) as f64 / span;
+    let hours = (end - start) / 3_600_000;
+    let seconds =
+        |spans: &[(i64, i64)]| spans.iter().map(|(a, b)| b - a).sum::<i64>() as f64 / 1000.0;
+    let tracks = [
+        ("human", "You", 4.0, &spans.human),
+        ("agent", "Agents", 32.0, &spans.agent),
+    ];
+    html! {
+        svg.timeline.lanes viewBox={"0 0 " (W) " " (H)} role="img"
+            aria-label={ "Lanes of the day: you " (duration(seconds(&spans.human))) ", agents " (duration(seconds(&spans.agent))) }
+            data-chart="lanes" {
+            @for (_, label, y, _) in tracks {
+                text.name x="0" y=(f(y + 15.0)) { (label) }
+                rect.track x=(LEFT) y=(f(y)) width=(W - LEFT) height="22" {}
+            }
+            @for h in (0..=hours).step_by(3) {
+                @let x = x_of(start + h * 3_600_000);
+                @let anchor = if h == 0 { "start" } else if x > W - 20.0 { "end" } else { "middle" };
+                line.grid x1=(f(x)) x2=(f(x)) y1="2" y2="58" {}
+                text.axis x=(f(x)) y="74" text-anchor=(anchor) { (clock(start + h * 3_600_000)) }
+            }
+            @for (lane, label, y, list) in tracks {
+                g data-lane=(lane) data-seconds=(seconds(list)) {
+                    @for (a, b) in list.iter().copied() {
+                        @let secs = (b - a) as f64 / 1000.0;
+                        rect class={ "lane-" (lane) } x=(f(x_of(a))) y=(f(y))
+                            width=(f((x_of(b) - x_of(a)).max(0.5))) height="22" data-seconds=(secs) {
+                            title { (label) ": " (clock(a)) "–" (clock(b)) " (" (duration(secs)) ")" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One day of the heatmap.
 pub struct Cell {
     pub date: Date,

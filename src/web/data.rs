@@ -3,6 +3,7 @@
 
 use super::params::{OVERVIEW_DIMS, View};
 use crate::daemon::account::Account;
+use crate::report::ai::{LaneSpans, Lanes};
 use crate::report::git::{BranchRow, CommitRow};
 use crate::report::{self, Dim, Filters, Query, Reading, Report, Segment, Session};
 use crate::store::{Result, Snapshot};
@@ -47,6 +48,23 @@ pub struct Overview {
     pub days: Vec<Report>,
     /// The timeline, when the range is one day.
     pub segments: Option<Vec<Segment>>,
+    /// Human and agent time side by side: `tf report --ai --json`'s `ai` with the same range
+    /// and filters; the stretches of each lane when the range is one day.
+    pub lanes: Lanes,
+    pub lane_spans: Option<LaneSpans>,
+}
+
+/// `tf report --ai`'s lanes for the view's range and filters, and their stretches.
+fn lanes(snap: &dyn Snapshot, account: &Account, view: &View) -> Result<(Lanes, LaneSpans)> {
+    crate::report::ai::lanes_with_spans(
+        snap,
+        account.calendar(),
+        view.rules,
+        account.id(),
+        view.start,
+        view.end,
+        &view.filters,
+    )
 }
 
 pub fn overview(snap: &dyn Snapshot, account: &Account, view: &View) -> Result<Overview> {
@@ -62,7 +80,8 @@ pub fn overview(snap: &dyn Snapshot, account: &Account, view: &View) -> Result<O
         cal,
         &query(account, view, &[Dim::Project], &view.filters),
     )?;
-    let segments = if view.days(account) == 1 {
+    let one_day = view.days(account) == 1;
+    let segments = if one_day {
         Some(filter_segments(
             report::segments(&reading(snap, account, view), view.start, view.end)?,
             &view.filters,
@@ -70,10 +89,13 @@ pub fn overview(snap: &dyn Snapshot, account: &Account, view: &View) -> Result<O
     } else {
         None
     };
+    let (lanes, spans) = lanes(snap, account, view)?;
     Ok(Overview {
         report,
         days,
         segments,
+        lanes,
+        lane_spans: one_day.then_some(spans),
     })
 }
 
@@ -115,6 +137,10 @@ pub struct Day {
     pub report: Report,
     pub segments: Vec<Segment>,
     pub sessions: Vec<Session>,
+    /// `tf report --from DATE --to DATE --ai --json`'s `ai`.
+    pub ai: Lanes,
+    #[serde(skip)]
+    pub lane_spans: LaneSpans,
 }
 
 pub fn day(snap: &dyn Snapshot, account: &Account, view: &View, date: Date) -> Result<Day> {
@@ -131,8 +157,11 @@ pub fn day(snap: &dyn Snapshot, account: &Account, view: &View, date: Date) -> R
         &query(account, &view, &by, &view.filters),
     )?;
     let r = reading(snap, account, &view);
+    let (ai, lane_spans) = lanes(snap, account, &view)?;
     Ok(Day {
         date: date.to_string(),
+        ai,
+        lane_spans,
         report,
         segments: filter_segments(report::segments(&r, start, end)?, &view.filters),
         sessions: without_ms(filter_sessions(

@@ -15,6 +15,7 @@ use crate::daemon::account::Account;
 use crate::daemon::http::{Api, Shared};
 use crate::daemon::query;
 use crate::daemon::writer::WriteError;
+use crate::report::ai::{LaneSpans, Lanes};
 use crate::report::{Dim, NONE_NAME, Report, Row};
 use crate::store::StoreError;
 use axum::body::Bytes;
@@ -663,6 +664,9 @@ pub async fn overview(
                 div.chart { (charts::timeline(view.start, view.end, segments, &palette, &|ms| clock(account, ms))) }
             }
         }
+        @if has_agents(&o.lanes) {
+            (lanes_section(&o.lanes, o.lane_spans.as_ref().map(|s| (s, view.start, view.end)), account))
+        }
         div.panels {
             @for (dim, rows) in &o.report.by { (panel(dim, rows, "/", &view)) }
         }
@@ -820,6 +824,9 @@ pub async fn day(
                 (legend(&palette, projects.len() > charts::COLOURS))
             }
         }
+        @if has_agents(&d.ai) {
+            (lanes_section(&d.ai, Some((&d.lane_spans, start, end)), &account))
+        }
         (sessions_table(&d.sessions, &account, &view, usize::MAX))
         div.panels { @for (dim, rows) in &d.report.by { (panel(dim, rows, "/day", &view)) } }
         (downloads("/day", &view, &[("date", &date.to_string())]))
@@ -832,6 +839,76 @@ pub async fn day(
             body,
         },
     )
+}
+
+/// Whether a range has anything of agents to show beside the human's time.
+fn has_agents(l: &Lanes) -> bool {
+    l.agent.seconds > 0.0
+        || l.agent.line_changes != 0
+        || l.agent.input_tokens > 0
+        || l.agent.output_tokens > 0
+        || !l.agents.is_empty()
+}
+
+/// `+12` / `-3` / `0`: line changes are net, either way.
+fn signed(n: i64) -> String {
+    if n > 0 {
+        format!("+{n}")
+    } else {
+        n.to_string()
+    }
+}
+
+/// Human and agent time side by side (`tf report --ai`), with the day's lanes drawn when the
+/// range is one day. The numbers are in `data-*` attributes for tests and the browser check.
+fn lanes_section(l: &Lanes, spans: Option<(&LaneSpans, i64, i64)>, account: &Account) -> Markup {
+    html! {
+        section.wide aria-labelledby="h-lanes" data-section="lanes" {
+            h2 #h-lanes { "You and your agents" }
+            p.more { "Each lane on its own timeline: time when both were active counts in both." }
+            dl.totals {
+                div { dt { "You" } dd data-lane="human" data-seconds=(l.human.seconds) { (duration(l.human.seconds)) } }
+                div { dt { "Agents" } dd data-lane="agent" data-seconds=(l.agent.seconds) { (duration(l.agent.seconds)) } }
+                div { dt { "Both at once" } dd data-lane="overlap" data-seconds=(l.overlap_seconds) { (duration(l.overlap_seconds)) } }
+                div { dt { "Either" } dd data-lane="either" data-seconds=(l.either_seconds) { (duration(l.either_seconds)) } }
+            }
+            @if let Some((spans, start, end)) = spans {
+                div.chart { (charts::lanes(start, end, spans, &|ms| clock(account, ms))) }
+            }
+            table.rows.lanes {
+                caption { "Time, net lines changed and tokens of each" }
+                thead { tr {
+                    th scope="col" { "Who" } th.num scope="col" { "Time" } th.num scope="col" { "Lines" }
+                    th.num scope="col" { "Tokens in" } th.num scope="col" { "Tokens out" } th.num scope="col" { "Sessions" }
+                } }
+                tbody {
+                    tr data-lane="human" data-line-changes=(l.human.line_changes) {
+                        th scope="row" { "You" }
+                        td.num { (duration(l.human.seconds)) }
+                        td.num { (signed(l.human.line_changes)) }
+                        td.num { "—" } td.num { "—" } td.num { "—" }
+                    }
+                    tr data-lane="agent" data-line-changes=(l.agent.line_changes)
+                        data-input-tokens=(l.agent.input_tokens) data-output-tokens=(l.agent.output_tokens)
+                        data-sessions=(l.agent.sessions) {
+                        th scope="row" { "All agents" }
+                        td.num { (duration(l.agent.seconds)) }
+                        td.num { (signed(l.agent.line_changes)) }
+                        td.num { (l.agent.input_tokens) } td.num { (l.agent.output_tokens) } td.num { (l.agent.sessions) }
+                    }
+                    @for a in &l.agents {
+                        tr.agent data-name=(a.name) data-seconds=(a.seconds) data-line-changes=(a.line_changes)
+                            data-input-tokens=(a.input_tokens) data-output-tokens=(a.output_tokens) data-sessions=(a.sessions) {
+                            th scope="row" { (charts::shorten(&crate::agent::display_name(&a.name), 60)) }
+                            td.num { (duration(a.seconds)) }
+                            td.num { (signed(a.line_changes)) }
+                            td.num { (a.input_tokens) } td.num { (a.output_tokens) } td.num { (a.sessions) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn sessions_table(

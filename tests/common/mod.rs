@@ -289,6 +289,13 @@ impl TestEnv {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("tf output is not JSON: {e}\n{text}"))
     }
 
+    /// Any program with this instance's environment (a hook's command line run through `sh`).
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        self.prepare(&mut cmd);
+        cmd
+    }
+
     /// `timeforged run` with this instance's environment; stderr goes to `stderr_file`.
     pub fn daemon_cmd(&self) -> Command {
         let mut cmd = self.timeforged_cmd();

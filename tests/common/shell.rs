@@ -483,6 +483,15 @@ impl Session {
         lines[..keep].join("\n")
     }
 
+    /// Appends everything the shell writes to its terminal, raw (a bell included), to `file`.
+    pub fn record_output(&self, file: &Path) {
+        run_ok(
+            self.tmux()
+                .args(["pipe-pane", "-t", "t", "-o"])
+                .arg(format!("cat >> '{}'", file.display())),
+        );
+    }
+
     pub fn alive(&self) -> bool {
         self.display("#{pane_dead}") == "0"
     }

@@ -71,6 +71,8 @@ fn today() -> TodayData {
         day_end_unix: DAY_START + 86_400.0,
         now_unix: DAY_START + 50_312.0,
         utc_offset_seconds: 3600,
+        lanes: None,
+        focus: None,
     }
 }
 

@@ -23,8 +23,8 @@ pub mod theme;
 pub use app::{Action, App, Connection, Input, Mode, Pane, update};
 pub use event_loop::{run, run_with};
 pub use model::{
-    Bar, CommitRow, Current, Data, DayTotal, Group, Load, PeriodData, ProjectData, Segment,
-    SessionRow, Source, TodayData, View,
+    Bar, CommitRow, Current, Data, DayTotal, Focus, Group, Lanes, Load, PeriodData, ProjectData,
+    Segment, SessionRow, Source, TodayData, View,
 };
 pub use render::render;
 pub use terminal::{run_in_terminal, run_in_terminal_with, spawn_terminal_input};

@@ -138,6 +138,33 @@ pub struct TodayData {
     pub now_unix: f64,
     /// Local offset from UTC in seconds (east positive) used to show clock times.
     pub utc_offset_seconds: i32,
+    /// The human's and the agents' time, each on its own timeline; `None` when no agent
+    /// worked that day (the line is then left out).
+    pub lanes: Option<Box<Lanes>>,
+    /// The running focus timer (today only).
+    pub focus: Option<Box<Focus>>,
+}
+
+/// Human and agent time of a day side by side.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Lanes {
+    pub human_seconds: f64,
+    pub agent_seconds: f64,
+    /// Both at once.
+    pub overlap_seconds: f64,
+    /// Each agent's own time, most first.
+    pub agents: Vec<Bar>,
+}
+
+/// A focus timer that runs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Focus {
+    /// When it rings; the time left follows the dashboard's clock.
+    pub due_unix: f64,
+    pub planned_seconds: f64,
+    /// The human's own activity in it so far.
+    pub active_seconds: f64,
+    pub project: Option<String>,
 }
 
 /// The activity going on now.

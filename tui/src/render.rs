@@ -67,8 +67,8 @@ pub fn pane_areas(app: &App, area: Rect) -> Vec<PaneArea> {
         inner: Block::bordered().inner(outer),
     };
     match (app.view, app.current_data()) {
-        (View::Today, Some(Data::Today(_))) => {
-            let l = today_layout(body);
+        (View::Today, Some(Data::Today(data))) => {
+            let l = today_layout(body, data.lanes.is_some());
             vec![pane(Pane::Bars, l.bars), pane(Pane::Sessions, l.sessions)]
         }
         (View::Week | View::Month, Some(Data::Period(data))) => {
@@ -142,9 +142,11 @@ struct TodayLayout {
     sessions: Rect,
 }
 
-fn today_layout(body: Rect) -> TodayLayout {
+fn today_layout(body: Rect, lanes: bool) -> TodayLayout {
+    // The lanes take one more line in the timeline pane, when there is room.
+    let extra = u16::from(lanes && body.height >= 18);
     let (now_rows, now_bordered, timeline_rows) = match body.height {
-        h if h >= 16 => (3, true, 5),
+        h if h >= 16 => (3, true, 5 + extra),
         h if h >= 10 => (1, false, 5),
         _ => (1, false, 0),
     };
@@ -693,7 +695,7 @@ fn render_compact(app: &App, frame: &mut Frame, area: Rect) {
 // Today
 
 fn render_today(app: &App, data: &TodayData, frame: &mut Frame, body: Rect) {
-    let layout = today_layout(body);
+    let layout = today_layout(body, data.lanes.is_some());
     let colors: HashMap<&str, usize> = app
         .legend
         .iter()
@@ -777,6 +779,18 @@ fn render_now(
             }
         }
         None => spans.push(span(" ○ nothing running", theme.dim())),
+    }
+    if let Some(f) = &data.focus {
+        let left = (f.due_unix - app.now_unix).max(0.0);
+        spans.push(span("  ◷ focus ", theme.warn()));
+        spans.push(span(
+            format!("{} left", text::elapsed(left)),
+            theme.strong(),
+        ));
+        spans.push(span(
+            format!(" · {} active", text::duration(f.active_seconds)),
+            theme.dim(),
+        ));
     }
     if inner.height > 0 {
         one_line(frame, Rect { height: 1, ..inner }, spans);
@@ -902,7 +916,7 @@ fn render_timeline(
         legend.push(span(" ", theme.base()));
         used += item_w;
     }
-    let lines = [
+    let mut lines = vec![
         Line::from(fit_spans(track, cells)),
         Line::from(span(fit(&axis, cells), theme.dim())),
         Line::from(fit_spans(legend, cells)),
@@ -910,9 +924,37 @@ fn render_timeline(
     let lines: Vec<Line> = match inner.height {
         1 => vec![lines[0].clone()],
         2 => vec![lines[0].clone(), lines[2].clone()],
-        _ => lines.to_vec(),
+        3 => lines,
+        _ => {
+            if let Some(l) = &data.lanes {
+                lines.push(Line::from(fit_spans(lane_spans(app, l), cells)));
+            }
+            lines
+        }
     };
     draw_lines(frame, inner, lines);
+}
+
+/// The lanes in one line: the human's time, the agents' (each), and both at once.
+fn lane_spans(app: &App, l: &crate::model::Lanes) -> Spans {
+    let theme = &app.theme;
+    let mut spans = vec![
+        span("human ", theme.dim()),
+        span(text::duration(l.human_seconds), theme.strong()),
+        span("  agents ", theme.dim()),
+        span(text::duration(l.agent_seconds), theme.strong()),
+    ];
+    if !l.agents.is_empty() {
+        let each: Vec<String> = l
+            .agents
+            .iter()
+            .map(|a| format!("{} {}", text::clean(&a.name), text::duration(a.seconds)))
+            .collect();
+        spans.push(span(format!(" ({})", each.join(", ")), theme.dim()));
+    }
+    spans.push(span("  both ", theme.dim()));
+    spans.push(span(text::duration(l.overlap_seconds), theme.strong()));
+    spans
 }
 
 /// A horizontal bar chart pane: name, bar, duration, share of `total`.

@@ -31,6 +31,39 @@ fn today_at_80x24() {
     );
 }
 
+/// Issue 15: the human and agent lanes under the timeline, the focus timer on the Now line.
+#[test]
+fn today_shows_the_lanes_and_the_focus_timer() {
+    let mut day = today();
+    day.lanes = Some(Box::new(timeforged_tui::Lanes {
+        human_seconds: 3.0 * 3600.0,
+        agent_seconds: 5400.0,
+        overlap_seconds: 1200.0,
+        agents: vec![
+            timeforged_tui::Bar::new("claude-code", 4200.0),
+            timeforged_tui::Bar::new("codex", 1200.0),
+        ],
+    }));
+    day.focus = Some(Box::new(timeforged_tui::Focus {
+        due_unix: at(14, 35) + 12.0 * 60.0,
+        planned_seconds: 1500.0,
+        active_seconds: 600.0,
+        project: Some("timeforged".into()),
+    }));
+    let mut app = app_with(Data::Today(day), false);
+    let terminal = draw(&mut app, 120, 30);
+    let text = screen(&terminal);
+    assert!(
+        text.contains("human 3h 00m  agents 1h 30m (claude-code 1h 10m, codex 20m)  both 20m"),
+        "{text}"
+    );
+    assert!(text.contains("◷ focus 12m 00s left · 10m active"), "{text}");
+    assert_clean(terminal.backend().buffer());
+    // Too little room: the lanes give way, nothing overflows.
+    let terminal = draw(&mut app, 60, 17);
+    assert_clean(terminal.backend().buffer());
+}
+
 #[test]
 fn week_at_120x40() {
     let mut app = app_with(Data::Period(week()), false);

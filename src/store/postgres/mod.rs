@@ -8,12 +8,13 @@ mod pool;
 mod schema;
 
 use super::{
-    ApiKey, Batch, CommitRecord, CommitSync, Database, DayRollup, Dims, DirtyDay, GitRecorded,
-    JournalPage, KeyHash, KeySelector, Logged, Provenance, Record, Result, Rollup, Scope, Snapshot,
-    Store, StoreError, Stored, SwitchSync, User, UserId, UserSettings, WebToken, WebTokenKind,
-    journal_kind,
+    AiCounts, ApiKey, Batch, CommitRecord, CommitSync, Database, DayRollup, Dims, DirtyDay,
+    GitRecorded, JournalPage, KeyHash, KeySelector, Logged, Provenance, Record, Result, Rollup,
+    Scope, Snapshot, Store, StoreError, Stored, SwitchSync, User, UserId, UserSettings, WebToken,
+    WebTokenKind, journal_kind,
 };
 use crate::calendar::DayNum;
+use crate::focus::{FocusPlan, FocusSession};
 use crate::git::{GitEvent, GitEventKind, RewriteKind};
 use crate::model::{Category, EntityType, Heartbeat, Interval, Source, ms_to_seconds};
 use crate::timeline::{Beat, Span};
@@ -281,7 +282,8 @@ fn row_to_key(r: &Row) -> Result<ApiKey> {
 const HEARTBEAT_SELECT: &str =
     "SELECT h.time_ms, e.value, h.type, h.category, h.source, h.is_write, p.value, b.value,
         l.value, m.value, ed.value, o.value, ua.value, h.lines, h.lineno, h.cursorpos,
-        h.dependencies, h.meta
+        h.dependencies, h.meta, ac.value, h.ai_line_changes, h.human_line_changes, se.value,
+        h.ai_input_tokens, h.ai_output_tokens, mo.value
  FROM heartbeats h
  JOIN strings e ON e.id = h.entity
  LEFT JOIN strings p ON p.id = h.project
@@ -291,6 +293,9 @@ const HEARTBEAT_SELECT: &str =
  LEFT JOIN strings ed ON ed.id = h.editor
  LEFT JOIN strings o ON o.id = h.os
  LEFT JOIN strings ua ON ua.id = h.user_agent
+ LEFT JOIN strings ac ON ac.id = h.actor
+ LEFT JOIN strings se ON se.id = h.ai_session
+ LEFT JOIN strings mo ON mo.id = h.ai_model
  WHERE h.user_id = $1 AND h.time_ms >= $2 AND h.time_ms < $3
  ORDER BY h.time_ms, h.hash";
 
@@ -318,6 +323,25 @@ fn row_to_heartbeat(r: &Row) -> Result<Heartbeat> {
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default(),
         meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
+        actor: get(r, 18)?,
+        ai_line_changes: get(r, 19)?,
+        human_line_changes: get(r, 20)?,
+        ai_session: get(r, 21)?,
+        ai_input_tokens: get(r, 22)?,
+        ai_output_tokens: get(r, 23)?,
+        ai_model: get(r, 24)?,
+    })
+}
+
+fn row_to_focus(r: &Row) -> Result<FocusSession> {
+    Ok(FocusSession {
+        id: get(r, 0)?,
+        start_ms: get(r, 1)?,
+        planned_ms: get(r, 2)?,
+        end_ms: get(r, 3)?,
+        completed: get(r, 4)?,
+        project: get(r, 5)?,
+        note: get(r, 6)?,
     })
 }
 
@@ -330,7 +354,7 @@ impl Snapshot for PgSnapshot<'_> {
         each: &mut dyn FnMut(Beat<Dims>),
     ) -> Result<()> {
         self.stream(
-            "SELECT time_ms, project, language, branch, entity, editor, machine, category, source, os
+            "SELECT time_ms, project, language, branch, entity, editor, machine, category, source, os, actor
              FROM heartbeats WHERE user_id = $1 AND time_ms >= $2 AND time_ms < $3
              ORDER BY time_ms, hash",
             &[&user, &start, &end],
@@ -347,6 +371,7 @@ impl Snapshot for PgSnapshot<'_> {
                         os: id(r, 9)?,
                         category: get::<i16>(r, 7)? as u8,
                         source: get::<i16>(r, 8)? as u8,
+                        actor: id(r, 10)?,
                     },
                 });
                 Ok(true)
@@ -397,7 +422,7 @@ impl Snapshot for PgSnapshot<'_> {
     ) -> Result<()> {
         let sql = match table {
             Rollup::Daily => {
-                "SELECT day, ms, project, language, branch, category, editor, machine, source, os
+                "SELECT day, ms, project, language, branch, category, editor, machine, source, os, actor
                  FROM daily WHERE user_id = $1 AND day BETWEEN $2 AND $3"
             }
             Rollup::Entities => {
@@ -418,6 +443,7 @@ impl Snapshot for PgSnapshot<'_> {
                     source: get::<i16>(r, 8)? as u8,
                     os: id(9)?,
                     entity: 0,
+                    actor: id(10)?,
                 },
                 Rollup::Entities => Dims {
                     project: id(2)?,
@@ -500,6 +526,67 @@ impl Snapshot for PgSnapshot<'_> {
         self.stream(HEARTBEAT_SELECT, &[&user, &start, &end], &mut |r| {
             Ok(each(row_to_heartbeat(r)?))
         })
+    }
+
+    fn ai_counts(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(AiCounts),
+    ) -> Result<()> {
+        let n = |r: &Row, i| Ok::<_, StoreError>(get::<Option<i64>>(r, i)?.unwrap_or(0));
+        self.stream(
+            "SELECT time_ms, project, branch, language, actor, ai_line_changes, human_line_changes,
+                    ai_input_tokens, ai_output_tokens, ai_session
+             FROM heartbeats WHERE user_id = $1 AND time_ms >= $2 AND time_ms < $3
+               AND (ai_line_changes IS NOT NULL OR human_line_changes IS NOT NULL
+                    OR ai_input_tokens IS NOT NULL OR ai_output_tokens IS NOT NULL
+                    OR ai_session IS NOT NULL)
+             ORDER BY time_ms, hash",
+            &[&user, &start, &end],
+            &mut |r| {
+                each(AiCounts {
+                    time_ms: get(r, 0)?,
+                    dims: Dims {
+                        project: id(r, 1)?,
+                        branch: id(r, 2)?,
+                        language: id(r, 3)?,
+                        actor: id(r, 4)?,
+                        ..Dims::default()
+                    },
+                    ai_line_changes: n(r, 5)?,
+                    human_line_changes: n(r, 6)?,
+                    ai_input_tokens: n(r, 7)?,
+                    ai_output_tokens: n(r, 8)?,
+                    session: id(r, 9)?,
+                });
+                Ok(true)
+            },
+        )
+    }
+
+    fn running_focus(&self, user: UserId) -> Result<Option<FocusSession>> {
+        self.query_opt(
+            "SELECT id, start_ms, planned_ms, end_ms, completed, project, note
+             FROM focus_sessions WHERE user_id = $1 AND end_ms IS NULL",
+            &[&user],
+        )?
+        .map(|r| row_to_focus(&r))
+        .transpose()
+    }
+
+    fn focus_sessions(&self, user: UserId, start: i64, end: i64) -> Result<Vec<FocusSession>> {
+        self.query(
+            "SELECT id, start_ms, planned_ms, end_ms, completed, project, note
+             FROM focus_sessions
+             WHERE user_id = $1 AND start_ms < $3 AND (end_ms IS NULL OR end_ms > $2)
+             ORDER BY start_ms, id",
+            &[&user, &start, &end],
+        )?
+        .iter()
+        .map(row_to_focus)
+        .collect()
     }
 
     fn intervals(&self, user: UserId, start: i64, end: i64) -> Result<Vec<(i64, Interval)>> {
@@ -1192,6 +1279,13 @@ struct Columns {
     dependencies: Vec<Option<String>>,
     meta: Vec<Option<String>>,
     origin: Vec<Option<i32>>,
+    actor: Vec<Option<i32>>,
+    ai_line_changes: Vec<Option<i64>>,
+    human_line_changes: Vec<Option<i64>>,
+    ai_session: Vec<Option<i32>>,
+    ai_input_tokens: Vec<Option<i64>>,
+    ai_output_tokens: Vec<Option<i64>>,
+    ai_model: Vec<Option<i32>>,
 }
 
 impl Columns {
@@ -1231,6 +1325,13 @@ impl Columns {
                 .as_ref()
                 .map(|m| serde_json::to_string(m).unwrap_or_default()),
         );
+        self.actor.push(interned(ids, h.actor.as_deref()));
+        self.ai_line_changes.push(h.ai_line_changes);
+        self.human_line_changes.push(h.human_line_changes);
+        self.ai_session.push(interned(ids, h.ai_session.as_deref()));
+        self.ai_input_tokens.push(h.ai_input_tokens);
+        self.ai_output_tokens.push(h.ai_output_tokens);
+        self.ai_model.push(interned(ids, h.ai_model.as_deref()));
     }
 }
 
@@ -1310,6 +1411,9 @@ impl Store for PgWriter {
                         h.editor.clone(),
                         h.os.clone(),
                         h.user_agent.clone(),
+                        h.actor.clone(),
+                        h.ai_session.clone(),
+                        h.ai_model.clone(),
                     ]
                     .into_iter()
                     .flatten()
@@ -1328,12 +1432,14 @@ impl Store for PgWriter {
                     tx,
                     "INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
                         is_write, project, branch, language, machine, editor, os, user_agent, lines,
-                        lineno, cursorpos, dependencies, meta, origin)
+                        lineno, cursorpos, dependencies, meta, origin, actor, ai_line_changes,
+                        human_line_changes, ai_session, ai_input_tokens, ai_output_tokens, ai_model)
                      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[],
                         $5::smallint[], $6::smallint[], $7::smallint[], $8::bool[], $9::int[],
                         $10::int[], $11::int[], $12::int[], $13::int[], $14::int[], $15::int[],
                         $16::bigint[], $17::bigint[], $18::bigint[], $19::text[], $20::text[],
-                        $21::int[])
+                        $21::int[], $22::int[], $23::bigint[], $24::bigint[], $25::int[],
+                        $26::bigint[], $27::bigint[], $28::int[])
                      ON CONFLICT DO NOTHING
                      RETURNING user_id, time_ms, hash",
                 )
@@ -1363,6 +1469,13 @@ impl Store for PgWriter {
                         &cols.dependencies,
                         &cols.meta,
                         &cols.origin,
+                        &cols.actor,
+                        &cols.ai_line_changes,
+                        &cols.human_line_changes,
+                        &cols.ai_session,
+                        &cols.ai_input_tokens,
+                        &cols.ai_output_tokens,
+                        &cols.ai_model,
                     ],
                 )
                 .map_err(err.clone())?;
@@ -1679,9 +1792,9 @@ impl Store for PgWriter {
         let r = &rows.daily;
         if !r.is_empty() {
             tx.execute(
-                "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, os, source, ms)
+                "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, os, source, actor, ms)
                  SELECT $1, $2, * FROM unnest($3::int[], $4::int[], $5::int[], $6::smallint[],
-                    $7::int[], $8::int[], $9::int[], $10::smallint[], $11::bigint[])",
+                    $7::int[], $8::int[], $9::int[], $10::smallint[], $11::int[], $12::bigint[])",
                 &[
                     &d.user,
                     &d.day,
@@ -1693,6 +1806,7 @@ impl Store for PgWriter {
                     &col(&|k| k.machine as i32, r),
                     &col(&|k| k.os as i32, r),
                     &small(&|k| k.source, r),
+                    &col(&|k| k.actor as i32, r),
                     &ms(r),
                 ],
             )
@@ -1817,6 +1931,7 @@ impl Store for PgWriter {
                 "commits",
                 "branch_switches",
                 "journal",
+                "focus_sessions",
             ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&user])
                     .map_err(err.clone())?;
@@ -1899,6 +2014,65 @@ impl Store for PgWriter {
             }
             .map_err(err)?;
             Ok(n as usize)
+        })
+    }
+
+    fn start_focus(
+        &mut self,
+        user: UserId,
+        start_ms: i64,
+        plan: &FocusPlan,
+    ) -> Result<FocusSession> {
+        let shown = self.inner.pool.shown.clone();
+        let id = self.transaction(|tx, _, _| {
+            // The partial unique index refuses a second running timer, also from another server.
+            tx.query_opt(
+                "INSERT INTO focus_sessions (user_id, start_ms, planned_ms, project, note)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+                &[
+                    &user,
+                    &start_ms,
+                    &plan.duration_ms,
+                    &plan.project,
+                    &plan.note,
+                ],
+            )
+            .map_err(|e| classify(&shown, e))
+            .map(|r| r.map(|r| r.get::<_, i64>(0)))
+        })?;
+        let Some(id) = id else {
+            return Err(StoreError::Invalid(crate::store::FOCUS_RUNNING.into()));
+        };
+        Ok(FocusSession {
+            id,
+            start_ms,
+            planned_ms: plan.duration_ms,
+            end_ms: None,
+            completed: false,
+            project: plan.project.clone(),
+            note: plan.note.clone(),
+        })
+    }
+
+    fn end_focus(
+        &mut self,
+        user: UserId,
+        end_ms: i64,
+        completed: bool,
+    ) -> Result<Option<FocusSession>> {
+        let shown = self.inner.pool.shown.clone();
+        let err = move |e| classify(&shown, e);
+        self.transaction(|tx, _, _| {
+            // GREATEST: never before it started (a clock set back).
+            let row = tx
+                .query_opt(
+                    "UPDATE focus_sessions SET end_ms = GREATEST($2, start_ms), completed = $3
+                     WHERE user_id = $1 AND end_ms IS NULL
+                     RETURNING id, start_ms, planned_ms, end_ms, completed, project, note",
+                    &[&user, &end_ms, &completed],
+                )
+                .map_err(err)?;
+            row.map(|r| row_to_focus(&r)).transpose()
         })
     }
 

@@ -177,7 +177,90 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX heartbeats_with_dependencies ON heartbeats (user_id, time_ms)
         WHERE dependencies IS NOT NULL;
 ",
+    "
+    -- 6 (SQLite's 8): agents — who did the work (strings.id of the agent; NULL = the human),
+    -- WakaTime's AI fields; the daily rollup keyed by the actor too, every user's rollups
+    -- recomputed. `ai coding` heartbeats already stored get their agent in `backfill_actors`.
+    ALTER TABLE heartbeats ADD COLUMN actor INT;
+    ALTER TABLE heartbeats ADD COLUMN ai_line_changes BIGINT;
+    ALTER TABLE heartbeats ADD COLUMN human_line_changes BIGINT;
+    ALTER TABLE heartbeats ADD COLUMN ai_session INT;
+    ALTER TABLE heartbeats ADD COLUMN ai_input_tokens BIGINT;
+    ALTER TABLE heartbeats ADD COLUMN ai_output_tokens BIGINT;
+    ALTER TABLE heartbeats ADD COLUMN ai_model INT;
+    DROP TABLE daily;
+    CREATE TABLE daily (
+        user_id  BIGINT NOT NULL,
+        day      INT NOT NULL,
+        project  INT NOT NULL,
+        language INT NOT NULL,
+        branch   INT NOT NULL,
+        category SMALLINT NOT NULL,
+        editor   INT NOT NULL,
+        machine  INT NOT NULL,
+        os       INT NOT NULL,
+        source   SMALLINT NOT NULL,
+        actor    INT NOT NULL,
+        ms       BIGINT NOT NULL,
+        PRIMARY KEY (user_id, day, project, language, branch, category, editor, machine, os, source, actor)
+    );
+    DELETE FROM daily_entities;
+    UPDATE users SET rollup_rules = NULL;
+",
+    "
+    -- 7 (SQLite's 9): focus timers; `end_ms` NULL while one runs, at most one per user.
+    CREATE TABLE focus_sessions (
+        id         BIGSERIAL PRIMARY KEY,
+        user_id    BIGINT NOT NULL,
+        start_ms   BIGINT NOT NULL,
+        planned_ms BIGINT NOT NULL,
+        end_ms     BIGINT,
+        completed  BOOLEAN NOT NULL DEFAULT FALSE,
+        project    TEXT,
+        note       TEXT
+    );
+    CREATE INDEX focus_by_time ON focus_sessions (user_id, start_ms);
+    CREATE UNIQUE INDEX focus_running ON focus_sessions (user_id) WHERE end_ms IS NULL;
+",
 ];
+
+/// The version whose migration adds the actor (see [`backfill_actors`]).
+const ACTORS_VERSION: usize = 6;
+
+/// Names the agent of every `ai coding` heartbeat that has none, by the rule new ones follow
+/// ([`crate::agent::actor_for`]), as SQLite's migration does.
+fn backfill_actors(tx: &mut postgres::Transaction) -> Result<(), postgres::Error> {
+    use crate::model::{Category, EntityType, Heartbeat};
+    let rows = tx.query(
+        "SELECT h.user_id, h.time_ms, h.hash, e.value, h.type, ed.value
+         FROM heartbeats h JOIN strings e ON e.id = h.entity
+         LEFT JOIN strings ed ON ed.id = h.editor
+         WHERE h.category = $1 AND h.actor IS NULL",
+        &[&(Category::AI_CODING.code() as i16)],
+    )?;
+    for r in rows {
+        let mut h = Heartbeat::new(0.0, r.get::<_, String>(3));
+        h.entity_type =
+            EntityType::from_code(i64::from(r.get::<_, i16>(4))).unwrap_or(EntityType::File);
+        h.editor = r.get(5);
+        let actor = crate::agent::actor_for(&h);
+        tx.execute(
+            "INSERT INTO strings (value) VALUES ($1) ON CONFLICT (value) DO NOTHING",
+            &[&actor],
+        )?;
+        tx.execute(
+            "UPDATE heartbeats SET actor = (SELECT id FROM strings WHERE value = $4)
+             WHERE user_id = $1 AND time_ms = $2 AND hash = $3",
+            &[
+                &r.get::<_, i64>(0),
+                &r.get::<_, i64>(1),
+                &r.get::<_, i64>(2),
+                &actor,
+            ],
+        )?;
+    }
+    Ok(())
+}
 
 /// Key of the advisory lock held while migrating ("tfmg").
 const MIGRATION_LOCK: i64 = 0x7466_6d67;
@@ -228,6 +311,9 @@ pub fn migrate(client: &mut Client, shown: &str) -> Result<()> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).map_err(err)?;
+        if i + 1 == ACTORS_VERSION {
+            backfill_actors(&mut tx).map_err(err)?;
+        }
         tx.execute(
             "INSERT INTO tf_meta (key, value) VALUES ('schema_version', $1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -7,11 +7,12 @@ mod git;
 mod schema;
 
 use super::{
-    ApiKey, Batch, DayRollup, Dims, DirtyDay, JournalPage, KeyHash, KeySelector, Logged,
+    AiCounts, ApiKey, Batch, DayRollup, Dims, DirtyDay, JournalPage, KeyHash, KeySelector, Logged,
     Provenance, Record, Result, Rollup, Scope, Snapshot, Store, StoreError, Stored, User, UserId,
     UserSettings, WebToken, WebTokenKind, journal_kind,
 };
 use crate::calendar::DayNum;
+use crate::focus::{FocusPlan, FocusSession};
 use crate::model::{Category, EntityType, Heartbeat, Interval, Source, ms_to_seconds};
 use crate::timeline::{Beat, Span};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -670,6 +671,7 @@ impl Store for Writer {
                 "commits",
                 "branch_switches",
                 "journal",
+                "focus_sessions",
             ] {
                 conn.execute(&format!("DELETE FROM {table} WHERE user_id = ?1"), [user])?;
             }
@@ -740,6 +742,62 @@ impl Store for Writer {
                 "DELETE FROM api_keys WHERE user_id = ?1 AND (?2 IS NULL OR label = ?2)",
                 params![user, label],
             ),
+        })
+    }
+
+    fn start_focus(
+        &mut self,
+        user: UserId,
+        start_ms: i64,
+        plan: &FocusPlan,
+    ) -> Result<FocusSession> {
+        let started = self.transaction(|conn, _| {
+            let inserted = conn.execute(
+                "INSERT OR IGNORE INTO focus_sessions (user_id, start_ms, planned_ms, project, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user, start_ms, plan.duration_ms, plan.project, plan.note],
+            )?;
+            Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+        })?;
+        let Some(id) = started else {
+            return Err(StoreError::Invalid(crate::store::FOCUS_RUNNING.into()));
+        };
+        Ok(FocusSession {
+            id,
+            start_ms,
+            planned_ms: plan.duration_ms,
+            end_ms: None,
+            completed: false,
+            project: plan.project.clone(),
+            note: plan.note.clone(),
+        })
+    }
+
+    fn end_focus(
+        &mut self,
+        user: UserId,
+        end_ms: i64,
+        completed: bool,
+    ) -> Result<Option<FocusSession>> {
+        self.transaction(|conn, _| {
+            let running = conn
+                .prepare_cached(&format!(
+                    "SELECT {FOCUS_COLUMNS} FROM focus_sessions WHERE user_id = ?1 AND end_ms IS NULL"
+                ))?
+                .query_row([user], row_to_focus)
+                .optional()?;
+            let Some(mut f) = running else {
+                return Ok(None);
+            };
+            // Never before it started: a clock set back must not give a negative session.
+            let end_ms = end_ms.max(f.start_ms);
+            conn.execute(
+                "UPDATE focus_sessions SET end_ms = ?2, completed = ?3 WHERE id = ?1",
+                params![f.id, end_ms, completed],
+            )?;
+            f.end_ms = Some(end_ms);
+            f.completed = completed;
+            Ok(Some(f))
         })
     }
 
@@ -895,8 +953,10 @@ fn insert_heartbeats(
     let mut st = conn.prepare_cached(
         "INSERT OR IGNORE INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
             is_write, project, branch, language, machine, editor, os, user_agent, lines, lineno,
-            cursorpos, dependencies, meta, origin)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            cursorpos, dependencies, meta, origin, actor, ai_line_changes, human_line_changes,
+            ai_session, ai_input_tokens, ai_output_tokens, ai_model)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
     )?;
     for h in batch.beats {
         let dependencies = (!h.dependencies.is_empty())
@@ -929,6 +989,13 @@ fn insert_heartbeats(
             dependencies,
             meta,
             origin,
+            strings.opt(conn, h.actor.as_deref())?,
+            h.ai_line_changes,
+            h.human_line_changes,
+            strings.opt(conn, h.ai_session.as_deref())?,
+            h.ai_input_tokens,
+            h.ai_output_tokens,
+            strings.opt(conn, h.ai_model.as_deref())?,
         ])?;
         if changed == 1 {
             days.mark(time_ms);
@@ -982,13 +1049,13 @@ fn replace_day(conn: &Connection, d: DirtyDay, rows: &DayRollup) -> rusqlite::Re
         params![d.user, d.day],
     )?;
     let mut ins = conn.prepare_cached(
-        "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, os, source, ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO daily (user_id, day, project, language, branch, category, editor, machine, os, source, actor, ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     for (k, ms) in &rows.daily {
         ins.execute(params![
             d.user, d.day, k.project, k.language, k.branch, k.category, k.editor, k.machine, k.os,
-            k.source, ms
+            k.source, k.actor, ms
         ])?;
     }
     let mut ins = conn.prepare_cached(
@@ -1117,7 +1184,7 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT time_ms, project, language, branch, entity, editor, machine, category, source, os
+                "SELECT time_ms, project, language, branch, entity, editor, machine, category, source, os, actor
                  FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3
                  ORDER BY time_ms, hash",
             )
@@ -1142,6 +1209,7 @@ impl Snapshot for SqliteSnapshot<'_> {
                         os: id(r, 9)?,
                         category: int(r, 7)? as u8,
                         source: int(r, 8)? as u8,
+                        actor: id(r, 10)?,
                     },
                 })
             })()
@@ -1191,7 +1259,7 @@ impl Snapshot for SqliteSnapshot<'_> {
     ) -> Result<()> {
         let sql = match table {
             Rollup::Daily => {
-                "SELECT day, ms, project, language, branch, category, editor, machine, source, os
+                "SELECT day, ms, project, language, branch, category, editor, machine, source, os, actor
                  FROM daily WHERE user_id = ?1 AND day BETWEEN ?2 AND ?3"
             }
             Rollup::Entities => {
@@ -1215,6 +1283,7 @@ impl Snapshot for SqliteSnapshot<'_> {
                         source: int(r, 8)? as u8,
                         os: id(9)?,
                         entity: 0,
+                        actor: id(10)?,
                     },
                     Rollup::Entities => Dims {
                         project: id(2)?,
@@ -1273,7 +1342,9 @@ impl Snapshot for SqliteSnapshot<'_> {
             .conn
             .prepare_cached(
                 "SELECT h.time_ms, e.value, h.type, h.category, h.source, h.is_write, p.value, b.value, l.value,
-                        m.value, ed.value, o.value, ua.value, h.lines, h.lineno, h.cursorpos, h.dependencies, h.meta
+                        m.value, ed.value, o.value, ua.value, h.lines, h.lineno, h.cursorpos, h.dependencies, h.meta,
+                        ac.value, h.ai_line_changes, h.human_line_changes, se.value, h.ai_input_tokens,
+                        h.ai_output_tokens, mo.value
                  FROM heartbeats h
                  JOIN strings e ON e.id = h.entity
                  LEFT JOIN strings p ON p.id = h.project
@@ -1283,6 +1354,9 @@ impl Snapshot for SqliteSnapshot<'_> {
                  LEFT JOIN strings ed ON ed.id = h.editor
                  LEFT JOIN strings o ON o.id = h.os
                  LEFT JOIN strings ua ON ua.id = h.user_agent
+                 LEFT JOIN strings ac ON ac.id = h.actor
+                 LEFT JOIN strings se ON se.id = h.ai_session
+                 LEFT JOIN strings mo ON mo.id = h.ai_model
                  WHERE h.user_id = ?1 AND h.time_ms >= ?2 AND h.time_ms < ?3
                  ORDER BY h.time_ms, h.hash",
             )
@@ -1297,6 +1371,78 @@ impl Snapshot for SqliteSnapshot<'_> {
             }
         }
         Ok(())
+    }
+
+    fn ai_counts(
+        &self,
+        user: UserId,
+        start: i64,
+        end: i64,
+        each: &mut dyn FnMut(AiCounts),
+    ) -> Result<()> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT time_ms, project, branch, language, actor, ai_line_changes, human_line_changes,
+                        ai_input_tokens, ai_output_tokens, ai_session
+                 FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3
+                   AND (ai_line_changes IS NOT NULL OR human_line_changes IS NOT NULL
+                        OR ai_input_tokens IS NOT NULL OR ai_output_tokens IS NOT NULL
+                        OR ai_session IS NOT NULL)
+                 ORDER BY time_ms, hash",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st
+            .query(params![user, start, end])
+            .map_err(|e| self.err(e))?;
+        let id =
+            |r: &rusqlite::Row<'_>, i| r.get::<_, Option<u32>>(i).map(Option::unwrap_or_default);
+        let n =
+            |r: &rusqlite::Row<'_>, i| r.get::<_, Option<i64>>(i).map(Option::unwrap_or_default);
+        while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
+            let c = (|| {
+                Ok::<_, rusqlite::Error>(AiCounts {
+                    time_ms: r.get(0)?,
+                    dims: Dims {
+                        project: id(r, 1)?,
+                        branch: id(r, 2)?,
+                        language: id(r, 3)?,
+                        actor: id(r, 4)?,
+                        ..Dims::default()
+                    },
+                    ai_line_changes: n(r, 5)?,
+                    human_line_changes: n(r, 6)?,
+                    ai_input_tokens: n(r, 7)?,
+                    ai_output_tokens: n(r, 8)?,
+                    session: id(r, 9)?,
+                })
+            })()
+            .map_err(|e| classify(self.path, e))?;
+            each(c);
+        }
+        Ok(())
+    }
+
+    fn running_focus(&self, user: UserId) -> Result<Option<FocusSession>> {
+        self.one(
+            &format!(
+                "SELECT {FOCUS_COLUMNS} FROM focus_sessions WHERE user_id = ?1 AND end_ms IS NULL"
+            ),
+            [user],
+            row_to_focus,
+        )
+    }
+
+    fn focus_sessions(&self, user: UserId, start: i64, end: i64) -> Result<Vec<FocusSession>> {
+        self.rows(
+            &format!(
+                "SELECT {FOCUS_COLUMNS} FROM focus_sessions
+                 WHERE user_id = ?1 AND start_ms < ?3 AND (end_ms IS NULL OR end_ms > ?2)
+                 ORDER BY start_ms, id"
+            ),
+            params![user, start, end],
+            row_to_focus,
+        )
     }
 
     fn intervals(&self, user: UserId, start: i64, end: i64) -> Result<Vec<(i64, Interval)>> {
@@ -1687,6 +1833,20 @@ impl Snapshot for SqliteSnapshot<'_> {
     }
 }
 
+const FOCUS_COLUMNS: &str = "id, start_ms, planned_ms, end_ms, completed, project, note";
+
+fn row_to_focus(r: &rusqlite::Row<'_>) -> rusqlite::Result<FocusSession> {
+    Ok(FocusSession {
+        id: r.get(0)?,
+        start_ms: r.get(1)?,
+        planned_ms: r.get(2)?,
+        end_ms: r.get(3)?,
+        completed: r.get(4)?,
+        project: r.get(5)?,
+        note: r.get(6)?,
+    })
+}
+
 fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
     let deps: Option<String> = r.get(16)?;
     let meta: Option<String> = r.get(17)?;
@@ -1711,6 +1871,13 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default(),
         meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
+        actor: r.get(18)?,
+        ai_line_changes: r.get(19)?,
+        human_line_changes: r.get(20)?,
+        ai_session: r.get(21)?,
+        ai_input_tokens: r.get(22)?,
+        ai_output_tokens: r.get(23)?,
+        ai_model: r.get(24)?,
     })
 }
 

@@ -58,6 +58,9 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         if i + 1 == HEARTBEAT_IDS_VERSION {
             rehash_heartbeats(&tx).map_err(err)?;
         }
+        if i + 1 == ACTORS_VERSION {
+            backfill_actors(&tx).map_err(err)?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)
             .map_err(err)?;
         tx.commit().map_err(err)?;
@@ -107,6 +110,43 @@ fn rehash_heartbeats(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
     )?;
     for (user, time, old, new) in changes {
         update.execute(params![user, time, old, new])?;
+    }
+    Ok(())
+}
+
+/// The version whose migration adds the actor: `ai coding` heartbeats stored before it get
+/// their agent in [`backfill_actors`].
+const ACTORS_VERSION: usize = 8;
+
+/// Names the agent of every `ai coding` heartbeat that has none, by the rule new ones follow
+/// ([`crate::agent::actor_for`]): the shell's `claude` is `claude-code`, and so on.
+fn backfill_actors(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    use crate::model::{Category, EntityType, Heartbeat};
+    let mut read = tx.prepare(
+        "SELECT h.user_id, h.time_ms, h.hash, e.value, h.type, ed.value
+         FROM heartbeats h JOIN strings e ON e.id = h.entity
+         LEFT JOIN strings ed ON ed.id = h.editor
+         WHERE h.category = ?1 AND h.actor IS NULL",
+    )?;
+    let mut found: Vec<(i64, i64, i64, String)> = Vec::new();
+    let mut rows = read.query([Category::AI_CODING.code()])?;
+    while let Some(r) = rows.next()? {
+        let mut h = Heartbeat::new(0.0, r.get::<_, String>(3)?);
+        h.entity_type = EntityType::from_code(r.get(4)?).unwrap_or(EntityType::File);
+        h.editor = r.get(5)?;
+        found.push((r.get(0)?, r.get(1)?, r.get(2)?, crate::agent::actor_for(&h)));
+    }
+    drop(rows);
+    drop(read);
+    let mut intern = tx.prepare("INSERT OR IGNORE INTO strings (value) VALUES (?1)")?;
+    let mut id = tx.prepare("SELECT id FROM strings WHERE value = ?1")?;
+    let mut update = tx.prepare(
+        "UPDATE heartbeats SET actor = ?4 WHERE user_id = ?1 AND time_ms = ?2 AND hash = ?3",
+    )?;
+    for (user, time, hash, actor) in found {
+        intern.execute([&actor])?;
+        let actor_id: i64 = id.query_row([&actor], |r| r.get(0))?;
+        update.execute(params![user, time, hash, actor_id])?;
     }
     Ok(())
 }
@@ -317,5 +357,53 @@ pub const MIGRATIONS: &[&str] = &[
     "
     CREATE INDEX heartbeats_with_dependencies ON heartbeats (user_id, time_ms)
         WHERE dependencies IS NOT NULL;
+    ",
+    // 8: agents — who did the work (strings.id of the agent; NULL = the human), and WakaTime's
+    // AI fields (line changes of the AI and of the human, the agent's session and model as
+    // strings.id, tokens). The daily rollup is keyed by the actor too: rebuilt, and every
+    // user's rollups recomputed under their rules (`rollup_rules` cleared). `ai coding`
+    // heartbeats already stored get their agent in `backfill_actors`.
+    "
+    ALTER TABLE heartbeats ADD COLUMN actor INTEGER;
+    ALTER TABLE heartbeats ADD COLUMN ai_line_changes INTEGER;
+    ALTER TABLE heartbeats ADD COLUMN human_line_changes INTEGER;
+    ALTER TABLE heartbeats ADD COLUMN ai_session INTEGER;
+    ALTER TABLE heartbeats ADD COLUMN ai_input_tokens INTEGER;
+    ALTER TABLE heartbeats ADD COLUMN ai_output_tokens INTEGER;
+    ALTER TABLE heartbeats ADD COLUMN ai_model INTEGER;
+    DROP TABLE daily;
+    CREATE TABLE daily (
+        user_id  INTEGER NOT NULL,
+        day      INTEGER NOT NULL,      -- yyyymmdd, local
+        project  INTEGER NOT NULL,
+        language INTEGER NOT NULL,
+        branch   INTEGER NOT NULL,
+        category INTEGER NOT NULL,
+        editor   INTEGER NOT NULL,
+        machine  INTEGER NOT NULL,
+        os       INTEGER NOT NULL,
+        source   INTEGER NOT NULL,
+        actor    INTEGER NOT NULL,      -- strings.id, 0 = the human
+        ms       INTEGER NOT NULL,
+        PRIMARY KEY (user_id, day, project, language, branch, category, editor, machine, os, source, actor)
+    ) WITHOUT ROWID;
+    DELETE FROM daily_entities;
+    UPDATE users SET rollup_rules = NULL;
+    ",
+    // 9: focus timers (`tf focus`): one row per session, `end_ms` NULL while it runs; at most
+    // one runs per user.
+    "
+    CREATE TABLE focus_sessions (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        start_ms   INTEGER NOT NULL,
+        planned_ms INTEGER NOT NULL,
+        end_ms     INTEGER,
+        completed  INTEGER NOT NULL DEFAULT 0,
+        project    TEXT,
+        note       TEXT
+    );
+    CREATE INDEX focus_by_time ON focus_sessions (user_id, start_ms);
+    CREATE UNIQUE INDEX focus_running ON focus_sessions (user_id) WHERE end_ms IS NULL;
     ",
 ];

@@ -154,3 +154,49 @@ fn unwritable_side_files_of_a_writable_database_are_fixed() {
         }
     }
 }
+
+/// Issue 15: a database from before agents keeps its `ai coding` heartbeats as agent time —
+/// the migration names each one's agent as new ones are named (the shell's `claude` is
+/// `claude-code`), and every user's rollups are recomputed (the daily rollup gained the actor).
+#[test]
+fn ai_coding_heartbeats_get_their_agent_in_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().take(7) {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO users (id, name, created_ms, rollup_rules) VALUES (1, 'me', 0, 'old');
+             INSERT INTO strings (id, value) VALUES (1, 'claude'), (2, '/src/a.rs'), (3, 'zsh'),
+                 (4, 'Codex');
+             -- The shell running claude (a command, ai coding), an editor in Codex, and an
+             -- ordinary heartbeat.
+             INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write, editor)
+                 VALUES (1, 1000, 11, 1, 4, 18, 1, 0, 3), (1, 2000, 12, 2, 0, 18, 0, 0, 4),
+                        (1, 3000, 13, 2, 0, 0, 0, 0, NULL);",
+        )
+        .unwrap();
+    }
+    let db = SqliteDatabase::open(&path).unwrap();
+    let actors = crate::store::read(&db, |snap| {
+        let mut out = Vec::new();
+        snap.heartbeats(1, 0, i64::MAX, &mut |h| {
+            out.push(h.actor);
+            true
+        })?;
+        Ok(out)
+    })
+    .unwrap();
+    assert_eq!(
+        actors,
+        vec![Some("claude-code".into()), Some("codex".into()), None]
+    );
+    let mut w = crate::store::Database::writer(&db).unwrap();
+    assert_eq!(w.rollup_rules(1).unwrap(), None, "rollups are recomputed");
+}

@@ -52,6 +52,8 @@ pub fn today() -> TodayData {
         day_end_unix: DAY_START + 86_400.0,
         now_unix: at(14, 35),
         utc_offset_seconds: OFFSET,
+        lanes: None,
+        focus: None,
     }
 }
 
