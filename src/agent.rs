@@ -93,8 +93,9 @@ pub fn actor_name(name: &str) -> Result<Option<String>, String> {
 pub fn actor_for(h: &Heartbeat) -> String {
     let from = |s: &str| actor_name(s).ok().flatten();
     if h.entity_type == EntityType::Command
-        && let (Some(program), _) = crate::shell::classify::program_and_subcommand(&h.entity)
-        && let Some(a) = from(program)
+        && let Some(a) = crate::shell::classify::program_and_subcommand(&h.entity)
+            .program()
+            .and_then(from)
     {
         return a;
     }
