@@ -89,7 +89,22 @@ pub fn overview(snap: &dyn Snapshot, account: &Account, view: &View) -> Result<O
     } else {
         None
     };
-    let (lanes, spans) = lanes(snap, account, view)?;
+    // The lanes need every heartbeat of the range (each lane is its own timeline); the rollups
+    // say at once whether any agent worked in it, and most ranges of most users have none.
+    let by_actor = report::report(
+        snap,
+        cal,
+        &query(account, view, &[Dim::Actor], &view.filters),
+    )?;
+    let agents = by_actor
+        .by
+        .iter()
+        .flat_map(|(_, rows)| rows)
+        .any(|r| r.name != crate::agent::HUMAN && r.seconds > 0.0);
+    let (lanes, spans) = match agents {
+        true => lanes(snap, account, view)?,
+        false => Default::default(),
+    };
     Ok(Overview {
         report,
         days,
