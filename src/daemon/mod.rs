@@ -517,7 +517,11 @@ fn raise_open_file_limit() {
             // macOS may report an infinite hard limit, yet refuses a soft one above OPEN_MAX
             // (10240, or kern.maxfilesperproc): asking for more would fail and leave its
             // default of 256.
-            let cap = if cfg!(target_os = "macos") { 10_240 } else { 16_384 };
+            let cap = if cfg!(target_os = "macos") {
+                10_240
+            } else {
+                16_384
+            };
             let want = lim.rlim_max.min(cap);
             if lim.rlim_cur < want {
                 lim.rlim_cur = want;

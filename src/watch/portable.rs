@@ -84,22 +84,29 @@ impl Watch {
                     self.new_dir(p, batch);
                 }
             }
+            // Not looked at on disk: git's `index.lock` is often renamed away before its
+            // creation is taken, and must still count, as in `kernel.rs`.
+            EventKind::Create(CreateKind::File) => {
+                for p in &event.paths {
+                    self.written(p, batch);
+                }
+            }
             EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
                 for p in &event.paths {
-                    self.created_or_moved_in(p, batch);
+                    self.created(p, batch);
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
                 if let [from, to] = event.paths.as_slice() {
                     self.gone(from, batch);
-                    self.created_or_moved_in(to, batch);
+                    self.created(to, batch);
                 }
             }
             // FSEvents and kqueue say "renamed" without a side: what is there now moved in.
             EventKind::Modify(ModifyKind::Name(RenameMode::Any | RenameMode::Other)) => {
                 for p in &event.paths {
                     if std::fs::symlink_metadata(p).is_ok() {
-                        self.created_or_moved_in(p, batch);
+                        self.created(p, batch);
                     } else {
                         self.gone(p, batch);
                     }
@@ -111,7 +118,9 @@ impl Watch {
                 }
             }
             EventKind::Modify(
-                ModifyKind::Data(_) | ModifyKind::Any | ModifyKind::Metadata(MetadataKind::WriteTime),
+                ModifyKind::Data(_)
+                | ModifyKind::Any
+                | ModifyKind::Metadata(MetadataKind::WriteTime),
             )
             | EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
                 for p in &event.paths {
@@ -123,6 +132,16 @@ impl Watch {
             }
             // Opens, reads, attribute changes: no save.
             _ => {}
+        }
+    }
+
+    /// A path created or moved in whose kind the event does not say: a directory is watched,
+    /// anything else (also what is gone already, such as a lock file) is taken as written.
+    fn created(&mut self, p: &Path, batch: &mut Batch) {
+        if std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) {
+            self.new_dir(p, batch);
+        } else {
+            self.written(p, batch);
         }
     }
 
