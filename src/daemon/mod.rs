@@ -503,8 +503,9 @@ fn limit_allocator_caching() {
     }
 }
 
-/// Lets the daemon hold many connections (the HTTP API's cap is 8192): the soft limit is often
-/// 1024 while the hard limit is far higher.
+/// Lets the daemon hold many connections (the HTTP API's cap is 8192) and, on the BSDs, a
+/// descriptor per watched directory: the soft limit is often 1024 (256 on macOS) while the hard
+/// limit is far higher.
 fn raise_open_file_limit() {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -513,7 +514,15 @@ fn raise_open_file_limit() {
     // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            let want = lim.rlim_max.min(16_384);
+            // macOS may report an infinite hard limit, yet refuses a soft one above OPEN_MAX
+            // (10240, or kern.maxfilesperproc): asking for more would fail and leave its
+            // default of 256.
+            let cap = if cfg!(target_os = "macos") {
+                10_240
+            } else {
+                16_384
+            };
+            let want = lim.rlim_max.min(cap);
             if lim.rlim_cur < want {
                 lim.rlim_cur = want;
                 let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);

@@ -7,10 +7,11 @@
 //! Everything runs on one thread that owns the watchers and the state; the daemon talks to it
 //! through [`WatchHandle`] and receives what it found through a [`Sink`].
 
-// The kernel watcher: inotify on Linux; elsewhere none yet, and every directory is polled.
-#[cfg(target_os = "linux")]
+// The kernel watcher: inotify, used directly, on Linux; notify's native backend (FSEvents,
+// kqueue) elsewhere, and on Linux too with the `portable-watch` feature, to test that path.
+#[cfg(all(target_os = "linux", not(feature = "portable-watch")))]
 mod kernel;
-#[cfg(not(target_os = "linux"))]
+#[cfg(any(not(target_os = "linux"), feature = "portable-watch"))]
 #[path = "portable.rs"]
 mod kernel;
 mod reflog;
