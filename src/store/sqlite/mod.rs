@@ -1505,7 +1505,9 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT h.time_ms, e.value, h.dependencies FROM heartbeats h
+                // Named: the planner prefers the primary key, which reads every heartbeat.
+                "SELECT h.time_ms, e.value, h.dependencies
+                 FROM heartbeats h INDEXED BY heartbeats_with_dependencies
                  JOIN strings e ON e.id = h.entity
                  WHERE h.user_id = ?1 AND h.time_ms >= ?2 AND h.time_ms < ?3
                    AND h.dependencies IS NOT NULL
