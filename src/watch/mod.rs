@@ -703,9 +703,12 @@ impl Watch {
     fn new_dir(&mut self, p: &Path, batch: &mut Batch) {
         let Some(parent) = p.parent() else { return };
         if p.file_name().is_some_and(|n| n == ".git") {
-            // `git init` in a watched directory.
-            if self.dirs.contains_key(parent) {
+            // `git init` in a watched directory. Its first commits may be made before this
+            // event is taken: the whole reflog is new, so it is read from its start.
+            if self.dirs.contains_key(parent) && !self.repos.contains_key(parent) {
                 self.add_repo(parent);
+                self.follow_reflog(parent, true);
+                self.reflog_changed(parent, batch);
             }
             return;
         }
