@@ -18,14 +18,14 @@ mod common;
 
 use common::aw_server::{self, AwServer};
 use common::data::{Generator, SEED, YEAR_HEARTBEATS, data_start_ms, write_year};
+use common::web::{Client, basic_auth, count};
 use common::{
     Conn, Daemon, Home, Row, Table, accepted, bins, clock_ticks_per_second, fail, mib, ms,
     per_second, percent, percentile, proc_cpu_ticks, rate, run, thousands, thread_cpu_between,
     thread_ticks, time_run,
 };
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -58,10 +58,7 @@ const SIDE_BY_SIDE_WINDOW: Duration = Duration::from_secs(8);
 const IDLE_AFTER_LOAD: Duration = Duration::from_secs(10);
 const AW_HEARTBEAT_PATH: &str = aw_server::HEARTBEAT_PATH;
 
-const BULK_PATH: &str = "/api/v1/users/current/heartbeats.bulk";
 const STATUSBAR_PATH: &str = "/api/v1/users/current/statusbar/today";
-const USER_AGENT: &str = "wakatime/v1.102.1 (linux-6.8.0-49-generic-x86_64) go1.22.5 \
-                          vscode/1.95.3 vscode-wakatime/24.6.2";
 
 fn main() {
     let bins = bins();
@@ -287,12 +284,24 @@ fn start_api(home: &Home) -> Api {
     };
     let key = std::fs::read_to_string(home.path().join("api_key"))
         .unwrap_or_else(|e| fail(format!("reading api_key: {e}")));
-    use base64::Engine as _;
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(key.trim())
-    );
+    let auth = basic_auth(&key);
     Api { daemon, addr, auth }
+}
+
+impl Api {
+    fn client(&self) -> Client {
+        workstation(Client::to(socket_addr(&self.addr), Some(&self.auth)))
+    }
+}
+
+/// Requests name their machine, as editor plugins do.
+fn workstation(client: Client) -> Client {
+    client.with_header("X-Machine-Name", "workstation")
+}
+
+fn socket_addr(addr: &str) -> std::net::SocketAddr {
+    addr.parse()
+        .unwrap_or_else(|e| fail(format!("{addr:?} is not an address: {e}")))
 }
 
 fn status_json(home: &Home) -> serde_json::Value {
@@ -301,145 +310,11 @@ fn status_json(home: &Home) -> serde_json::Value {
         .unwrap_or_else(|e| fail(format!("tf status --json printed no JSON: {e}")))
 }
 
-/// A keep-alive HTTP/1.1 connection with hand-written requests and Content-Length bodies.
-struct Client {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-    /// The Host header: the address connected to (a loopback name, as the API requires).
-    host: String,
-    /// The Authorization header, if any.
-    auth: Option<String>,
-    request: Vec<u8>,
-    line: String,
-    body: Vec<u8>,
-}
-
-impl Client {
-    fn connect(api: &Api) -> Client {
-        Client::to(&api.addr, Some(&api.auth))
-    }
-
-    fn to(addr: &str, auth: Option<&str>) -> Client {
-        let stream =
-            TcpStream::connect(addr).unwrap_or_else(|e| fail(format!("connecting to {addr}: {e}")));
-        let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-        Client {
-            writer: stream
-                .try_clone()
-                .unwrap_or_else(|e| fail(format!("cloning a socket: {e}"))),
-            reader: BufReader::with_capacity(1 << 16, stream),
-            host: addr.to_string(),
-            auth: auth.map(str::to_string),
-            request: Vec::with_capacity(1 << 16),
-            line: String::new(),
-            body: Vec::with_capacity(1 << 16),
-        }
-    }
-
-    /// Sends one request and reads its answer: (status, body).
-    fn exchange(&mut self, method: &str, path: &str, body: Option<&str>) -> (u16, &[u8]) {
-        self.request.clear();
-        let _ = write!(
-            self.request,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n",
-            self.host
-        );
-        if let Some(auth) = &self.auth {
-            let _ = write!(self.request, "Authorization: {auth}\r\n");
-        }
-        let _ = write!(
-            self.request,
-            "User-Agent: {USER_AGENT}\r\nX-Machine-Name: workstation\r\nAccept: */*\r\n"
-        );
-        if let Some(body) = body {
-            let _ = write!(
-                self.request,
-                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            );
-            self.request.extend_from_slice(body.as_bytes());
-        } else {
-            self.request.extend_from_slice(b"\r\n");
-        }
-        self.writer
-            .write_all(&self.request)
-            .unwrap_or_else(|e| fail(format!("{method} {path}: writing: {e}")));
-        self.receive(method, path)
-    }
-
-    fn receive(&mut self, method: &str, path: &str) -> (u16, &[u8]) {
-        let what = |e: &dyn std::fmt::Display| -> ! { fail(format!("{method} {path}: {e}")) };
-        self.read_line().unwrap_or_else(|e| what(&e));
-        let status = self
-            .line
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|s| s.get(..3))
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or_else(|| what(&format!("bad status line {:?}", self.line)));
-        let mut length = None;
-        loop {
-            self.read_line().unwrap_or_else(|e| what(&e));
-            let header = self.line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let Some((name, value)) = header.split_once(':') else {
-                what(&format!("bad header {header:?}"))
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(
-                    value
-                        .parse::<usize>()
-                        .unwrap_or_else(|_| what(&format!("bad Content-Length {value:?}"))),
-                );
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                what(&format!(
-                    "Transfer-Encoding {value:?}: expected a Content-Length body"
-                ));
-            } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close")
-            {
-                what(&"the daemon closed the keep-alive connection (Connection: close)");
-            }
-        }
-        let Some(length) = length else {
-            what(&"answer without Content-Length")
-        };
-        self.body.resize(length, 0);
-        self.reader
-            .read_exact(&mut self.body)
-            .unwrap_or_else(|e| what(&format!("reading the body: {e}")));
-        (status, &self.body)
-    }
-
-    fn read_line(&mut self) -> Result<(), String> {
-        self.line.clear();
-        match self.reader.read_line(&mut self.line) {
-            Ok(0) => Err("the daemon closed the connection".to_string()),
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("reading: {e}")),
-        }
-    }
-
-    /// POSTs a bulk body of `n` heartbeats and checks for 201 with `n` `201` entries.
-    fn post_bulk(&mut self, body: &str, n: usize) {
-        let (status, answer) = self.exchange("POST", BULK_PATH, Some(body));
-        let created = count(answer, b",201]");
-        if status != 201 || created != n {
-            fail(format!(
-                "POST {BULK_PATH} of {n} heartbeat(s) answered {status} with {created} created: {}",
-                String::from_utf8_lossy(&answer[..answer.len().min(2000)])
-            ));
-        }
-    }
-}
-
 impl Client {
     /// POSTs one event to aw-server-rust's heartbeat endpoint and checks for 200 and the event
     /// as stored (merged or inserted: it has an id).
     fn post_aw_heartbeat(&mut self, body: &str) {
-        let (status, answer) = self.exchange("POST", AW_HEARTBEAT_PATH, Some(body));
+        let (status, answer) = self.exchange("POST", AW_HEARTBEAT_PATH, Some(body.as_bytes()));
         if status != 200 || count(answer, b"\"id\":") != 1 {
             fail(format!(
                 "aw-server: POST {AW_HEARTBEAT_PATH} answered {status}: {}",
@@ -447,23 +322,6 @@ impl Client {
             ));
         }
     }
-}
-
-/// Occurrences of `needle` in `haystack`.
-fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    let first = needle[0];
-    let mut n = 0;
-    let mut i = 0;
-    while let Some(at) = haystack[i..].iter().position(|&b| b == first) {
-        i += at;
-        if haystack[i..].starts_with(needle) {
-            n += 1;
-            i += needle.len();
-        } else {
-            i += 1;
-        }
-    }
-    n
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,10 +425,10 @@ fn ingest(bins: &common::Bins, pool: &Pool, sender: Sender, per_request: usize) 
             api.daemon.pid(),
             per_request,
             WINDOW,
-            &|| Client::connect(&api),
+            &|| api.client(),
             &|http: &mut Client, body: &mut String, first: u64| {
                 pool.array(body, first, per_request);
-                http.post_bulk(body, per_request);
+                http.post_bulk(body.as_bytes(), per_request);
             },
         ),
         Sender::Socket => drive(
@@ -858,10 +716,10 @@ fn timeforged_run(bins: &common::Bins, pool: &Pool, round: usize) -> Run {
         pid,
         1,
         SIDE_BY_SIDE_WINDOW,
-        &|| Client::connect(&api),
+        &|| api.client(),
         &|http: &mut Client, body: &mut String, first: u64| {
             pool.array(body, first, 1);
-            http.post_bulk(body, 1);
+            http.post_bulk(body.as_bytes(), 1);
         },
     );
     let loaded = api.daemon.rss_kib();
@@ -889,7 +747,7 @@ fn aw_run(binary: &Path, pool: &Pool, round: usize) -> Run {
         pid,
         1,
         SIDE_BY_SIDE_WINDOW,
-        &|| Client::to(&server.addr, None),
+        &|| workstation(Client::to(socket_addr(&server.addr), None)),
         &|http: &mut Client, body: &mut String, first: u64| {
             pool.aw_event(body, first);
             http.post_aw_heartbeat(body);
@@ -969,7 +827,7 @@ fn statusbar(bins: &common::Bins, pool: &Pool, table: &mut Table) {
     wait_for_fresh_rollups(&home);
     wait_for_idle(api.daemon.pid());
 
-    let mut client = Client::connect(&api);
+    let mut client = api.client();
     let mut get = |check: bool| {
         let started = Instant::now();
         let (status, body) = client.exchange("GET", STATUSBAR_PATH, None);

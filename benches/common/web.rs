@@ -3,6 +3,7 @@
 //! `timeforged serve` started on a free port of loopback with its users and keys.
 
 use super::{Home, fail};
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -24,12 +25,15 @@ pub fn basic_auth(key: &str) -> String {
     )
 }
 
-/// A keep-alive connection; answers must carry a Content-Length (axum's do).
+/// A keep-alive connection; answers must carry a Content-Length (axum's and Rocket's do).
 pub struct Client {
     writer: TcpStream,
     reader: BufReader<TcpStream>,
     host: String,
-    auth: String,
+    /// The Authorization header, if any.
+    auth: Option<String>,
+    /// More header lines, each ending in CRLF.
+    headers: String,
     request: Vec<u8>,
     line: String,
     pub body: Vec<u8>,
@@ -37,6 +41,11 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr, auth: &str) -> Client {
+        Client::to(addr, Some(auth))
+    }
+
+    /// A connection that sends `auth` as its Authorization header, or none.
+    pub fn to(addr: SocketAddr, auth: Option<&str>) -> Client {
         let stream =
             TcpStream::connect(addr).unwrap_or_else(|e| fail(format!("connecting to {addr}: {e}")));
         let _ = stream.set_nodelay(true);
@@ -48,11 +57,18 @@ impl Client {
             reader: BufReader::with_capacity(1 << 16, stream),
             // A loopback address, as the local daemon requires in Host.
             host: addr.to_string(),
-            auth: auth.to_string(),
+            auth: auth.map(str::to_string),
+            headers: String::new(),
             request: Vec::with_capacity(1 << 16),
             line: String::new(),
             body: Vec::with_capacity(1 << 16),
         }
+    }
+
+    /// Sends `name: value` with every request.
+    pub fn with_header(mut self, name: &str, value: &str) -> Client {
+        let _ = write!(self.headers, "{name}: {value}\r\n");
+        self
     }
 
     /// Sends one request and reads its answer: (status, body).
@@ -60,9 +76,16 @@ impl Client {
         self.request.clear();
         let _ = write!(
             self.request,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\n\
-             User-Agent: {USER_AGENT}\r\nAccept: */*\r\n",
-            self.host, self.auth
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n",
+            self.host
+        );
+        if let Some(auth) = &self.auth {
+            let _ = write!(self.request, "Authorization: {auth}\r\n");
+        }
+        let _ = write!(
+            self.request,
+            "User-Agent: {USER_AGENT}\r\n{}Accept: */*\r\n",
+            self.headers
         );
         match body {
             Some(body) => {
@@ -136,6 +159,9 @@ impl Client {
                 what(&format!(
                     "Transfer-Encoding {value:?}: expected a Content-Length body"
                 ));
+            } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close")
+            {
+                what(&"the server closed the keep-alive connection (Connection: close)");
             }
         }
         let Some(length) = length else {
@@ -158,12 +184,22 @@ impl Client {
     }
 }
 
-/// Occurrences of `needle` in `haystack`.
+/// Occurrences of `needle` in `haystack` (on the load generators' path: a scan for the first
+/// byte, then a compare).
 pub fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack
-        .windows(needle.len())
-        .filter(|w| *w == needle)
-        .count()
+    let first = needle[0];
+    let mut n = 0;
+    let mut i = 0;
+    while let Some(at) = haystack[i..].iter().position(|&b| b == first) {
+        i += at;
+        if haystack[i..].starts_with(needle) {
+            n += 1;
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
 }
 
 // ---------------------------------------------------------------------------------------------
