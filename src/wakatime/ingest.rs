@@ -192,48 +192,35 @@ struct Wire {
 /// [`resolve_placeholders`]). Errors name the field, e.g. `time: … is 400 days old; heartbeats
 /// older than 365 days are refused`.
 pub fn to_heartbeat(raw: &RawValue, ctx: &IngestContext) -> Result<Heartbeat, ValidationError> {
-    convert(raw, ctx, &mut UaCache::default())
+    convert(raw, ctx)
 }
 
-/// Parsed User-Agents of one request: clients repeat the same one in every item.
-#[derive(Default)]
-struct UaCache {
-    entries: Vec<(String, UserAgent)>,
-}
+/// User-Agents parsed lately on this thread, newest last: a client repeats the same one in
+/// every item and every request, and parsing it was a twentieth of the cost of a
+/// single-heartbeat request.
+const RECENT_UAS: usize = 4;
 
 thread_local! {
-    /// The last User-Agent parsed on this thread: an editor sends the same one in every
-    /// request, and parsing it was a twentieth of the cost of a single-heartbeat request.
-    static LAST_UA: std::cell::RefCell<Option<(String, UserAgent)>> =
-        const { std::cell::RefCell::new(None) };
+    static PARSED_UAS: std::cell::RefCell<Vec<(String, UserAgent)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
-impl UaCache {
-    fn parse(&mut self, ua: &str) -> UserAgent {
-        if let Some((_, parsed)) = self.entries.iter().find(|(k, _)| k == ua) {
+/// [`super::user_agent::parse`], remembered for the last few User-Agents.
+fn parse_user_agent(ua: &str) -> UserAgent {
+    PARSED_UAS.with_borrow_mut(|recent| {
+        if let Some((_, parsed)) = recent.iter().rev().find(|(k, _)| k == ua) {
             return parsed.clone();
         }
-        let parsed = LAST_UA.with_borrow_mut(|last| match last {
-            Some((k, parsed)) if k == ua => parsed.clone(),
-            _ => {
-                let parsed = super::user_agent::parse(ua);
-                *last = Some((ua.to_string(), parsed.clone()));
-                parsed
-            }
-        });
-        if self.entries.len() >= 4 {
-            self.entries.remove(0);
+        let parsed = super::user_agent::parse(ua);
+        if recent.len() >= RECENT_UAS {
+            recent.remove(0);
         }
-        self.entries.push((ua.to_string(), parsed.clone()));
+        recent.push((ua.to_string(), parsed.clone()));
         parsed
-    }
+    })
 }
 
-fn convert(
-    raw: &RawValue,
-    ctx: &IngestContext,
-    uas: &mut UaCache,
-) -> Result<Heartbeat, ValidationError> {
+fn convert(raw: &RawValue, ctx: &IngestContext) -> Result<Heartbeat, ValidationError> {
     let text = raw.get();
     let first = text.trim_start().as_bytes().first().copied();
     if first != Some(b'{') {
@@ -294,16 +281,13 @@ fn convert(
     let non_empty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
     let item_ua = non_empty(wire.user_agent);
     let header_ua = non_empty(ctx.user_agent.clone());
-    let mut parsed = item_ua
-        .as_deref()
-        .map(|ua| uas.parse(ua))
-        .unwrap_or_default();
+    let mut parsed = item_ua.as_deref().map(parse_user_agent).unwrap_or_default();
     if (parsed.editor.is_none() || parsed.os.is_none() || parsed.model.is_none())
         && let Some(h) = header_ua
             .as_deref()
             .filter(|h| Some(*h) != item_ua.as_deref())
     {
-        let from_header = uas.parse(h);
+        let from_header = parse_user_agent(h);
         parsed.editor = parsed.editor.or(from_header.editor);
         parsed.os = parsed.os.or(from_header.os);
         parsed.model = parsed.model.or(from_header.model);
@@ -359,11 +343,7 @@ pub fn to_heartbeats(
     items: &[Box<RawValue>],
     ctx: &IngestContext,
 ) -> Vec<Result<Heartbeat, ValidationError>> {
-    let mut uas = UaCache::default();
-    items
-        .iter()
-        .map(|raw| convert(raw, ctx, &mut uas))
-        .collect()
+    items.iter().map(|raw| convert(raw, ctx)).collect()
 }
 
 /// WakaTime's `<<LAST_PROJECT>>`, `<<LAST_BRANCH>>` and `<<LAST_LANGUAGE>>`, the one rule: each
