@@ -499,7 +499,8 @@ fn prefetch_names(snap: &dyn Snapshot, mut ids: Vec<u32>) -> Result<()> {
     snap.prefetch_names(&ids)
 }
 
-fn percent(ms: i64, total: i64) -> f64 {
+/// `ms` of `total` in percent, to two decimals.
+pub(crate) fn percent(ms: i64, total: i64) -> f64 {
     if total == 0 {
         0.0
     } else {

@@ -62,17 +62,15 @@ impl Listed {
                 *seconds.entry(dep).or_default() += row.seconds;
             }
         }
-        let total = report.total_seconds;
+        // Report seconds are whole milliseconds.
+        let ms = |s: f64| (s * 1000.0).round() as i64;
+        let total = ms(report.total_seconds);
         let mut rows: Vec<Row> = seconds
             .into_iter()
             .map(|(name, s)| Row {
                 name: name.to_string(),
                 seconds: s,
-                percent: if total > 0.0 {
-                    (s / total * 10_000.0).round() / 100.0
-                } else {
-                    0.0
-                },
+                percent: crate::report::percent(ms(s), total),
             })
             .collect();
         rows.sort_by(|a, b| b.seconds.total_cmp(&a.seconds).then(a.name.cmp(&b.name)));
