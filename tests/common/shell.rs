@@ -189,9 +189,12 @@ pub fn parse_lines(lines: &[Vec<u8>]) -> Vec<Value> {
         .collect()
 }
 
-/// The lines of a spool file, parsed (none if it does not exist).
+/// The whole lines of a spool file, parsed (none if it does not exist). A hook may be
+/// appending while this reads: a last line without its newline is not written yet, and is
+/// left for the next read (as the daemon does).
 pub fn spool_events(path: &Path) -> Vec<Value> {
-    let bytes = std::fs::read(path).unwrap_or_default();
+    let mut bytes = std::fs::read(path).unwrap_or_default();
+    bytes.truncate(bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1));
     let lines: Vec<Vec<u8>> = bytes
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
