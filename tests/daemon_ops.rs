@@ -4,6 +4,8 @@
 //! before a start, `tf daemon install|uninstall|logs`.
 
 mod common;
+#[path = "common/http.rs"]
+mod http;
 
 use common::{Conn, TestEnv, hb, show, skip, stderr, wait_for};
 use serde_json::{Value, json};
@@ -100,6 +102,48 @@ fn sighup_reloads_the_config() {
     wait_for("a reload logged for SIGHUP or the file watcher", || {
         env.log_text().contains("config reloaded").then_some(())
     });
+}
+
+/// The HTTP API keeps the accounts of the keys it has seen (a single-heartbeat POST then skips
+/// a database read); a reload that changes the user's timeout must still reach it at once.
+#[test]
+fn a_reloaded_timeout_reaches_the_http_api_at_once() {
+    let (tz, _) = common::noon_zone();
+    let mut env = TestEnv::with_tz(&tz);
+    write_config(&env, "[durations]\ntimeout_minutes = 15\n");
+    let pid = env.start_daemon();
+    let api = http::Api::of(&env);
+    // Two heartbeats ten minutes apart, in the last hour (so today, in the noon zone).
+    let now = common::now_secs().floor();
+    let beats: Vec<Value> = [now - 1200.0, now - 600.0]
+        .iter()
+        .map(|&t| hb(t, "/src/a.rs", "forge", "Rust"))
+        .collect();
+    for b in &beats {
+        let r = api.post("/api/v1/users/current/heartbeats", b);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let today = || {
+        api.get_json("/api/v1/users/current/statusbar/today")["data"]["grand_total"]
+            ["total_seconds"]
+            .as_f64()
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(
+        today(),
+        600.0,
+        "a 10-minute gap counts under a 15-minute timeout"
+    );
+
+    write_config(&env, "[durations]\ntimeout_minutes = 5\n");
+    common::signal(pid, libc::SIGHUP);
+    wait_for("the reload", || {
+        (daemon_config(&env)["settings"]["durations"]["timeout_minutes"] == 5).then_some(())
+    });
+    assert!(
+        today() < 600.0,
+        "the same key, after the reload, counts under the 5-minute timeout"
+    );
 }
 
 /// A bad file keeps the settings in force, `tf status` says why (and still works), and fixing

@@ -4,8 +4,10 @@
 
 use crate::calendar::Calendar;
 use crate::config::{Config, Preset, WeekStart};
-use crate::store::{Scope, User, UserId};
+use crate::store::{KeyHash, Scope, User, UserId};
 use crate::timeline::Rules;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What a user's unset settings fall back to: the config (and the system's time zone).
 #[derive(Debug, Clone)]
@@ -76,5 +78,41 @@ impl Account {
             week_start: s.week_start.unwrap_or(defaults.week_start),
             read_only: false,
         }
+    }
+}
+
+/// API keys already looked up, for a process that is its database's only writer (the local
+/// daemon): a single-heartbeat POST then skips a read transaction. Entries are tagged with
+/// [`crate::store::Database::accounts_version`], which every change to users and keys through
+/// the database moves on, so a revoked key or a changed setting takes effect at once. Only
+/// valid keys are kept, so a client guessing keys cannot fill it.
+#[derive(Default)]
+pub(crate) struct AccountCache {
+    entries: std::sync::Mutex<(u64, HashMap<KeyHash, Arc<Account>>)>,
+}
+
+/// More keys than a local daemon has; past it the cache starts over.
+const CACHED_KEYS: usize = 64;
+
+impl AccountCache {
+    /// The account of `hash`, if it was looked up at `version`.
+    pub fn get(&self, hash: &KeyHash, version: u64) -> Option<Arc<Account>> {
+        let entries = self.entries.lock().ok()?;
+        (entries.0 == version)
+            .then(|| entries.1.get(hash).cloned())
+            .flatten()
+    }
+
+    /// Remembers `account` for `hash`, read from the database at `version` (taken before the
+    /// read: a change that lands during it leaves the entry already stale).
+    pub fn put(&self, hash: KeyHash, version: u64, account: Arc<Account>) {
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.0 != version || entries.1.len() >= CACHED_KEYS {
+            entries.1.clear();
+            entries.0 = version;
+        }
+        entries.1.insert(hash, account);
     }
 }

@@ -2,7 +2,7 @@
 //! slow clients), the guards every request passes (Host check, body limit, API key), and the
 //! routes. Handlers share the daemon's [`State`] with the socket, so both see the same data.
 
-use super::account::{Account, Defaults};
+use super::account::{Account, AccountCache, Defaults};
 use super::query::now_ms;
 use super::writer::{WriteError, WriterHandle};
 use crate::apikey;
@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,6 +49,9 @@ pub(crate) struct Api {
     pub local: Option<(crate::store::UserId, String)>,
     /// Request counts and latencies, when `/metrics` is served.
     pub metrics: Option<Arc<super::metrics::Metrics>>,
+    /// Keys already looked up, when this process is the database's only writer (the local
+    /// daemon; a team server's keys are also managed by `timeforged user` from outside).
+    pub accounts: Option<Arc<AccountCache>>,
     pub started: Instant,
 }
 
@@ -136,23 +138,24 @@ pub(crate) fn router(http: Api) -> Router {
             .route(&at("/sync/push"), post(sync_push))
             .route(&at("/sync/pull"), get(sync_pull));
     }
+    // One middleware does the guards and the key (each layer costs every request a boxed
+    // future and a clone of the service behind it).
     let authenticated = v1
-        .route_layer(middleware::from_fn_with_state(http.clone(), only_own_user))
         .route("/api/heartbeat", post(ingest))
         .route("/api/heartbeats", post(ingest))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(http.clone(), authenticate));
-    // Open to anyone who can connect: for load balancers and Prometheus.
+    // Open to anyone who can connect: for load balancers and Prometheus; and the web
+    // dashboard (its own sessions). The same guards cover them.
     let open = Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(crate::web::router())
+        .layer(middleware::from_fn_with_state(http.clone(), guard));
     let app = authenticated
         .merge(open)
-        // The web dashboard (its own sessions); the guards below cover it too.
-        .merge(crate::web::router())
-        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
-        .layer(middleware::from_fn_with_state(http.clone(), guard));
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES));
     // Each layer costs every request a boxed future: measuring only when metrics are served.
     let app = if http.metrics.is_some() {
         app.layer(middleware::from_fn_with_state(http.clone(), measure))
@@ -225,13 +228,16 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-/// The guards every request passes first (one middleware, not two: each costs a boxed future
-/// per request): the Host check, then the time limit on the rest.
+/// The guards every request passes first: the Host check, then the time limit on the rest.
 async fn guard(AxState(http): AxState<Shared>, req: Request, next: Next) -> Response {
     if let Some(refused) = refuse_host(&http, &req) {
         return refused;
     }
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+    within_time_limit(next.run(req)).await
+}
+
+async fn within_time_limit(response: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, response).await {
         Ok(r) => r,
         Err(_) => error(StatusCode::REQUEST_TIMEOUT, "request took too long"),
     }
@@ -269,9 +275,62 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Finds the request's user from its API key and hands it to the handlers. The key is looked
-/// up on every request, so a revoked or rotated key stops working at once.
-async fn authenticate(AxState(http): AxState<Shared>, mut req: Request, next: Next) -> Response {
+/// The guards ([`guard`]), then the request's user from its API key, handed to the handlers.
+/// `/users/{user}/…` is only for `current`, the key's own user, or the local user's login name.
+async fn authenticate(
+    AxState(http): AxState<Shared>,
+    params: Result<axum::extract::RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if let Some(refused) = refuse_host(&http, &req) {
+        return refused;
+    }
+    within_time_limit(async move {
+        let hash = match key_hash(&req) {
+            Ok(hash) => hash,
+            Err(refused) => return refused,
+        };
+        let account = match account_of(&http, hash).await {
+            Ok(account) => account,
+            Err(refused) => return refused,
+        };
+        if let Some(refused) = not_their_user(&http, &account, params) {
+            return refused;
+        }
+        req.extensions_mut().insert(account);
+        next.run(req).await
+    })
+    .await
+}
+
+/// `/users/{user}/…` names someone else than the key's user.
+fn not_their_user(
+    http: &Api,
+    account: &Account,
+    params: Result<axum::extract::RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+) -> Option<Response> {
+    if let Some((_, user)) = params
+        .as_ref()
+        .ok()
+        .and_then(|p| p.iter().find(|(name, _)| *name == "user"))
+        && user != "current"
+        && user != account.name
+        && !http
+            .local
+            .as_ref()
+            .is_some_and(|(id, login)| *id == account.id() && login == user)
+    {
+        return Some(error(
+            StatusCode::FORBIDDEN,
+            format!("user {user:?} is not the owner of this API key"),
+        ));
+    }
+    None
+}
+
+/// The hash of the request's API key (header or `?api_key=`).
+fn key_hash(req: &Request) -> Result<apikey::KeyHash, Response> {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -282,11 +341,21 @@ async fn authenticate(AxState(http): AxState<Shared>, mut req: Request, next: Ne
             .find(|(k, _)| *k == "api_key")
             .map(|(_, v)| wakatime::url_decode(v))
     });
-    let key = match apikey::parse_request(auth, query_key.as_deref()) {
-        Ok(key) => key,
-        Err(e) => return error(StatusCode::UNAUTHORIZED, e.to_string()),
-    };
-    let hash = apikey::hash(&key);
+    let key = apikey::parse_request(auth, query_key.as_deref())
+        .map_err(|e| error(StatusCode::UNAUTHORIZED, e.to_string()))?;
+    Ok(apikey::hash(&key))
+}
+
+/// The account of an API key. The key is looked up on every request (or in the local
+/// daemon's [`AccountCache`], which a change to keys empties), so a revoked or rotated key
+/// stops working at once.
+async fn account_of(http: &Api, hash: apikey::KeyHash) -> Result<Arc<Account>, Response> {
+    let cache = http.accounts.as_ref().zip(http.db.accounts_version());
+    if let Some((cache, version)) = cache
+        && let Some(account) = cache.get(&hash, version)
+    {
+        return Ok(account);
+    }
     let found = if http.db.quick_lookups() {
         // A primary-key lookup in a local file takes microseconds: sending it to a blocking
         // thread and back cost far more (two thread wake-ups per request).
@@ -294,46 +363,22 @@ async fn authenticate(AxState(http): AxState<Shared>, mut req: Request, next: Ne
     } else {
         super::query::read(&http.db, move |snap| snap.key_by_hash(&hash)).await
     };
-    let account = match found {
+    match found {
         Ok(Some((key, user))) => {
             let mut account = Account::resolve(&user, &http.defaults);
             account.read_only = key.read_only;
-            account
+            let account = Arc::new(account);
+            if let Some((cache, version)) = cache {
+                cache.put(hash, version, account.clone());
+            }
+            Ok(account)
         }
-        Ok(None) => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "invalid API key (see `tf apikey`)",
-            );
-        }
-        Err(e) => return store_error(e),
-    };
-    req.extensions_mut().insert(Arc::new(account));
-    next.run(req).await
-}
-
-/// `/users/{user}/…` is only for `current`, the key's own user, or the local user's login name.
-async fn only_own_user(
-    AxState(http): AxState<Shared>,
-    Extension(account): Who,
-    params: axum::extract::RawPathParams,
-    req: Request,
-    next: Next,
-) -> Response {
-    if let Some((_, user)) = params.iter().find(|(name, _)| *name == "user")
-        && user != "current"
-        && user != account.name
-        && !http
-            .local
-            .as_ref()
-            .is_some_and(|(id, login)| *id == account.id() && login == user)
-    {
-        return error(
-            StatusCode::FORBIDDEN,
-            format!("user {user:?} is not the owner of this API key"),
-        );
+        Ok(None) => Err(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid API key (see `tf apikey`)",
+        )),
+        Err(e) => Err(store_error(e)),
     }
-    next.run(req).await
 }
 
 /// 503 when the database cannot be reached or the disk is full (clients retry), else 500.
@@ -439,7 +484,14 @@ async fn ingest(
         .collect();
     if single {
         return match results.into_iter().next() {
-            Some(Ok(data)) => json_response(StatusCode::CREATED, &json!({ "data": data }), 1),
+            Some(Ok(data)) => {
+                // Serialized straight from the struct: `json!` built a map of values first.
+                #[derive(serde::Serialize)]
+                struct Created {
+                    data: wakatime::HeartbeatData,
+                }
+                json_response(StatusCode::CREATED, &Created { data }, 1)
+            }
             Some(Err(e)) => error(StatusCode::BAD_REQUEST, e),
             None => error(StatusCode::BAD_REQUEST, "no heartbeat in the request"),
         };

@@ -345,6 +345,8 @@ async fn serve(options: Options) -> Result<(), DaemonError> {
             loopback_only,
             local: Some((local.id(), username())),
             metrics: None,
+            // Only this daemon writes its database: keys can be cached.
+            accounts: Some(Arc::default()),
             started: state.started,
         };
         tracing::info!(address = ?state.http_addr, "WakaTime-compatible HTTP API listening");

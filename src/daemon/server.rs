@@ -127,6 +127,7 @@ async fn serve(
         loopback_only: false,
         local: None,
         metrics: config.server.metrics.then(|| Arc::new(Metrics::default())),
+        accounts: None,
         started: Instant::now(),
     };
     tracing::info!(

@@ -790,6 +790,12 @@ pub trait Database: Send + Sync {
     /// Reads have stopped for a while: closes what is kept open between them (pooled
     /// connections, with their buffers and caches), to be reopened on demand.
     fn release_idle(&self) {}
+    /// A counter that moves on after every committed change to users or API keys made through
+    /// this handle's writers, for a cache of keys in a process that is the database's only
+    /// writer. Changes by other processes are not counted. `None` when the backend keeps none.
+    fn accounts_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A token of the web dashboard, kept only as its SHA-256: a one-time sign-in link, or the

@@ -19,7 +19,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
     if path.is_dir() {
@@ -86,6 +87,8 @@ pub struct SqliteDatabase {
     readers: Mutex<Vec<Reader>>,
     /// The writer opened (and the schema migrated) by [`SqliteDatabase::open`], handed out once.
     first_writer: Mutex<Option<Writer>>,
+    /// [`Database::accounts_version`], shared with every writer handed out.
+    accounts: Arc<AtomicU64>,
 }
 
 impl SqliteDatabase {
@@ -95,6 +98,7 @@ impl SqliteDatabase {
         Ok(SqliteDatabase {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
+            accounts: writer.accounts.clone(),
             first_writer: Mutex::new(Some(writer)),
         })
     }
@@ -122,7 +126,9 @@ impl super::Database for SqliteDatabase {
         if let Some(w) = self.first_writer.lock().ok().and_then(|mut w| w.take()) {
             return Ok(Box::new(w));
         }
-        Ok(Box::new(Writer::open(&self.path)?))
+        let mut writer = Writer::open(&self.path)?;
+        writer.accounts = self.accounts.clone();
+        Ok(Box::new(writer))
     }
 
     fn describe(&self) -> String {
@@ -152,6 +158,10 @@ impl super::Database for SqliteDatabase {
         }
     }
 
+    fn accounts_version(&self) -> Option<u64> {
+        Some(self.accounts.load(Ordering::Acquire))
+    }
+
     fn release_idle(&self) {
         // One reader stays: the next request (a prompt's `tf status`) need not reopen it.
         let closed = match self.readers.lock() {
@@ -172,6 +182,8 @@ pub struct Writer {
     strings: Interner,
     names: RefCell<HashMap<u32, String>>,
     wal: WalKeeper,
+    /// [`Database::accounts_version`]: moved on after each commit that changes users or keys.
+    accounts: Arc<AtomicU64>,
 }
 
 /// Keeps the WAL small. SQLite's own checkpoints (off here) would run on a client's commit;
@@ -291,6 +303,7 @@ impl Writer {
             strings: Interner::default(),
             names: RefCell::default(),
             wal: WalKeeper::new(path),
+            accounts: Arc::default(),
         };
         w.conn
             // Checkpoints are ours (see `WalKeeper`), never on a client's commit.
@@ -311,6 +324,17 @@ impl Writer {
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
         classify(&self.path, e)
+    }
+
+    /// [`Writer::transaction`] for a change to users or keys: moves the accounts version on
+    /// once it is committed (or rolled back; a needless move only costs a cache a lookup).
+    fn accounts_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Connection, &mut Interner) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let result = self.transaction(f);
+        self.accounts.fetch_add(1, Ordering::AcqRel);
+        result
     }
 
     /// Runs `f` in an immediate transaction; on error rolls back and forgets cached ids that
@@ -643,7 +667,7 @@ impl Store for Writer {
     fn add_user(&mut self, name: &str, settings: &UserSettings, now_ms: i64) -> Result<User> {
         super::check_user_name(name)?;
         let json = settings_json(settings);
-        let added = self.transaction(|conn, _| {
+        let added = self.accounts_transaction(|conn, _| {
             conn.execute(
                 "INSERT OR IGNORE INTO users (name, created_ms, settings) VALUES (?1, ?2, ?3)",
                 params![name, now_ms, json],
@@ -660,7 +684,7 @@ impl Store for Writer {
     }
 
     fn remove_user(&mut self, user: UserId) -> Result<()> {
-        self.transaction(|conn, _| {
+        self.accounts_transaction(|conn, _| {
             for table in [
                 "heartbeats",
                 "intervals",
@@ -686,7 +710,7 @@ impl Store for Writer {
 
     fn rename_user(&mut self, user: UserId, name: &str) -> Result<()> {
         super::check_user_name(name)?;
-        self.transaction(|conn, _| {
+        self.accounts_transaction(|conn, _| {
             conn.execute(
                 "UPDATE users SET name = ?2 WHERE id = ?1",
                 params![user, name],
@@ -697,7 +721,7 @@ impl Store for Writer {
 
     fn set_settings(&mut self, user: UserId, settings: &UserSettings) -> Result<()> {
         let json = settings_json(settings);
-        self.transaction(|conn, _| {
+        self.accounts_transaction(|conn, _| {
             conn.execute(
                 "UPDATE users SET settings = ?2 WHERE id = ?1",
                 params![user, json],
@@ -714,7 +738,7 @@ impl Store for Writer {
         read_only: bool,
         now_ms: i64,
     ) -> Result<ApiKey> {
-        let id = self.transaction(|conn, _| {
+        let id = self.accounts_transaction(|conn, _| {
             conn.execute(
                 "INSERT OR IGNORE INTO api_keys (user_id, hash, label, read_only, created_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -736,7 +760,7 @@ impl Store for Writer {
     }
 
     fn revoke_keys(&mut self, which: KeySelector<'_>) -> Result<usize> {
-        self.transaction(|conn, _| match which {
+        self.accounts_transaction(|conn, _| match which {
             KeySelector::Id(id) => conn.execute("DELETE FROM api_keys WHERE id = ?1", [id]),
             KeySelector::OfUser { user, label } => conn.execute(
                 "DELETE FROM api_keys WHERE user_id = ?1 AND (?2 IS NULL OR label = ?2)",
@@ -953,10 +977,9 @@ fn insert_heartbeats(
     let mut st = conn.prepare_cached(
         "INSERT OR IGNORE INTO heartbeats (user_id, time_ms, hash, entity, type, category, source,
             is_write, project, branch, language, machine, editor, os, user_agent, lines, lineno,
-            cursorpos, dependencies, meta, origin, actor, ai_line_changes, human_line_changes,
-            ai_session, ai_input_tokens, ai_output_tokens, ai_model)
+            cursorpos, dependencies, meta, origin, actor, ai)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+                 ?21, ?22, ?23)",
     )?;
     for h in batch.beats {
         let dependencies = (!h.dependencies.is_empty())
@@ -990,12 +1013,7 @@ fn insert_heartbeats(
             meta,
             origin,
             strings.opt(conn, h.actor.as_deref())?,
-            h.ai_line_changes,
-            h.human_line_changes,
-            strings.opt(conn, h.ai_session.as_deref())?,
-            h.ai_input_tokens,
-            h.ai_output_tokens,
-            strings.opt(conn, h.ai_model.as_deref())?,
+            AiFields::of(conn, strings, h)?,
         ])?;
         if changed == 1 {
             days.mark(time_ms);
@@ -1343,8 +1361,7 @@ impl Snapshot for SqliteSnapshot<'_> {
             .prepare_cached(
                 "SELECT h.time_ms, e.value, h.type, h.category, h.source, h.is_write, p.value, b.value, l.value,
                         m.value, ed.value, o.value, ua.value, h.lines, h.lineno, h.cursorpos, h.dependencies, h.meta,
-                        ac.value, h.ai_line_changes, h.human_line_changes, se.value, h.ai_input_tokens,
-                        h.ai_output_tokens, mo.value
+                        ac.value, h.ai
                  FROM heartbeats h
                  JOIN strings e ON e.id = h.entity
                  LEFT JOIN strings p ON p.id = h.project
@@ -1355,8 +1372,6 @@ impl Snapshot for SqliteSnapshot<'_> {
                  LEFT JOIN strings o ON o.id = h.os
                  LEFT JOIN strings ua ON ua.id = h.user_agent
                  LEFT JOIN strings ac ON ac.id = h.actor
-                 LEFT JOIN strings se ON se.id = h.ai_session
-                 LEFT JOIN strings mo ON mo.id = h.ai_model
                  WHERE h.user_id = ?1 AND h.time_ms >= ?2 AND h.time_ms < ?3
                  ORDER BY h.time_ms, h.hash",
             )
@@ -1365,7 +1380,11 @@ impl Snapshot for SqliteSnapshot<'_> {
             .query(params![user, start, end])
             .map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
-            let h = row_to_heartbeat(r).map_err(|e| classify(self.path, e))?;
+            let mut h = row_to_heartbeat(r).map_err(|e| classify(self.path, e))?;
+            let ai: Option<String> = r.get(19).map_err(|e| classify(self.path, e))?;
+            if let Some(ai) = ai {
+                AiFields::parse(&ai).fill(&mut h, |id| self.name(id))?;
+            }
             if !each(h) {
                 break;
             }
@@ -1383,12 +1402,9 @@ impl Snapshot for SqliteSnapshot<'_> {
         let mut st = self
             .conn
             .prepare_cached(
-                "SELECT time_ms, project, branch, language, actor, ai_line_changes, human_line_changes,
-                        ai_input_tokens, ai_output_tokens, ai_session
+                "SELECT time_ms, project, branch, language, actor, ai
                  FROM heartbeats WHERE user_id = ?1 AND time_ms >= ?2 AND time_ms < ?3
-                   AND (ai_line_changes IS NOT NULL OR human_line_changes IS NOT NULL
-                        OR ai_input_tokens IS NOT NULL OR ai_output_tokens IS NOT NULL
-                        OR ai_session IS NOT NULL)
+                   AND ai IS NOT NULL
                  ORDER BY time_ms, hash",
             )
             .map_err(|e| self.err(e))?;
@@ -1397,10 +1413,10 @@ impl Snapshot for SqliteSnapshot<'_> {
             .map_err(|e| self.err(e))?;
         let id =
             |r: &rusqlite::Row<'_>, i| r.get::<_, Option<u32>>(i).map(Option::unwrap_or_default);
-        let n =
-            |r: &rusqlite::Row<'_>, i| r.get::<_, Option<i64>>(i).map(Option::unwrap_or_default);
         while let Some(r) = rows.next().map_err(|e| classify(self.path, e))? {
             let c = (|| {
+                let ai = AiFields::parse(&r.get::<_, String>(5)?);
+                let n = Option::unwrap_or_default;
                 Ok::<_, rusqlite::Error>(AiCounts {
                     time_ms: r.get(0)?,
                     dims: Dims {
@@ -1410,11 +1426,11 @@ impl Snapshot for SqliteSnapshot<'_> {
                         actor: id(r, 4)?,
                         ..Dims::default()
                     },
-                    ai_line_changes: n(r, 5)?,
-                    human_line_changes: n(r, 6)?,
-                    ai_input_tokens: n(r, 7)?,
-                    ai_output_tokens: n(r, 8)?,
-                    session: id(r, 9)?,
+                    ai_line_changes: n(ai.ai_line_changes),
+                    human_line_changes: n(ai.human_line_changes),
+                    ai_input_tokens: n(ai.ai_input_tokens),
+                    ai_output_tokens: n(ai.ai_output_tokens),
+                    session: ai.ai_session.unwrap_or_default(),
                 })
             })()
             .map_err(|e| classify(self.path, e))?;
@@ -1874,13 +1890,70 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
             .unwrap_or_default(),
         meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
         actor: r.get(18)?,
-        ai_line_changes: r.get(19)?,
-        human_line_changes: r.get(20)?,
-        ai_session: r.get(21)?,
-        ai_input_tokens: r.get(22)?,
-        ai_output_tokens: r.get(23)?,
-        ai_model: r.get(24)?,
+        // Column 19 (`ai`) is read by the caller, which can resolve its string ids.
+        ai_line_changes: None,
+        human_line_changes: None,
+        ai_session: None,
+        ai_input_tokens: None,
+        ai_output_tokens: None,
+        ai_model: None,
     })
+}
+
+/// WakaTime's AI fields of one heartbeat, stored together as one JSON object in the `ai`
+/// column (schema migration 10): nearly every heartbeat has none, and one NULL column costs
+/// a row one byte where six cost six. The session and model are interned like every string.
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct AiFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ai_line_changes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    human_line_changes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ai_session: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ai_input_tokens: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ai_output_tokens: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ai_model: Option<u32>,
+}
+
+impl AiFields {
+    /// The `ai` column of `h`: NULL when it has no AI field.
+    fn of(
+        conn: &Connection,
+        strings: &mut Interner,
+        h: &Heartbeat,
+    ) -> rusqlite::Result<Option<String>> {
+        let fields = AiFields {
+            ai_line_changes: h.ai_line_changes,
+            human_line_changes: h.human_line_changes,
+            ai_session: strings.opt(conn, h.ai_session.as_deref())?,
+            ai_input_tokens: h.ai_input_tokens,
+            ai_output_tokens: h.ai_output_tokens,
+            ai_model: strings.opt(conn, h.ai_model.as_deref())?,
+        };
+        Ok((fields != AiFields::default())
+            .then(|| serde_json::to_string(&fields).unwrap_or_default()))
+    }
+
+    /// Reads the column back; the writer wrote it, so a malformed one only comes from a hand
+    /// edit, and reads as no AI fields rather than failing the whole report.
+    fn parse(json: &str) -> AiFields {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+
+    /// Sets `h`'s AI fields, with the interned strings named by `name`.
+    fn fill(self, h: &mut Heartbeat, name: impl Fn(u32) -> Result<String>) -> Result<()> {
+        h.ai_line_changes = self.ai_line_changes;
+        h.human_line_changes = self.human_line_changes;
+        h.ai_session = self.ai_session.map(&name).transpose()?;
+        h.ai_input_tokens = self.ai_input_tokens;
+        h.ai_output_tokens = self.ai_output_tokens;
+        h.ai_model = self.ai_model.map(&name).transpose()?;
+        Ok(())
+    }
 }
 
 /// An INTEGER column as is: rollup rows are read by the tens of thousands, and rusqlite's typed

@@ -406,4 +406,57 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX focus_by_time ON focus_sessions (user_id, start_ms);
     CREATE UNIQUE INDEX focus_running ON focus_sessions (user_id) WHERE end_ms IS NULL;
     ",
+    // 10: WakaTime's AI fields move from six columns into one JSON object (`ai`, NULL when a
+    // heartbeat has none; session and model as strings.id). Nearly every heartbeat has none,
+    // and each NULL column costs every row a byte: 5 bytes of ~71 per heartbeat. SQLite cannot
+    // drop columns of a primary-key table in place, so the table is rebuilt (SQLite's
+    // documented procedure: new table, copy, drop, rename).
+    "
+    CREATE TABLE heartbeats_v10 (
+        user_id      INTEGER NOT NULL,
+        time_ms      INTEGER NOT NULL,
+        hash         INTEGER NOT NULL,
+        entity       INTEGER NOT NULL,
+        type         INTEGER NOT NULL,
+        category     INTEGER NOT NULL,
+        source       INTEGER NOT NULL,
+        is_write     INTEGER NOT NULL,
+        project      INTEGER,
+        branch       INTEGER,
+        language     INTEGER,
+        machine      INTEGER,
+        editor       INTEGER,
+        os           INTEGER,
+        user_agent   INTEGER,
+        lines        INTEGER,
+        lineno       INTEGER,
+        cursorpos    INTEGER,
+        dependencies TEXT,
+        meta         TEXT,
+        origin       INTEGER,
+        actor        INTEGER,
+        ai           TEXT,               -- JSON object (super::AiFields), NULL when empty
+        PRIMARY KEY (user_id, time_ms, hash)
+    ) WITHOUT ROWID;
+    INSERT INTO heartbeats_v10
+        SELECT user_id, time_ms, hash, entity, type, category, source, is_write, project, branch,
+               language, machine, editor, os, user_agent, lines, lineno, cursorpos, dependencies,
+               meta, origin, actor,
+               CASE WHEN coalesce(ai_line_changes, human_line_changes, ai_session, ai_input_tokens,
+                                  ai_output_tokens, ai_model) IS NOT NULL
+                    -- a merge patch drops the members that are null
+                    THEN json_patch('{}', json_object(
+                        'ai_line_changes', ai_line_changes,
+                        'human_line_changes', human_line_changes,
+                        'ai_session', ai_session,
+                        'ai_input_tokens', ai_input_tokens,
+                        'ai_output_tokens', ai_output_tokens,
+                        'ai_model', ai_model))
+               END
+        FROM heartbeats;
+    DROP TABLE heartbeats;
+    ALTER TABLE heartbeats_v10 RENAME TO heartbeats;
+    CREATE INDEX heartbeats_with_dependencies ON heartbeats (user_id, time_ms)
+        WHERE dependencies IS NOT NULL;
+    ",
 ];

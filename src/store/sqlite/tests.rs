@@ -200,3 +200,134 @@ fn ai_coding_heartbeats_get_their_agent_in_the_migration() {
     let mut w = crate::store::Database::writer(&db).unwrap();
     assert_eq!(w.rollup_rules(1).unwrap(), None, "rollups are recomputed");
 }
+
+/// Migration 10 folds the six AI columns into one JSON column: what they held reads back the
+/// same (session and model by name), a heartbeat without any stays NULL, and the dependency
+/// index is there again.
+#[test]
+fn ai_fields_move_into_one_column_in_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().take(9) {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO users (id, name, created_ms) VALUES (1, 'me', 0);
+             INSERT INTO strings (id, value) VALUES (1, '/src/a.rs'), (2, 'sess-1'), (3, 'opus-4.1'),
+                 (4, 'claude-code');
+             INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write,
+                     dependencies, actor, ai_line_changes, human_line_changes, ai_session,
+                     ai_input_tokens, ai_output_tokens, ai_model)
+                 VALUES (1, 1000, 11, 1, 0, 18, 0, 0, '[\"serde\"]', 4, -3, NULL, 2, 100, 50, 3),
+                        (1, 2000, 12, 1, 0, 0, 0, 0, NULL, NULL, NULL, 7, NULL, NULL, NULL, NULL),
+                        (1, 3000, 13, 1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
+        )
+        .unwrap();
+    }
+    let db = SqliteDatabase::open(&path).unwrap();
+    let beats = crate::store::read(&db, |snap| {
+        let mut out = Vec::new();
+        snap.heartbeats(1, 0, i64::MAX, &mut |h| {
+            out.push(h);
+            true
+        })?;
+        Ok(out)
+    })
+    .unwrap();
+    let ai = |h: &Heartbeat| {
+        (
+            h.ai_line_changes,
+            h.human_line_changes,
+            h.ai_session.clone(),
+            h.ai_input_tokens,
+            h.ai_output_tokens,
+            h.ai_model.clone(),
+        )
+    };
+    assert_eq!(
+        ai(&beats[0]),
+        (
+            Some(-3),
+            None,
+            Some("sess-1".into()),
+            Some(100),
+            Some(50),
+            Some("opus-4.1".into())
+        )
+    );
+    assert_eq!(beats[0].actor.as_deref(), Some("claude-code"));
+    assert_eq!(beats[0].dependencies, vec!["serde".to_string()]);
+    assert_eq!(ai(&beats[1]), (None, Some(7), None, None, None, None));
+    assert_eq!(ai(&beats[2]), (None, None, None, None, None, None));
+
+    let conn = Connection::open(&path).unwrap();
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('heartbeats')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(columns.contains(&"ai".to_string()), "{columns:?}");
+    assert!(!columns.iter().any(|c| c.starts_with("ai_")), "{columns:?}");
+    let nulls: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM heartbeats WHERE ai IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(nulls, 1);
+    let index: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'heartbeats_with_dependencies'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, 1);
+    let sessions = crate::store::read(&db, |snap| {
+        let mut out = Vec::new();
+        snap.ai_counts(1, 0, i64::MAX, &mut |c| {
+            out.push((c.ai_input_tokens, c.session))
+        })?;
+        Ok(out)
+    })
+    .unwrap();
+    assert_eq!(sessions, vec![(100, 2), (0, 0)]);
+}
+
+/// Every change to users or keys moves the accounts version on (the local daemon's key cache
+/// depends on it), through the first writer and through writers opened later; heartbeats do not.
+#[test]
+fn changes_to_users_and_keys_move_the_accounts_version_on() {
+    let (_dir, db) = fresh();
+    let version = || db.accounts_version().unwrap();
+    let mut w = db.writer().unwrap();
+    let before = version();
+    let user = w.add_user("ann", &Default::default(), 0).unwrap();
+    let added = version();
+    assert!(added > before);
+    let key = w
+        .add_key(user.id, &crate::apikey::hash("k"), None, false, 0)
+        .unwrap();
+    assert!(version() > added);
+    let keyed = version();
+    let beat = Heartbeat::new(1_700_000_000.0, "/a.rs");
+    let scope = contract::utc_scope(user.id);
+    w.insert(&[crate::store::Batch::local(
+        &scope,
+        std::slice::from_ref(&beat),
+    )])
+    .unwrap();
+    assert_eq!(version(), keyed, "heartbeats are not account changes");
+    let mut later = db.writer().unwrap();
+    later.revoke_keys(KeySelector::Id(key.id)).unwrap();
+    assert!(version() > keyed, "a writer opened later counts too");
+}
