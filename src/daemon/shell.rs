@@ -268,18 +268,21 @@ async fn store(state: &State, beats: Vec<Heartbeat>) -> Result<(), String> {
     state.store(beats).await.map(|_| ())
 }
 
-/// What wakes the consumer when a hook appends: inotify on the spool's directory, filtered by
-/// name (the database may live there too). None where it cannot be had: polling does it then.
+/// What wakes the consumer when a hook appends: inotify on the two spool files themselves
+/// (the database lives in the same directory, and a watch on the directory for changes woke
+/// the consumer on every commit), and on the directory only for a spool file appearing, to
+/// watch the new one. None where it cannot be had: polling does it then.
 #[cfg(target_os = "linux")]
 mod wake {
     use inotify::{EventMask, Inotify, WatchMask};
     use std::ffi::OsString;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
 
     pub(super) struct Wake {
         fd: AsyncFd<Inotify>,
+        files: [PathBuf; 2],
         names: [OsString; 2],
         buffer: Vec<u8>,
     }
@@ -287,25 +290,31 @@ mod wake {
     impl Wake {
         pub(super) fn new(spool: &Path) -> Option<Wake> {
             let dir = spool.parent()?;
+            let files = [spool.to_path_buf(), spool.with_extension("draining")];
             let names = [
-                spool.file_name()?.to_os_string(),
-                spool.with_extension("draining").file_name()?.to_os_string(),
+                files[0].file_name()?.to_os_string(),
+                files[1].file_name()?.to_os_string(),
             ];
             let started = Inotify::init().and_then(|inotify| {
                 inotify
                     .watches()
-                    .add(dir, WatchMask::MODIFY | WatchMask::MOVED_TO)?;
+                    .add(dir, WatchMask::CREATE | WatchMask::MOVED_TO)?;
                 // SAFETY: the Inotify owns its descriptor, closes it only when dropped (with
                 // the AsyncFd that owns it), and never swaps it for another.
                 unsafe { AsyncFd::register_with_interest(inotify, Interest::READABLE) }
                     .map_err(|e| e.into_parts().1)
             });
             match started {
-                Ok(fd) => Some(Wake {
-                    fd,
-                    names,
-                    buffer: vec![0; 4096],
-                }),
+                Ok(fd) => {
+                    let mut wake = Wake {
+                        fd,
+                        files,
+                        names,
+                        buffer: vec![0; 4096],
+                    };
+                    wake.watch_files();
+                    Some(wake)
+                }
                 Err(e) => {
                     tracing::warn!(
                         "cannot watch {} for spooled events ({e}); looking every second instead",
@@ -316,21 +325,29 @@ mod wake {
             }
         }
 
+        /// Watches the spool files there are now (a file created or renamed into place is a
+        /// new inode; the watch of a removed one goes with it).
+        fn watch_files(&mut self) {
+            for file in &self.files {
+                // Missing until a hook first appends: the directory's watch says when.
+                let _ = self.fd.get_mut().watches().add(file, WatchMask::MODIFY);
+            }
+        }
+
         /// Returns once a spool file has changed (or the kernel dropped events).
         pub(super) async fn changed(&mut self) {
             loop {
                 let Ok(mut ready) = self.fd.readable_mut().await else {
                     return std::future::pending().await;
                 };
+                let (mut written, mut appeared) = (false, false);
                 match ready.get_inner_mut().read_events(&mut self.buffer) {
                     Ok(events) => {
-                        let mut ours = false;
                         for e in events {
-                            ours |= e.mask.contains(EventMask::Q_OVERFLOW)
-                                || e.name.is_some_and(|n| self.names.iter().any(|m| m == n));
-                        }
-                        if ours {
-                            return;
+                            let ours = e.name.is_some_and(|n| self.names.iter().any(|m| m == n));
+                            written |= e.mask.contains(EventMask::Q_OVERFLOW)
+                                || (e.name.is_none() && e.mask.contains(EventMask::MODIFY));
+                            appeared |= ours;
                         }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => ready.clear_ready(),
@@ -338,6 +355,12 @@ mod wake {
                         tracing::warn!("reading inotify events for the spool: {e}");
                         return std::future::pending().await;
                     }
+                }
+                if appeared {
+                    self.watch_files();
+                }
+                if written || appeared {
+                    return;
                 }
             }
         }

@@ -201,8 +201,11 @@ const MAX_BATCH: usize = 50_000;
 const IDLE_AFTER: Duration = Duration::from_secs(2);
 /// Days refreshed per step, so a request never waits long behind background work.
 const REFRESH_STEP: usize = 8;
-/// Under continuous load, rollups are still refreshed one step this often.
+/// Under continuous load, rollups are still refreshed one step this often …
 const REFRESH_UNDER_LOAD: Duration = Duration::from_secs(1);
+/// … or less often, so that those steps take at most 1/50 of the writer's time. Reports are
+/// not held back by it: each refreshes the days it reads first.
+const REFRESH_SHARE: u32 = 50;
 
 /// The writer thread's own state.
 struct Writer {
@@ -240,6 +243,7 @@ impl Writer {
     fn run(&mut self, rx: mpsc::Receiver<WriteCmd>) {
         let mut idle_done = false;
         let mut last_refresh = Instant::now();
+        let mut refresh_pause = REFRESH_UNDER_LOAD;
         let mut arrived: Option<WriteCmd> = None;
         loop {
             let first = match arrived.take() {
@@ -276,9 +280,12 @@ impl Writer {
             if self.process(cmds) {
                 return self.close();
             }
-            if last_refresh.elapsed() >= REFRESH_UNDER_LOAD {
+            if last_refresh.elapsed() >= refresh_pause {
                 last_refresh = Instant::now();
                 self.refresh_step(None, (DayNum::MIN, DayNum::MAX));
+                // Every request waits while a step runs (a day of 200,000 heartbeats takes
+                // tens of ms): steps get at most 1/REFRESH_SHARE of the writer's time.
+                refresh_pause = REFRESH_UNDER_LOAD.max(last_refresh.elapsed() * REFRESH_SHARE);
             }
         }
     }

@@ -491,10 +491,13 @@ impl Store for Writer {
                 new += out.iter().filter(|s| **s == Stored::New).count() as i64;
                 all.push(out);
             }
-            conn.prepare_cached(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + ?1 WHERE key = 'heartbeat_count'",
-            )?
-            .execute([new])?;
+            // Only when it changes: an UPDATE writes its page (one more WAL frame) even then.
+            if new > 0 {
+                conn.prepare_cached(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + ?1 WHERE key = 'heartbeat_count'",
+                )?
+                .execute([new])?;
+            }
             Ok(all)
         })
     }
