@@ -360,9 +360,13 @@ impl Writer {
         }
     }
 
-    /// Counts a commit; empties the WAL here when the background checkpoints fall behind.
-    /// A reader in the middle of a long snapshot (an export) keeps the WAL alive: then this
-    /// gives up quickly rather than hold up the writer, and tries again later.
+    /// Counts a commit; restarts the WAL here when the background checkpoints fall behind
+    /// (under continuous load a passive checkpoint never catches up with the writer, so the
+    /// WAL would never start over). Restarted, not truncated: the next commits then overwrite
+    /// the file's pages instead of growing it page by page again (which cost the writer more
+    /// than the writing itself); it is truncated once idle. A reader in the middle of a long
+    /// snapshot (an export) keeps the WAL alive: then this gives up quickly rather than hold
+    /// up the writer, and tries again later.
     fn committed(&mut self) {
         if !self.wal.committed() {
             return;
@@ -370,8 +374,8 @@ impl Writer {
         let _ = self
             .conn
             .busy_timeout(std::time::Duration::from_millis(100));
-        if let Err(e) = self.checkpoint(true) {
-            tracing::debug!("emptying the WAL: {e}");
+        if let Err(e) = self.run_checkpoint("RESTART") {
+            tracing::debug!("restarting the WAL: {e}");
         }
         let _ = self.conn.busy_timeout(std::time::Duration::from_secs(10));
     }
@@ -379,7 +383,10 @@ impl Writer {
     /// Copies the WAL into the database file. `truncate` also empties the WAL file (it waits
     /// for readers, so it is done when idle).
     pub fn checkpoint(&self, truncate: bool) -> Result<()> {
-        let mode = if truncate { "TRUNCATE" } else { "PASSIVE" };
+        self.run_checkpoint(if truncate { "TRUNCATE" } else { "PASSIVE" })
+    }
+
+    fn run_checkpoint(&self, mode: &str) -> Result<()> {
         self.conn
             .query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
             .map_err(|e| self.err(e))
