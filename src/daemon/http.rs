@@ -289,7 +289,7 @@ async fn authenticate(
     within_time_limit(async move {
         let hash = match key_hash(&req) {
             Ok(hash) => hash,
-            Err(refused) => return refused,
+            Err(why) => return error(StatusCode::UNAUTHORIZED, why),
         };
         let account = match account_of(&http, hash).await {
             Ok(account) => account,
@@ -330,7 +330,7 @@ fn not_their_user(
 }
 
 /// The hash of the request's API key (header or `?api_key=`).
-fn key_hash(req: &Request) -> Result<apikey::KeyHash, Response> {
+fn key_hash(req: &Request) -> Result<apikey::KeyHash, String> {
     let auth = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -341,8 +341,7 @@ fn key_hash(req: &Request) -> Result<apikey::KeyHash, Response> {
             .find(|(k, _)| *k == "api_key")
             .map(|(_, v)| wakatime::url_decode(v))
     });
-    let key = apikey::parse_request(auth, query_key.as_deref())
-        .map_err(|e| error(StatusCode::UNAUTHORIZED, e.to_string()))?;
+    let key = apikey::parse_request(auth, query_key.as_deref()).map_err(|e| e.to_string())?;
     Ok(apikey::hash(&key))
 }
 
