@@ -283,8 +283,10 @@ impl Interner {
         value.map(|v| self.id(conn, v)).transpose()
     }
 
+    /// Forgets every id, and gives the memory back.
     fn clear(&mut self) {
         self.ids.clear();
+        self.ids.shrink_to_fit();
     }
 }
 
@@ -890,6 +892,10 @@ impl Store for Writer {
         let out = self.checkpoint(true);
         let _ = self.conn.execute_batch("PRAGMA shrink_memory");
         self.names.borrow_mut().clear();
+        // Caches that an import fills (every string it met, every statement it ran) are
+        // rebuilt on demand by the next write, for a few lookups.
+        self.strings.clear();
+        self.conn.flush_prepared_statement_cache();
         out
     }
 
