@@ -117,11 +117,15 @@ impl Drop for Dash {
 
 /// Heartbeats every minute for `minutes`, ending now, on `project`.
 fn work(env: &TestEnv, project: &str, minutes: u32) {
-    let now = now_secs();
+    work_until(env, project, minutes, now_secs());
+}
+
+/// `minutes` of work on `project` ending at `end` (unix seconds).
+fn work_until(env: &TestEnv, project: &str, minutes: u32, end: f64) {
     let beats: Vec<_> = (0..=minutes)
         .map(|m| {
             hb(
-                now - 60.0 * f64::from(minutes - m),
+                end - 60.0 * f64::from(minutes - m),
                 &format!("/src/{project}/main.rs"),
                 project,
                 "Rust",
@@ -180,8 +184,14 @@ fn no_color_tiny_terminals_and_odd_names_do_not_break_it() {
     let mut env = TestEnv::with_tz(&tz);
     env.start_daemon();
     let long = "x".repeat(300);
-    for p in ["🚀-rocket-😀", "עברית-פרויקט", long.as_str()] {
-        work(&env, p, 3);
+    // One after the other, ten minutes apart: at the same times, all but one would get no time
+    // (or a millisecond, depending on how fast the daemon answered).
+    let now = now_secs();
+    for (i, p) in ["🚀-rocket-😀", "עברית-פרויקט", long.as_str()]
+        .into_iter()
+        .enumerate()
+    {
+        work_until(&env, p, 3, now - 600.0 * (2 - i) as f64);
     }
     let Some(dash) = Dash::start(&env, 80, 24, &[("NO_COLOR", "1")]) else {
         return;
