@@ -10,6 +10,20 @@ fn fresh() -> (tempfile::TempDir, Arc<dyn crate::store::Database>) {
     (dir, Arc::new(db))
 }
 
+/// A database at `path` as an older version left it: the first `version` migrations, then
+/// `data` (SQL in that version's schema).
+fn database_at_version(path: &Path, version: usize, data: &str) {
+    let mut conn = Connection::open(path).unwrap();
+    let tx = conn.transaction().unwrap();
+    for sql in &schema::MIGRATIONS[..version] {
+        tx.execute_batch(sql).unwrap();
+    }
+    tx.pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    tx.execute_batch(data).unwrap();
+    tx.commit().unwrap();
+}
+
 #[test]
 fn storage_contract() {
     let dirs = std::cell::RefCell::new(Vec::new());
@@ -91,22 +105,14 @@ fn a_directory_is_not_a_database() {
 fn version_2_databases_are_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    {
-        let mut conn = Connection::open(&path).unwrap();
-        let tx = conn.transaction().unwrap();
-        for sql in &schema::MIGRATIONS[..2] {
-            tx.execute_batch(sql).unwrap();
-        }
-        tx.pragma_update(None, "user_version", 2).unwrap();
-        tx.execute_batch(
-            "INSERT INTO strings (id, value) VALUES (1, '/src/a.rs'), (2, 'a');
-             INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write, project)
-                 VALUES (1, 1000, 12345, 1, 0, 0, 0, 0, 2), (1, 61000, 678, 1, 0, 0, 0, 0, 2);
-             INSERT INTO api_keys (hash, user_id, created_ms) VALUES (x'00', 1, 5);",
-        )
-        .unwrap();
-        tx.commit().unwrap();
-    }
+    database_at_version(
+        &path,
+        2,
+        "INSERT INTO strings (id, value) VALUES (1, '/src/a.rs'), (2, 'a');
+         INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write, project)
+             VALUES (1, 1000, 12345, 1, 0, 0, 0, 0, 2), (1, 61000, 678, 1, 0, 0, 0, 0, 2);
+         INSERT INTO api_keys (hash, user_id, created_ms) VALUES (x'00', 1, 5);",
+    );
     let db: Arc<dyn crate::store::Database> = Arc::new(SqliteDatabase::open(&path).unwrap());
     let ids = crate::store::read(&*db, |snap| {
         let mut ids = Vec::new();
@@ -162,27 +168,18 @@ fn unwritable_side_files_of_a_writable_database_are_fixed() {
 fn ai_coding_heartbeats_get_their_agent_in_the_migration() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    {
-        let mut conn = Connection::open(&path).unwrap();
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().take(7) {
-            let tx = conn.transaction().unwrap();
-            tx.execute_batch(sql).unwrap();
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .unwrap();
-            tx.commit().unwrap();
-        }
-        conn.execute_batch(
-            "INSERT INTO users (id, name, created_ms, rollup_rules) VALUES (1, 'me', 0, 'old');
-             INSERT INTO strings (id, value) VALUES (1, 'claude'), (2, '/src/a.rs'), (3, 'zsh'),
-                 (4, 'Codex');
-             -- The shell running claude (a command, ai coding), an editor in Codex, and an
-             -- ordinary heartbeat.
-             INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write, editor)
-                 VALUES (1, 1000, 11, 1, 4, 18, 1, 0, 3), (1, 2000, 12, 2, 0, 18, 0, 0, 4),
-                        (1, 3000, 13, 2, 0, 0, 0, 0, NULL);",
-        )
-        .unwrap();
-    }
+    database_at_version(
+        &path,
+        7,
+        "INSERT INTO users (id, name, created_ms, rollup_rules) VALUES (1, 'me', 0, 'old');
+         INSERT INTO strings (id, value) VALUES (1, 'claude'), (2, '/src/a.rs'), (3, 'zsh'),
+             (4, 'Codex');
+         -- The shell running claude (a command, ai coding), an editor in Codex, and an
+         -- ordinary heartbeat.
+         INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write, editor)
+             VALUES (1, 1000, 11, 1, 4, 18, 1, 0, 3), (1, 2000, 12, 2, 0, 18, 0, 0, 4),
+                    (1, 3000, 13, 2, 0, 0, 0, 0, NULL);",
+    );
     let db = SqliteDatabase::open(&path).unwrap();
     let actors = crate::store::read(&db, |snap| {
         let mut out = Vec::new();
@@ -208,28 +205,19 @@ fn ai_coding_heartbeats_get_their_agent_in_the_migration() {
 fn ai_fields_move_into_one_column_in_the_migration() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    {
-        let mut conn = Connection::open(&path).unwrap();
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().take(9) {
-            let tx = conn.transaction().unwrap();
-            tx.execute_batch(sql).unwrap();
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .unwrap();
-            tx.commit().unwrap();
-        }
-        conn.execute_batch(
-            "INSERT INTO users (id, name, created_ms) VALUES (1, 'me', 0);
-             INSERT INTO strings (id, value) VALUES (1, '/src/a.rs'), (2, 'sess-1'), (3, 'opus-4.1'),
-                 (4, 'claude-code');
-             INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write,
-                     dependencies, actor, ai_line_changes, human_line_changes, ai_session,
-                     ai_input_tokens, ai_output_tokens, ai_model)
-                 VALUES (1, 1000, 11, 1, 0, 18, 0, 0, '[\"serde\"]', 4, -3, NULL, 2, 100, 50, 3),
-                        (1, 2000, 12, 1, 0, 0, 0, 0, NULL, NULL, NULL, 7, NULL, NULL, NULL, NULL),
-                        (1, 3000, 13, 1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
-        )
-        .unwrap();
-    }
+    database_at_version(
+        &path,
+        9,
+        "INSERT INTO users (id, name, created_ms) VALUES (1, 'me', 0);
+         INSERT INTO strings (id, value) VALUES (1, '/src/a.rs'), (2, 'sess-1'), (3, 'opus-4.1'),
+             (4, 'claude-code');
+         INSERT INTO heartbeats (user_id, time_ms, hash, entity, type, category, source, is_write,
+                 dependencies, actor, ai_line_changes, human_line_changes, ai_session,
+                 ai_input_tokens, ai_output_tokens, ai_model)
+             VALUES (1, 1000, 11, 1, 0, 18, 0, 0, '[\"serde\"]', 4, -3, NULL, 2, 100, 50, 3),
+                    (1, 2000, 12, 1, 0, 0, 0, 0, NULL, NULL, NULL, 7, NULL, NULL, NULL, NULL),
+                    (1, 3000, 13, 1, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
+    );
     let db = SqliteDatabase::open(&path).unwrap();
     let beats = crate::store::read(&db, |snap| {
         let mut out = Vec::new();
