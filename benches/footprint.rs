@@ -11,7 +11,7 @@ mod common;
 use common::baseline::{self, Commit};
 use common::data::{DAYS, data_start_ms, utc_date, write_year};
 use common::store::wait_for_fresh_rollups;
-use common::web::{Client, SUMMARIES_PATH, basic_auth, rss_by_mapping};
+use common::web::{SUMMARIES_PATH, rss_by_mapping};
 use common::{
     Home, Row, Table, bins, children_cpu, clock_ticks_per_second, database_bytes, fail, mib, ms,
     proc_status_kib, run, thousands, thread_cpu_between, thread_ticks, time_run,
@@ -326,16 +326,7 @@ fn space_by_table(db: &Path) -> Vec<(String, u64)> {
 
 /// One `summaries` request over the year of data through the daemon's HTTP API: (time, bytes).
 fn year_summaries(home: &Home) -> (Duration, usize) {
-    let out = run(&mut home.tf(&["status", "--json"]));
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| fail(format!("tf status --json printed no JSON: {e}")));
-    let addr = status["http"]
-        .as_str()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| fail(format!("the HTTP API is not listening: {status}")));
-    let key = std::fs::read_to_string(home.path().join("api_key"))
-        .unwrap_or_else(|e| fail(format!("reading api_key: {e}")));
-    let mut client = Client::connect(addr, &basic_auth(&key));
+    let mut client = home.local_api().client();
     let path = format!(
         "{SUMMARIES_PATH}?start={}&end={}",
         utc_date(data_start_ms()),

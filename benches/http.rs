@@ -18,7 +18,7 @@ mod common;
 
 use common::aw_server::{self, AwServer};
 use common::data::{Generator, SEED, YEAR_HEARTBEATS, data_start_ms, write_year};
-use common::web::{Client, basic_auth, count};
+use common::web::{Client, LocalApi, count};
 use common::{
     Conn, Daemon, Home, Row, Table, accepted, bins, clock_ticks_per_second, fail, mib, ms,
     per_second, percent, percentile, proc_cpu_ticks, rate, run, thousands, thread_cpu_between,
@@ -254,9 +254,7 @@ fn now_ms() -> i64 {
 
 struct Api {
     daemon: Daemon,
-    addr: String,
-    /// `Basic base64(key)`.
-    auth: String,
+    http: LocalApi,
 }
 
 /// The database of a bench daemon: in a directory of its own, as in a default install (data
@@ -278,19 +276,13 @@ fn start_api(home: &Home) -> Api {
     )
     .unwrap_or_else(|e| fail(format!("writing config.toml: {e}")));
     let daemon = home.start_daemon();
-    let status = status_json(home);
-    let Some(addr) = status["http"].as_str().map(str::to_string) else {
-        fail(format!("the HTTP API is not listening: {status}"))
-    };
-    let key = std::fs::read_to_string(home.path().join("api_key"))
-        .unwrap_or_else(|e| fail(format!("reading api_key: {e}")));
-    let auth = basic_auth(&key);
-    Api { daemon, addr, auth }
+    let http = home.local_api();
+    Api { daemon, http }
 }
 
 impl Api {
     fn client(&self) -> Client {
-        workstation(Client::to(socket_addr(&self.addr), Some(&self.auth)))
+        workstation(self.http.client())
     }
 }
 

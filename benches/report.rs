@@ -10,12 +10,11 @@ mod common;
 
 use common::data::{DAYS, YEAR_HEARTBEATS, data_start_ms, utc_date, write_year};
 use common::store::wait_for_fresh_rollups;
-use common::web::{Client, SUMMARIES_PATH, basic_auth, reset_peak_rss};
+use common::web::{Client, SUMMARIES_PATH, reset_peak_rss};
 use common::{
     Conn, Daemon, Home, Row, Table, bins, clock_ticks_per_second, fail, median, mib, ms,
     percentile, proc_status_kib, run, thousands, time_run,
 };
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Timed runs after one warm-up.
@@ -137,7 +136,7 @@ fn main() {
     let (timeout_p50, timeout_p95) = runs(5, || time_run(&mut home.tf(&REPORT_TIMEOUT)));
 
     // WakaTime's summaries: one report per day of the year, by every dimension and file.
-    let api = Http::of(&home);
+    let api = home.local_api();
     let mut client = api.client();
     let first = utc_date(data_start_ms());
     let last = utc_date(data_start_ms() + (DAYS - 1) * 86_400_000);
@@ -247,7 +246,7 @@ fn main() {
         "tf status, first after a daemon restart",
         ms(first),
     ));
-    let mut client = Http::of(&home).client();
+    let mut client = home.local_api().client();
     let first = timed_get(&mut client, &year);
     table.push(Row::new(
         format!("summaries over {DAYS} days, first after a daemon restart"),
@@ -282,34 +281,6 @@ fn on_socket(conn: &mut Conn, request: &str, kind: &str) -> Duration {
         fail(format!("unexpected answer to {kind}: {answer}"));
     }
     started.elapsed()
-}
-
-/// The daemon's HTTP API: its address (from `tf status`) and key (the `api_key` file).
-struct Http {
-    addr: SocketAddr,
-    auth: String,
-}
-
-impl Http {
-    fn of(home: &Home) -> Http {
-        let out = run(&mut home.tf(&["status", "--json"]));
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| fail(format!("tf status --json printed no JSON: {e}")));
-        let addr = status["http"]
-            .as_str()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| fail(format!("the HTTP API is not listening: {status}")));
-        let key = std::fs::read_to_string(home.path().join("api_key"))
-            .unwrap_or_else(|e| fail(format!("reading api_key: {e}")));
-        Http {
-            addr,
-            auth: basic_auth(&key),
-        }
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(self.addr, &self.auth)
-    }
 }
 
 /// A GET that must answer 200, timed until its whole body is read.

@@ -57,6 +57,19 @@ pub struct FocusPlan {
 }
 
 impl FocusPlan {
+    /// The session this plan became when stored as `id`, started at `start_ms`.
+    pub fn started(&self, id: i64, start_ms: i64) -> FocusSession {
+        FocusSession {
+            id,
+            start_ms,
+            planned_ms: self.duration_ms,
+            end_ms: None,
+            completed: false,
+            project: self.project.clone(),
+            note: self.note.clone(),
+        }
+    }
+
     /// The limits, each error naming its field; blank strings become `None`.
     pub fn validate(&mut self) -> Result<(), ValidationError> {
         check_duration(self.duration_ms)?;

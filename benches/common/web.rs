@@ -214,7 +214,37 @@ pub struct Server {
     pub ready_after: Duration,
 }
 
+/// A local daemon's WakaTime API: its address (from `tf status`) and its key (the `api_key`
+/// file), as `Authorization`.
+pub struct LocalApi {
+    pub addr: SocketAddr,
+    pub auth: String,
+}
+
+impl LocalApi {
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr, &self.auth)
+    }
+}
+
 impl Home {
+    /// The HTTP API of this home's running daemon (its config must have it listen).
+    pub fn local_api(&self) -> LocalApi {
+        let out = super::run(&mut self.tf(&["status", "--json"]));
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| fail(format!("tf status --json printed no JSON: {e}")));
+        let addr = status["http"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| fail(format!("the HTTP API is not listening: {status}")));
+        let key = std::fs::read_to_string(self.path().join("api_key"))
+            .unwrap_or_else(|e| fail(format!("reading api_key: {e}")));
+        LocalApi {
+            addr,
+            auth: basic_auth(&key),
+        }
+    }
+
     /// `timeforged` on the team-server database `db` (a path or a postgres:// URL), with
     /// extra `TIMEFORGED_*` settings.
     pub fn server_command(&self, db: &str, settings: &[(&str, &str)]) -> std::process::Command {

@@ -2043,15 +2043,7 @@ impl Store for PgWriter {
         let Some(id) = id else {
             return Err(StoreError::Invalid(crate::store::FOCUS_RUNNING.into()));
         };
-        Ok(FocusSession {
-            id,
-            start_ms,
-            planned_ms: plan.duration_ms,
-            end_ms: None,
-            completed: false,
-            project: plan.project.clone(),
-            note: plan.note.clone(),
-        })
+        Ok(plan.started(id, start_ms))
     }
 
     fn end_focus(

@@ -798,15 +798,7 @@ impl Store for Writer {
         let Some(id) = started else {
             return Err(StoreError::Invalid(crate::store::FOCUS_RUNNING.into()));
         };
-        Ok(FocusSession {
-            id,
-            start_ms,
-            planned_ms: plan.duration_ms,
-            end_ms: None,
-            completed: false,
-            project: plan.project.clone(),
-            note: plan.note.clone(),
-        })
+        Ok(plan.started(id, start_ms))
     }
 
     fn end_focus(
@@ -1906,13 +1898,9 @@ fn row_to_heartbeat(r: &rusqlite::Row<'_>) -> rusqlite::Result<Heartbeat> {
             .unwrap_or_default(),
         meta: meta.and_then(|m| serde_json::from_str(&m).ok()),
         actor: r.get(18)?,
-        // Column 19 (`ai`) is read by the caller, which can resolve its string ids.
-        ai_line_changes: None,
-        human_line_changes: None,
-        ai_session: None,
-        ai_input_tokens: None,
-        ai_output_tokens: None,
-        ai_model: None,
+        // The AI fields (column 19, `ai`) are filled in by the caller, which can name their
+        // interned strings.
+        ..Heartbeat::new(0.0, String::new())
     })
 }
 
