@@ -240,6 +240,10 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" · "),
     ));
+    table.push(Row::detail(
+        "hot code laid out first (src/bin/timeforged.order)",
+        link_order_coverage(&bins.daemon),
+    ));
     table.push(
         Row::new(
             format!("daemon RSS idle, after summaries over {DAYS} days"),
@@ -284,6 +288,27 @@ fn main() {
         format!("{} / {}", mib(empty_rss), mib(empty_idle_rss)),
     ));
     table.print();
+}
+
+/// How many of the functions the link order lists the binary still has: the list names symbols,
+/// and a dependency or compiler update renames many (then `benches/link_order.sh` remakes it).
+fn link_order_coverage(exe: &Path) -> String {
+    let listed = include_str!("../src/bin/timeforged.order");
+    let symbols = match std::process::Command::new("nm")
+        .args(["--defined-only", "--format=just-symbols"])
+        .arg(exe)
+        .output()
+    {
+        Ok(out) if out.status.success() => out.stdout,
+        _ => return "unknown (needs nm)".into(),
+    };
+    let present: std::collections::HashSet<&[u8]> = symbols.split(|&b| b == b'\n').collect();
+    let total = listed.lines().count();
+    let found = listed
+        .lines()
+        .filter(|name| present.contains(name.as_bytes()))
+        .count();
+    format!("{found} of {total} listed functions found")
 }
 
 fn threads(pid: u32) -> usize {

@@ -12,6 +12,9 @@ pub mod focus;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod git;
+pub mod heap;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod libm;
 pub mod model;
 mod named;
 pub mod paths;

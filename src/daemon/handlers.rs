@@ -324,7 +324,7 @@ fn validate_items(items: &[&RawValue], default_source: Source) -> (Vec<Heartbeat
 /// Stores the good heartbeats in one transaction and answers after the commit.
 async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>) -> Response {
     let written = if good.is_empty() {
-        Vec::new()
+        Default::default()
     } else {
         match state.writer.heartbeats(state.local().scope, good).await {
             Ok(w) => w,
@@ -334,7 +334,7 @@ async fn store_items(state: State, good: Vec<Heartbeat>, errors: Vec<ItemError>)
     let accepted = super::announce(&state.events, &written);
     Response::Stored {
         accepted,
-        duplicates: written.len() - accepted,
+        duplicates: written.stored.len() - accepted,
         rejected: errors.len(),
         errors,
     }

@@ -465,9 +465,13 @@ async fn ingest(
         })
         .collect();
     let written = if good.is_empty() {
-        Vec::new()
+        Default::default()
     } else {
-        match http.writer.heartbeats(account.scope.clone(), good).await {
+        match http
+            .writer
+            .heartbeats_echoed(account.scope.clone(), good)
+            .await
+        {
             Ok(w) => w,
             Err(e) => return write_error(e),
         }
@@ -479,7 +483,7 @@ async fn ingest(
     // The reply shows each heartbeat as stored (placeholders resolved).
     let results: Vec<Result<wakatime::HeartbeatData, String>> = outcomes
         .into_iter()
-        .map(|o| o.map(|i| wakatime::ingest::created(&written[i].0)))
+        .map(|o| o.map(|i| wakatime::ingest::created(&written.beats[i])))
         .collect();
     if single {
         return match results.into_iter().next() {

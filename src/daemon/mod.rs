@@ -176,11 +176,8 @@ impl State {
 
 /// Tells subscribers about newly stored heartbeats; returns how many were new.
 pub(crate) fn announce(events: &broadcast::Sender<Event>, written: &writer::Written) -> usize {
-    let new = written
-        .iter()
-        .filter(|(_, s)| *s == crate::store::Stored::New);
-    let (count, latest_time) = new.fold((0, f64::MIN), |(n, t), (h, _)| (n + 1, t.max(h.time)));
-    if count > 0 {
+    let count = written.new_count();
+    if let Some(latest_time) = written.latest_new {
         let _ = events.send(Event::Heartbeats { count, latest_time });
     }
     count
@@ -188,6 +185,10 @@ pub(crate) fn announce(events: &broadcast::Sender<Event>, written: &writer::Writ
 
 /// Worker threads of the daemon's runtime.
 const RUNTIME_WORKERS: usize = 2;
+/// How long an idle blocking thread (reads, file work) waits for more before it exits. Short,
+/// so that the threads of a burst of reads have exited, and handed back the memory they cached
+/// (glibc's per-thread cache), by the time the quiet reads' release trims the heap.
+const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs the daemon until it is told to stop. Blocks; builds its own runtime.
 pub fn run(options: Options) -> Result<(), DaemonError> {
@@ -198,6 +199,7 @@ pub fn run(options: Options) -> Result<(), DaemonError> {
     // costs a few hundred KB of resident memory, so not one per core.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(RUNTIME_WORKERS)
+        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
         .enable_all()
         .build()
         .map_err(|source| DaemonError::Io {
@@ -495,7 +497,7 @@ pub(crate) fn signal(
 
 /// A long-running daemon should not keep freed memory: one malloc arena (instead of one per
 /// thread) and large buffers straight from mmap, so a big import does not leave the daemon at
-/// several times its idle size.
+/// several times its idle size; and SQLite connections that hold no page cache up front.
 fn limit_allocator_caching() {
     #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only tunes glibc's allocator; called before other threads start.
@@ -503,6 +505,7 @@ fn limit_allocator_caching() {
         libc::mallopt(libc::M_ARENA_MAX, 1);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
+    crate::store::sqlite::no_page_cache_up_front();
 }
 
 /// Lets the daemon hold many connections (the HTTP API's cap is 8192) and, on the BSDs, a

@@ -57,19 +57,10 @@ fn release_when_quiet(db: Arc<dyn Database>) {
         RELEASE_PENDING.store(false, Ordering::Release);
         let _ = tokio::task::spawn_blocking(move || {
             db.release_idle();
-            release_heap();
+            crate::heap::trim();
         })
         .await;
     });
-}
-
-/// Returns free heap memory (of every arena) to the system.
-fn release_heap() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap memory to the OS.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// What a report is over: a range, the dimensions, filters, and the rules to count with.

@@ -10,7 +10,7 @@ use crate::calendar::now_ms;
 use crate::config::{Config, TargetConfig, TargetKind};
 use crate::model::{Heartbeat, ms_to_seconds};
 use crate::protocol::{Moved, SyncTarget};
-use crate::store::{Database, Provenance, Record, Stored};
+use crate::store::{Database, Provenance, Record};
 use crate::sync::client::{Endpoint, Failure};
 use crate::sync::privacy::Privacy;
 use crate::sync::wire::{Machine, Outcome, PushRequest, SCHEMA};
@@ -485,7 +485,7 @@ impl Engine {
                     .writer
                     .heartbeats_blocking(self.local.scope.clone(), beats, from)
                     .map_err(|e| Stop::Local(e.to_string()))?;
-                m.pulled += written.iter().filter(|(_, s)| *s == Stored::New).count() as u64;
+                m.pulled += written.new_count() as u64;
             }
             for (origin, record) in others {
                 let from = Provenance {

@@ -96,9 +96,9 @@ pub(crate) async fn push(
             .await?;
         super::announce(&api.events, &written);
         if let Some(m) = &api.metrics {
-            m.heartbeats_ingested(written.iter().filter(|(_, s)| *s == Stored::New).count());
+            m.heartbeats_ingested(written.new_count());
         }
-        for (i, (_, stored)) in beat_index.into_iter().zip(written) {
+        for (i, stored) in beat_index.into_iter().zip(written.stored) {
             results[i] = Some(match stored {
                 Stored::New => Outcome::Stored,
                 Stored::Duplicate => Outcome::Duplicate,

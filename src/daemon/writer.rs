@@ -25,14 +25,35 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
-/// Heartbeats stored: each as it was stored (placeholders resolved), and whether it was new.
-pub type Written = Vec<(Heartbeat, Stored)>;
+/// Heartbeats stored: whether each was new, and, when the request asked for them, each as it
+/// was stored (placeholders resolved). Otherwise they are freed on the writer thread: freed on
+/// a runtime thread, the last of them stayed in that thread's cache of freed blocks (glibc's),
+/// pinning pages all over the heap an import had grown, while the writer sheds its cache
+/// whenever it goes idle.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Whether each heartbeat was new, in request order.
+    pub stored: Vec<Stored>,
+    /// The newest time among the new ones.
+    pub latest_new: Option<f64>,
+    /// Each heartbeat as stored, in request order; empty unless asked for.
+    pub beats: Vec<Heartbeat>,
+}
+
+impl Written {
+    /// How many heartbeats were new.
+    pub fn new_count(&self) -> usize {
+        self.stored.iter().filter(|s| **s == Stored::New).count()
+    }
+}
 
 pub enum WriteCmd {
     Heartbeats {
         scope: Scope,
         items: Vec<Heartbeat>,
         from: Provenance,
+        /// Send the stored heartbeats back ([`Written::beats`]).
+        echo: bool,
         reply: oneshot::Sender<Result<Written, WriteError>>,
     },
     Interval {
@@ -101,6 +122,7 @@ impl WriterHandle {
             scope,
             items,
             from,
+            echo: false,
             reply,
         })
     }
@@ -136,7 +158,17 @@ impl WriterHandle {
         items: Vec<Heartbeat>,
     ) -> Result<Written, WriteError> {
         let from = self.local();
-        self.heartbeats_from(scope, items, from).await
+        self.store(scope, items, from, false).await
+    }
+
+    /// As [`Self::heartbeats`], and sends each heartbeat back as stored.
+    pub async fn heartbeats_echoed(
+        &self,
+        scope: Scope,
+        items: Vec<Heartbeat>,
+    ) -> Result<Written, WriteError> {
+        let from = self.local();
+        self.store(scope, items, from, true).await
     }
 
     /// Stores heartbeats of one user that came from `from`; answers after the commit.
@@ -146,10 +178,21 @@ impl WriterHandle {
         items: Vec<Heartbeat>,
         from: Provenance,
     ) -> Result<Written, WriteError> {
+        self.store(scope, items, from, false).await
+    }
+
+    async fn store(
+        &self,
+        scope: Scope,
+        items: Vec<Heartbeat>,
+        from: Provenance,
+        echo: bool,
+    ) -> Result<Written, WriteError> {
         self.ask(|reply| WriteCmd::Heartbeats {
             scope,
             items,
             from,
+            echo,
             reply,
         })
         .await
@@ -213,6 +256,8 @@ struct Writer {
     defaults: Defaults,
     /// Each user's newest project/branch/language and its time, for the placeholders.
     last: HashMap<UserId, (f64, LastValues)>,
+    /// Dropped with the writer, which ends [`WriterThread::join`].
+    _done: mpsc::Sender<()>,
 }
 
 /// Starts the writer thread; it exits after [`WriteCmd::Stop`] or when every handle is gone.
@@ -220,49 +265,74 @@ pub fn spawn(
     store: Box<dyn Store>,
     defaults: Defaults,
     journal: bool,
-) -> std::io::Result<(WriterHandle, std::thread::JoinHandle<()>)> {
+) -> std::io::Result<(WriterHandle, WriterThread)> {
     let (tx, rx) = mpsc::channel::<WriteCmd>();
-    let mut w = Writer {
+    let (done, finished) = mpsc::channel();
+    let w = Writer {
         store,
         defaults,
         last: HashMap::new(),
+        _done: done,
     };
-    let thread = std::thread::Builder::new()
-        .name("timeforged-writer".into())
-        .spawn(move || w.run(rx))?;
+    writer_thread().spawn(move || w.run(rx, None))?;
     Ok((
         WriterHandle {
             tx,
             journal: Arc::new(AtomicBool::new(journal)),
         },
-        thread,
+        WriterThread { finished },
     ))
 }
 
+fn writer_thread() -> std::thread::Builder {
+    std::thread::Builder::new().name("timeforged-writer".into())
+}
+
+/// The writer, on whichever thread it runs now (it moves to a fresh one each time it goes idle).
+pub struct WriterThread {
+    finished: mpsc::Receiver<()>,
+}
+
+impl WriterThread {
+    /// Waits until the writer has stopped and closed its store.
+    pub fn join(self) {
+        // Nothing is ever sent: the writer's end is dropped when it is done (or has panicked).
+        let _ = self.finished.recv();
+    }
+}
+
+/// How long a writer moved to a fresh thread waits before trimming the heap: time for the
+/// thread it left to exit.
+const TRIM_AFTER_MOVE: Duration = Duration::from_millis(100);
+
 impl Writer {
-    fn run(&mut self, rx: mpsc::Receiver<WriteCmd>) {
-        let mut idle_done = false;
+    /// Serves commands, starting with `arrived` if given, until the writer is stopped or goes
+    /// idle (then it carries on on a fresh thread).
+    fn run(mut self, mut rx: mpsc::Receiver<WriteCmd>, mut arrived: Option<WriteCmd>) {
         let mut last_refresh = Instant::now();
         let mut refresh_pause = REFRESH_UNDER_LOAD;
-        let mut arrived: Option<WriteCmd> = None;
         loop {
             let first = match arrived.take() {
                 Some(cmd) => cmd,
-                None if idle_done => match rx.recv() {
-                    Ok(cmd) => cmd,
-                    Err(_) => return self.close(),
-                },
                 None => match rx.recv_timeout(IDLE_AFTER) {
                     Ok(cmd) => cmd,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         arrived = self.when_idle(&rx);
-                        idle_done = arrived.is_none();
+                        if arrived.is_none() {
+                            (self, rx) = match self.move_to_fresh_thread(rx) {
+                                Ok(()) => return,
+                                Err(stay) => stay,
+                            };
+                            match Writer::wait_for_work(&rx) {
+                                Some(cmd) => arrived = Some(cmd),
+                                None => return self.close(),
+                            }
+                        }
                         continue;
                     }
                     Err(mpsc::RecvTimeoutError::Disconnected) => return self.close(),
                 },
             };
-            idle_done = false;
             // Take everything already waiting, so one transaction serves many requests.
             let mut cmds = vec![first];
             let mut items = 0;
@@ -296,6 +366,46 @@ impl Writer {
         }
     }
 
+    /// Hands the writer to a new thread, to wait there for the next command, and lets this
+    /// one exit: glibc keeps a cache of freed blocks per thread that only the thread's exit
+    /// gives back, and after a burst (an import) the writer's pinned pages all over the heap
+    /// that `malloc_trim` could not return. Gives the writer back when no thread can start.
+    fn move_to_fresh_thread(
+        self,
+        rx: mpsc::Receiver<WriteCmd>,
+    ) -> Result<(), (Writer, mpsc::Receiver<WriteCmd>)> {
+        let (give, take) = mpsc::sync_channel::<(Writer, mpsc::Receiver<WriteCmd>)>(1);
+        let spawned = writer_thread().spawn(move || {
+            if let Ok((mut w, rx)) = take.recv() {
+                match Writer::wait_for_work(&rx) {
+                    Some(cmd) => w.run(rx, Some(cmd)),
+                    None => w.close(),
+                }
+            }
+        });
+        match spawned {
+            // The new thread waits on `take` until it has the writer: the send cannot fail.
+            Ok(_) => give.send((self, rx)).map_err(|mpsc::SendError(stay)| stay),
+            Err(e) => {
+                tracing::warn!("writer: no thread to go idle on ({e}); staying on this one");
+                Err((self, rx))
+            }
+        }
+    }
+
+    /// Idle: trims the heap once the thread left behind has exited, then sleeps until a
+    /// command arrives, without waking. None when every handle is gone.
+    fn wait_for_work(rx: &mpsc::Receiver<WriteCmd>) -> Option<WriteCmd> {
+        match rx.recv_timeout(TRIM_AFTER_MOVE) {
+            Ok(cmd) => Some(cmd),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                crate::heap::trim();
+                rx.recv().ok()
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
     /// Refreshes stale rollups a few days at a time for as long as no request is waiting,
     /// then does the store's housekeeping. Returns the request that interrupted it.
     fn when_idle(&mut self, rx: &mpsc::Receiver<WriteCmd>) -> Option<WriteCmd> {
@@ -310,7 +420,7 @@ impl Writer {
         if let Err(e) = self.store.idle() {
             tracing::warn!("housekeeping: {e}");
         }
-        release_memory();
+        // The heap is trimmed by `wait_for_work`, after the move to a fresh thread.
         None
     }
 
@@ -362,11 +472,13 @@ impl Writer {
                     scope,
                     items,
                     from,
+                    echo,
                     reply,
                 } => pending.push(PendingInsert {
                     scope,
                     items,
                     from,
+                    echo,
                     reply,
                 }),
                 other => {
@@ -417,7 +529,19 @@ impl Writer {
         match self.store.insert(&batches) {
             Ok(results) => {
                 for (p, stored) in pending.drain(..).zip(results) {
-                    let _ = p.reply.send(Ok(p.items.into_iter().zip(stored).collect()));
+                    let latest_new = p
+                        .items
+                        .iter()
+                        .zip(&stored)
+                        .filter(|(_, s)| **s == Stored::New)
+                        .map(|(h, _)| h.time)
+                        .reduce(f64::max);
+                    let beats = if p.echo { p.items } else { Vec::new() };
+                    let _ = p.reply.send(Ok(Written {
+                        stored,
+                        latest_new,
+                        beats,
+                    }));
                 }
             }
             Err(e) => {
@@ -485,14 +609,6 @@ struct PendingInsert {
     scope: Scope,
     items: Vec<Heartbeat>,
     from: Provenance,
+    echo: bool,
     reply: oneshot::Sender<Result<Written, WriteError>>,
-}
-
-/// Gives freed heap memory back to the system once the writer has nothing to do.
-fn release_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only returns free heap memory to the OS.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
