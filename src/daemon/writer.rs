@@ -612,3 +612,76 @@ struct PendingInsert {
     echo: bool,
     reply: oneshot::Sender<Result<Written, WriteError>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Calendar;
+    use crate::store::{Database, Scope, sqlite::SqliteDatabase};
+    use crate::timeline::Rules;
+
+    /// After 2 s without work the writer moves to a fresh thread: it must serve on there,
+    /// and `join` must wait for the thread it ends on, after its store is closed.
+    #[test]
+    fn the_writer_serves_on_after_going_idle_and_join_waits_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDatabase::open(&dir.path().join("t.db")).unwrap();
+        let mut store = db.writer().unwrap();
+        let user = store
+            .add_user("me", &Default::default(), 0)
+            .expect("a user")
+            .id;
+        let defaults = Defaults {
+            calendar: Calendar::new(jiff::tz::TimeZone::UTC),
+            timeout_minutes: None,
+            preset: Default::default(),
+            week_start: Default::default(),
+        };
+        let (writer, thread) = spawn(store, defaults, false).unwrap();
+        let scope = Scope {
+            user,
+            calendar: Calendar::new(jiff::tz::TimeZone::UTC),
+            rules: Rules::timeforged(15 * 60_000),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store_one = |time: f64| {
+            let beats = vec![Heartbeat::new(time, format!("/src/{time}.rs"))];
+            let written = runtime
+                .block_on(writer.heartbeats(scope.clone(), beats))
+                .unwrap();
+            assert_eq!(written.stored, vec![Stored::New]);
+            assert_eq!(written.latest_new, Some(time));
+            assert!(written.beats.is_empty(), "not asked for");
+        };
+        store_one(1_700_000_000.0);
+        // Idle (IDLE_AFTER), then moved and trimmed (TRIM_AFTER_MOVE).
+        std::thread::sleep(IDLE_AFTER + TRIM_AFTER_MOVE + Duration::from_millis(500));
+        store_one(1_700_000_060.0);
+        let echoed = runtime
+            .block_on(writer.heartbeats_echoed(
+                scope.clone(),
+                vec![Heartbeat::new(1_700_000_060.0, "/src/1700000060.rs")],
+            ))
+            .unwrap();
+        assert_eq!(echoed.stored, vec![Stored::Duplicate]);
+        assert_eq!(echoed.latest_new, None);
+        assert_eq!(echoed.beats.len(), 1, "the HTTP API's answer shows each heartbeat");
+
+        writer.stop();
+        thread.join();
+        // Joined: the store is closed and both heartbeats are there for a new reader.
+        let count = crate::store::read(&db, |r| {
+            let mut n = 0;
+            r.heartbeats(user, 0, i64::MAX, &mut |_| {
+                n += 1;
+                true
+            })?;
+            Ok(n)
+        })
+        .unwrap();
+        assert_eq!(count, 2);
+    }
+}
