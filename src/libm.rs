@@ -1,8 +1,8 @@
-//! `pow` and `log` for the C code linked into the program (SQLite's FTS5 and R*Tree), the only
-//! two functions it took from the system's libm. Defined here (musl's implementations, from the
-//! `libm` crate), the link needs nothing from libm.so, so the loader no longer maps it into
-//! every process: about 0.5 MB of resident memory in an idle daemon, for two functions the
-//! daemon never calls (README, "Memory").
+//! `pow` and `log` for the C code linked into the program (SQLite's SQL math functions and
+//! its full-text ranking), the only two functions it took from the system's libm. Defined here
+//! (musl's implementations, from the `libm` crate), the link needs nothing from libm.so, so the
+//! loader no longer maps it into every process: about 0.5 MB of resident memory in an idle
+//! daemon, for two functions the daemon never calls (README, "Memory").
 
 /// `pow(3)`.
 #[unsafe(no_mangle)]

@@ -668,7 +668,11 @@ mod tests {
             .unwrap();
         assert_eq!(echoed.stored, vec![Stored::Duplicate]);
         assert_eq!(echoed.latest_new, None);
-        assert_eq!(echoed.beats.len(), 1, "the HTTP API's answer shows each heartbeat");
+        assert_eq!(
+            echoed.beats.len(),
+            1,
+            "the HTTP API's answer shows each heartbeat"
+        );
 
         writer.stop();
         thread.join();
