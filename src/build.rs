@@ -3,7 +3,7 @@
 //! The kernel maps a program's code 64 KiB around each page it touches, so the functions a day of
 //! use runs are laid out side by side at the start of `.text`, in the order
 //! `src/bin/timeforged.order` lists them (made by `benches/link_order.sh`): an idle daemon then
-//! keeps about 2.5 MB of code resident instead of 8. Relative relocations are packed (DT_RELR), so
+//! keeps about 3.6 MiB of code resident instead of 8. Relative relocations are packed (DT_RELR), so
 //! the loader reads a few KiB of them instead of 320 KiB at every start.
 //!
 //! Both need LLD, Rust's default linker for x86-64 Linux since 1.90. Elsewhere, or when the

@@ -264,22 +264,12 @@ fn ai_fields_move_into_one_column_in_the_migration() {
         .unwrap();
     assert!(columns.contains(&"ai".to_string()), "{columns:?}");
     assert!(!columns.iter().any(|c| c.starts_with("ai_")), "{columns:?}");
-    let nulls: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM heartbeats WHERE ai IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(nulls, 1);
-    let index: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name = 'heartbeats_with_dependencies'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(index, 1);
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM heartbeats WHERE ai IS NULL"), 1);
+    assert_eq!(
+        count("SELECT count(*) FROM sqlite_schema WHERE name = 'heartbeats_with_dependencies'"),
+        1
+    );
     let sessions = crate::store::read(&db, |snap| {
         let mut out = Vec::new();
         snap.ai_counts(1, 0, i64::MAX, &mut |c| {
